@@ -1,0 +1,32 @@
+# Two commands for a newcomer: `make run` and `make test`. Both install what they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.deps-installed
+NODE_STAMP := node_modules/.deps-installed
+
+.PHONY: run test deps lint bench package clean
+
+deps: $(PY_STAMP) $(NODE_STAMP)
+
+$(PY_STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(NODE_STAMP): package.json
+	npm install --no-package-lock --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: deps
+	$(BIN)/python -m devtools.stack
+
+test: deps
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+lint: deps
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) node_modules .local .pytest_cache

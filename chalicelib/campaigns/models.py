@@ -1,0 +1,3 @@
+"""Storage models for campaigns (filled in by that capability)."""
+
+MODELS: list = []

@@ -1,0 +1,5 @@
+"""HTTP routes for campaigns."""
+
+from chalice import Blueprint
+
+bp = Blueprint(__name__)

@@ -1,0 +1,3 @@
+"""Storage models for coupons (filled in by that capability)."""
+
+MODELS: list = []

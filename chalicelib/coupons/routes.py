@@ -1,0 +1,5 @@
+"""HTTP routes for coupons."""
+
+from chalice import Blueprint
+
+bp = Blueprint(__name__)

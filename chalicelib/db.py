@@ -1,0 +1,102 @@
+"""Binding PynamoDB models to this deployment's tables.
+
+Table names are `STORELOOP_TABLE_PREFIX + base name`, bound lazily on first
+use (never at import time) so two stacks can share one DynamoDB and tests can
+point the same models at DynamoDB Local or moto. Each capability lists its
+models in its `models.py` as `MODELS`; `MODEL_MODULES` names those modules.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from pynamodb.exceptions import TableError
+from pynamodb.models import Model
+
+from chalicelib.settings import Settings, get_settings
+
+MODEL_MODULES = (
+    "chalicelib.stores.models",
+    "chalicelib.staff.models",
+    "chalicelib.members.models",
+    "chalicelib.groups.models",
+    "chalicelib.coupons.models",
+    "chalicelib.campaigns.models",
+    "chalicelib.delivery.models",
+    "chalicelib.payments.models",
+    "chalicelib.stats.models",
+)
+
+_bound_to: Settings | None = None
+
+
+def all_models() -> list[type[Model]]:
+    models: list[type[Model]] = []
+    for name in MODEL_MODULES:
+        models.extend(importlib.import_module(name).MODELS)
+    return models
+
+
+def table_name(model: type[Model], settings: Settings) -> str:
+    return settings.table_prefix + model.BASE_NAME  # type: ignore[attr-defined]
+
+
+def bind(settings: Settings) -> None:
+    global _bound_to
+    for model in all_models():
+        model.Meta.table_name = table_name(model, settings)
+        model.Meta.host = settings.dynamodb_endpoint
+        model.Meta.region = settings.region
+        model.Meta.max_retry_attempts = 8
+        model._connection = None  # drop a connection made for other settings
+    _bound_to = settings
+
+
+def ensure_bound() -> None:
+    settings = get_settings()
+    if _bound_to is not settings:
+        bind(settings)
+
+
+def create_tables() -> list[str]:
+    """Create every missing table (idempotent, safe to run concurrently)."""
+    ensure_bound()
+    created = []
+    for model in all_models():
+        if model.exists():
+            continue
+        try:
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+            created.append(model.Meta.table_name)
+        except TableError as exc:
+            if "ResourceInUse" not in str(exc.cause) and "already exists" not in str(exc):
+                raise
+    return created
+
+
+def delete_tables() -> None:
+    ensure_bound()
+    for model in all_models():
+        if model.exists():
+            model.delete_table()
+
+
+def cfn_table(model: type[Model]) -> dict[str, Any]:
+    """The CloudFormation resource for a model, from the same schema
+    `create_tables` uses, so the deployed tables cannot drift from the code."""
+    schema = model._get_schema()
+    props: dict[str, Any] = {
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": list(schema["attribute_definitions"]),
+        "KeySchema": list(schema["key_schema"]),
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+    }
+    gsis = [{"IndexName": index["index_name"], "KeySchema": index["key_schema"],
+             "Projection": index["projection"]} for index in schema["global_secondary_indexes"]]
+    if gsis:
+        props["GlobalSecondaryIndexes"] = gsis
+    ttl = model._ttl_attribute()
+    if ttl is not None:
+        props["TimeToLiveSpecification"] = {"AttributeName": ttl.attr_name, "Enabled": True}
+    return props

@@ -1,0 +1,3 @@
+"""Storage models for delivery (filled in by that capability)."""
+
+MODELS: list = []

@@ -1,0 +1,3 @@
+"""Storage models for payments (filled in by that capability)."""
+
+MODELS: list = []

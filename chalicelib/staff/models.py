@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.models import Model
+
+
+class StaffRecord(Model):
+    BASE_NAME = "staff"
+
+    class Meta:
+        table_name = "staff"
+
+    staff_id = UnicodeAttribute(hash_key=True)
+    store_id = UnicodeAttribute()
+    role = UnicodeAttribute()  # clerk | manager
+    updated_at = UTCDateTimeAttribute()
+
+
+MODELS = [StaffRecord]

@@ -1,0 +1,71 @@
+"""Storage of store configuration and the geo index over it."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+
+class ByCell5(GlobalSecondaryIndex["StoreRecord"]):
+    class Meta:
+        index_name = "by_cell5"
+        projection = AllProjection()
+
+    cell5 = UnicodeAttribute(hash_key=True)
+
+
+class ByCell6(GlobalSecondaryIndex["StoreRecord"]):
+    class Meta:
+        index_name = "by_cell6"
+        projection = AllProjection()
+
+    cell6 = UnicodeAttribute(hash_key=True)
+
+
+class StoreRecord(Model):
+    """A store's configuration. Coordinates are WGS-84. Counters (members,
+    stock, posts) live with their own capabilities, so a config upsert never
+    overwrites them."""
+
+    BASE_NAME = "stores"
+
+    class Meta:
+        table_name = "stores"
+
+    store_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    city = UnicodeAttribute()
+    lat = NumberAttribute()
+    lng = NumberAttribute()
+    radius_m = NumberAttribute()
+    timezone = UnicodeAttribute()
+    traffic_tier = UnicodeAttribute()
+    spend_tier = UnicodeAttribute()
+    member_day = UnicodeAttribute(null=True)
+    idle_hour = UnicodeAttribute(null=True)
+    group_capacity = NumberAttribute()
+    status = UnicodeAttribute()
+    cell5 = UnicodeAttribute()
+    cell6 = UnicodeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+    by_cell5 = ByCell5()
+    by_cell6 = ByCell6()
+
+
+class GeoMeta(Model):
+    """One item, `max_radius`: the largest radius any store has ever had.
+    Nearby queries cover that radius; it only grows (a guarded max), which
+    can cost extra reads but never misses a store."""
+
+    BASE_NAME = "geo-meta"
+
+    class Meta:
+        table_name = "geo-meta"
+
+    key = UnicodeAttribute(hash_key=True)
+    max_radius_m = NumberAttribute(null=True)
+
+
+MODELS = [StoreRecord, GeoMeta]

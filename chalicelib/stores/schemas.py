@@ -1,0 +1,78 @@
+"""Request and response shapes for stores."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from chalicelib.types import HHMM, Coord, EntityId, Latitude, Longitude, Name, Tier3, TimeZoneName, Weekday
+
+StoreStatus = Literal["open", "closed"]
+MAX_RADIUS_M = 5000  # a store-local community, not a city; also bounds geo-index reads
+MAX_GROUP_CAPACITY = 500  # WeCom customer group chats hold at most 500
+
+
+class StoreIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    city: Name
+    lat: Latitude
+    lng: Longitude
+    coord: Coord = "wgs84"
+    radius_m: int = Field(1000, gt=0, le=MAX_RADIUS_M)
+    timezone: TimeZoneName = "Asia/Shanghai"
+    traffic_tier: Tier3 = "medium"
+    spend_tier: Tier3 = "medium"
+    member_day: Weekday | None = None
+    idle_hour: HHMM | None = None
+    group_capacity: int = Field(200, ge=1, le=MAX_GROUP_CAPACITY)
+    status: StoreStatus = "open"
+
+
+class StoreRow(StoreIn):
+    store_id: EntityId
+
+
+class StoreBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stores: list[StoreRow] = Field(min_length=1, max_length=10_000)
+
+    @field_validator("stores")
+    @classmethod
+    def _unique_ids(cls, rows: list[StoreRow]) -> list[StoreRow]:
+        seen: dict[str, int] = {}
+        for index, row in enumerate(rows):
+            if row.store_id in seen:
+                raise ValueError(f"store_id {row.store_id} appears at [{seen[row.store_id]}] and [{index}]")
+            seen[row.store_id] = index
+        return rows
+
+
+class StoreBatchOut(BaseModel):
+    upserted: int
+
+
+class Store(BaseModel):
+    store_id: str
+    name: str
+    city: str
+    lat: float
+    lng: float
+    coord: Coord
+    radius_m: int
+    timezone: str
+    traffic_tier: Tier3
+    spend_tier: Tier3
+    member_day: Weekday | None
+    idle_hour: str | None
+    group_capacity: int
+    status: StoreStatus
+    updated_at: datetime
+
+
+class CoordQuery(BaseModel):
+    coord: Coord = "wgs84"

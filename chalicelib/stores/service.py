@@ -1,0 +1,87 @@
+"""Store configuration: upsert (one or thousands), read, and the geo-index
+bookkeeping that goes with it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib.errors import NotFound
+from chalicelib.geo import cells
+from chalicelib.geo.coords import Coord, from_wgs84, to_wgs84
+from chalicelib.stores.models import GeoMeta, StoreRecord
+from chalicelib.stores.schemas import Store, StoreIn
+
+_MAX_RADIUS_KEY = "max_radius"
+
+
+def to_record(store_id: str, data: StoreIn, now: datetime) -> StoreRecord:
+    lat, lng = to_wgs84(data.lat, data.lng, data.coord)
+    return StoreRecord(
+        store_id=store_id, name=data.name, city=data.city, lat=round(lat, 7), lng=round(lng, 7),
+        radius_m=data.radius_m, timezone=data.timezone, traffic_tier=data.traffic_tier,
+        spend_tier=data.spend_tier, member_day=data.member_day, idle_hour=data.idle_hour,
+        group_capacity=data.group_capacity, status=data.status,
+        cell5=cells.encode(lat, lng, 5), cell6=cells.encode(lat, lng, 6), updated_at=now,
+    )
+
+
+def to_view(record: StoreRecord, coord: Coord = "wgs84") -> Store:
+    lat, lng = from_wgs84(record.lat, record.lng, coord)
+    return Store(
+        store_id=record.store_id, name=record.name, city=record.city, lat=round(lat, 7),
+        lng=round(lng, 7), coord=coord, radius_m=int(record.radius_m), timezone=record.timezone,
+        traffic_tier=record.traffic_tier, spend_tier=record.spend_tier,  # type: ignore[arg-type]
+        member_day=record.member_day, idle_hour=record.idle_hour,  # type: ignore[arg-type]
+        group_capacity=int(record.group_capacity), status=record.status,  # type: ignore[arg-type]
+        updated_at=record.updated_at,
+    )
+
+
+def upsert_store(store_id: str, data: StoreIn, now: datetime) -> StoreRecord:
+    record = to_record(store_id, data, now)
+    # Raise the index radius first: a store saved before its radius is known
+    # to the index could be missed by nearby queries in between.
+    raise_max_radius(int(record.radius_m))
+    record.save()
+    return record
+
+
+def upsert_many(rows: list[tuple[str, StoreIn]], now: datetime) -> list[StoreRecord]:
+    """Rows are validated whole before this is called, so a bad row writes
+    nothing; every item is a complete store (no half-written store), and the
+    upsert is idempotent, so a retried batch converges."""
+    records = [to_record(store_id, data, now) for store_id, data in rows]
+    if records:
+        raise_max_radius(max(int(r.radius_m) for r in records))
+    with StoreRecord.batch_write() as batch:
+        for record in records:
+            batch.save(record)
+    return records
+
+
+def get_store(store_id: str) -> StoreRecord:
+    try:
+        return StoreRecord.get(store_id)
+    except DoesNotExist as exc:
+        raise NotFound(f"store {store_id} not found") from exc
+
+
+def raise_max_radius(radius_m: int) -> None:
+    """Guarded max: concurrent upserts can only raise it, never lower it."""
+    try:
+        GeoMeta(_MAX_RADIUS_KEY).update(
+            actions=[GeoMeta.max_radius_m.set(radius_m)],
+            condition=GeoMeta.max_radius_m.does_not_exist() | (GeoMeta.max_radius_m < radius_m),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
+def max_radius_m() -> int:
+    try:
+        return int(GeoMeta.get(_MAX_RADIUS_KEY).max_radius_m or 0)
+    except DoesNotExist:
+        return 0

@@ -1,0 +1,54 @@
+"""Field types shared by request/response schemas (pydantic v2)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, available_timezones
+
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+
+from chalicelib.geo.coords import Coord  # noqa: F401  (re-exported for schemas)
+
+Weekday = Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
+WEEKDAYS: tuple[str, ...] = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+Tier3 = Literal["high", "medium", "low"]
+MemberTier = Literal["new", "active", "loyal", "at_risk"]
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_TIMEZONES = frozenset(available_timezones())
+
+
+def _hhmm(value: str) -> str:
+    if not _HHMM.match(value):
+        raise ValueError("must be a 24-hour time HH:MM")
+    return value
+
+
+def _timezone(value: str) -> str:
+    if value not in _TIMEZONES:
+        raise ValueError("must be an IANA time zone name such as Asia/Shanghai")
+    ZoneInfo(value)
+    return value
+
+
+def _iso_date(value: object) -> object:
+    if isinstance(value, str) and not re.match(r"^\d{4}-\d{2}-\d{2}$", value):
+        raise ValueError("must be a date YYYY-MM-DD")
+    return value
+
+
+HHMM = Annotated[str, AfterValidator(_hhmm)]
+TimeZoneName = Annotated[str, AfterValidator(_timezone)]
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+EntityId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+Fen = Annotated[int, Field(ge=0, le=100_000_000)]
+
+
+def hhmm_minutes(value: str) -> int:
+    hours, minutes = value.split(":")
+    return int(hours) * 60 + int(minutes)

@@ -1,0 +1,165 @@
+"""The HTTP edge: one decorator turns a plain function into a Chalice route
+with authentication, pydantic parsing of body and query, JSON responses, and
+the error envelope. Every route is also recorded for the OpenAPI document,
+so the spec cannot drift from the code."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalice import Blueprint, Response
+from pydantic import BaseModel, ValidationError
+
+from chalicelib import logs
+from chalicelib.auth import Principal, Role, principal_from_header
+from chalicelib.db import ensure_bound
+from chalicelib.errors import InternalError, MethodNotAllowed, StoreloopError, UnsupportedMediaType, ValidationFailed
+from chalicelib.settings import get_settings
+
+log = logs.get_logger("web")
+
+ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+_ID_RE = re.compile(ID_PATTERN)
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    method: str
+    path: str
+    summary: str
+    roles: tuple[Role, ...] | None  # None = public
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    errors: tuple[int, ...] = field(default=())
+
+
+ROUTES: list[RouteSpec] = []
+
+
+def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    if isinstance(payload, BaseModel):
+        body = payload.model_dump_json()
+    else:
+        body = json.dumps(payload, ensure_ascii=False)
+    return Response(body=body, status_code=status,
+                    headers={"Content-Type": JSON_CONTENT_TYPE, **(headers or {})})
+
+
+def error_response(err: StoreloopError, request_id: str | None = None) -> Response:
+    envelope = {"error": {"code": err.code, "message": err.message, "details": err.details}}
+    headers = {"x-request-id": request_id} if request_id else None
+    return json_response(envelope, err.status, headers)
+
+
+def _field_name(loc: Iterable[Any]) -> str:
+    name = ""
+    for part in loc:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name or "body"
+
+
+def validation_failed(exc: ValidationError, prefix: str = "") -> ValidationFailed:
+    details = [{"field": prefix + _field_name(e["loc"]), "problem": e["msg"]} for e in exc.errors()]
+    summary = "; ".join(f"{d['field']}: {d['problem']}" for d in details[:5])
+    return ValidationFailed(summary, details)
+
+
+def parse_body(raw: bytes | None, model: type[BaseModel]) -> BaseModel:
+    if not raw:
+        raise ValidationFailed.field("body", "a JSON object body is required")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed.field("body", f"malformed JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValidationFailed.field("body", "must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_failed(exc) from exc
+
+
+def parse_query(params: dict[str, str] | None, model: type[BaseModel]) -> BaseModel:
+    try:
+        return model.model_validate(dict(params or {}))
+    except ValidationError as exc:
+        raise validation_failed(exc) from exc
+
+
+def _check_path_ids(path_params: dict[str, str]) -> None:
+    for name, value in path_params.items():
+        if not _ID_RE.match(value):
+            raise ValidationFailed.field(name, "must be 1-64 characters of A-Z a-z 0-9 _ . : -")
+
+
+def endpoint(bp: Blueprint, method: str, path: str, *, summary: str,
+             roles: tuple[Role, ...] | None, body: type[BaseModel] | None = None,
+             query: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
+             status: int = 200, errors: tuple[int, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register `fn(principal, *, body=?, query=?, **path_params) -> model` as a route."""
+    spec = RouteSpec(method, path, summary, roles, body, query, response, status, errors)
+    ROUTES.append(spec)
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @bp.route(path, methods=[method], content_types=["application/json"])
+        @functools.wraps(fn)
+        def view(**path_params: str) -> Response:
+            request = bp.current_request
+            context = request.context or {}
+            request_id = str(context.get("requestId") or uuid.uuid4())
+            logs.clear()
+            logs.bind(request_id=request_id, route=f"{method} {path}")
+            try:
+                principal: Principal | None = None
+                if roles is not None:
+                    principal = principal_from_header(get_settings().jwt_secret,
+                                                      request.headers.get("authorization"), roles)
+                    logs.bind(role=principal.role)
+                _check_path_ids(path_params)
+                kwargs: dict[str, Any] = dict(path_params)
+                if body is not None:
+                    kwargs["body"] = parse_body(request.raw_body, body)
+                if query is not None:
+                    kwargs["query"] = parse_query(request.query_params, query)
+                ensure_bound()
+                result = fn(principal, **kwargs)
+                return json_response(result, status, {"x-request-id": request_id})
+            except StoreloopError as err:
+                log.info("refused", extra={"fields": {"status": err.status, "code": err.code}})
+                return error_response(err, request_id)
+            except Exception:  # noqa: BLE001 - the one place unexpected errors become a 500 envelope
+                log.exception("unhandled error")
+                return error_response(InternalError(), request_id)
+
+        return view
+
+    return decorate
+
+
+_CHALICE_ERRORS: dict[int, type[StoreloopError]] = {
+    405: MethodNotAllowed, 415: UnsupportedMediaType, 400: ValidationFailed, 500: InternalError,
+}
+
+
+def envelope_framework_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """HTTP middleware: errors Chalice produces before a view runs (405, 415)
+    come back in `{"Code", "Message"}` form; rewrite them into the envelope."""
+    response = get_response(event)
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
+        err_cls = _CHALICE_ERRORS.get(response.status_code, StoreloopError)
+        err = err_cls(str(body.get("Message", "")) or None)
+        enveloped = error_response(err)
+        enveloped.status_code = response.status_code
+        enveloped.headers.update({k: v for k, v in response.headers.items() if k.lower() == "allow"})
+        return enveloped
+    return response

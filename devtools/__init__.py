@@ -1,0 +1,1 @@
+"""Developer tooling (local stack, DynamoDB Local control). Not deployed."""
