@@ -1,3 +1,189 @@
-"""Storage models for coupons (filled in by that capability)."""
+"""Storage models for coupons. Seven tables, each with one job:
 
-MODELS: list = []
+- `coupon-templates`: the template itself (truth for terms and scope).
+- `coupon-template-index`: scope buckets -> templates, sorted by claim_end,
+  so a store finds its live templates with a handful of Queries, never a Scan.
+- `coupon-stock`: a limited template's stock split over shard items.
+- `coupon-claim-counts`: how many coupons a member took of a template.
+- `coupons`: issued coupons (a frozen copy of the terms they depend on).
+- `coupon-redemptions`: one item per redemption; GSI by store + local date.
+- `coupon-audit`: append-only history (written only with attribute_not_exists).
+
+See docs/coupons.md for the transactions that tie them together.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+
+class TemplateRecord(Model):
+    BASE_NAME = "coupon-templates"
+
+    class Meta:
+        table_name = "coupon-templates"
+
+    template_id = UnicodeAttribute(hash_key=True)
+    title = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    value = NumberAttribute()
+    min_spend_fen = NumberAttribute()
+    scope_store_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    scope_traffic_tiers = ListAttribute(of=UnicodeAttribute, default=list)
+    scope_spend_tiers = ListAttribute(of=UnicodeAttribute, default=list)
+    total_stock = NumberAttribute(null=True)  # None = unlimited (no stock items)
+    stock_shards = NumberAttribute(null=True)
+    per_member_limit = NumberAttribute()
+    claim_start = UTCDateTimeAttribute()
+    claim_end = UTCDateTimeAttribute()
+    valid_days = NumberAttribute(null=True)
+    valid_until = UTCDateTimeAttribute(null=True)
+    boost_value = NumberAttribute(null=True)
+    audience_tiers = ListAttribute(of=UnicodeAttribute, null=True)  # None = everyone
+    index_buckets = ListAttribute(of=UnicodeAttribute, default=list)  # what the index holds for it
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+class TemplateIndexEntry(Model):
+    """`bucket` is a scope key ("all", "store#S1", "tt#high", "st#low",
+    "tt#high|st#low"); `sk` = claim_end (UTC) + "#" + template_id, so a
+    range condition `sk > now` skips ended templates without reading them."""
+
+    BASE_NAME = "coupon-template-index"
+
+    class Meta:
+        table_name = "coupon-template-index"
+
+    bucket = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    template_id = UnicodeAttribute()
+
+
+class StockShard(Model):
+    BASE_NAME = "coupon-stock"
+
+    class Meta:
+        table_name = "coupon-stock"
+
+    template_id = UnicodeAttribute(hash_key=True)
+    shard = NumberAttribute(range_key=True)
+    remaining = NumberAttribute()
+    initial = NumberAttribute()
+
+
+class ClaimCount(Model):
+    BASE_NAME = "coupon-claim-counts"
+
+    class Meta:
+        table_name = "coupon-claim-counts"
+
+    member_id = UnicodeAttribute(hash_key=True)
+    template_id = UnicodeAttribute(range_key=True)
+    claimed = NumberAttribute(null=True)
+
+
+class ByMember(GlobalSecondaryIndex["CouponRecord"]):
+    class Meta:
+        index_name = "by_member"
+        projection = AllProjection()
+
+    member_id = UnicodeAttribute(hash_key=True)
+    claimed_at = UTCDateTimeAttribute(range_key=True)
+
+
+class CouponRecord(Model):
+    """An issued coupon. Terms are copied from the template at claim time so
+    a later template edit never changes a coupon already held."""
+
+    BASE_NAME = "coupons"
+
+    class Meta:
+        table_name = "coupons"
+
+    coupon_id = UnicodeAttribute(hash_key=True)
+    member_id = UnicodeAttribute()
+    template_id = UnicodeAttribute()
+    store_id = UnicodeAttribute()  # where it was claimed
+    timezone = UnicodeAttribute()  # of that store, to render times locally
+    title = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    value = NumberAttribute()  # boosted value if claimed on member day
+    boosted = NumberAttribute(default=0)
+    min_spend_fen = NumberAttribute()
+    scope_store_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    scope_traffic_tiers = ListAttribute(of=UnicodeAttribute, default=list)
+    scope_spend_tiers = ListAttribute(of=UnicodeAttribute, default=list)
+    claimed_at = UTCDateTimeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    status = UnicodeAttribute()  # claimed | redeemed ("expired" is derived at read time)
+    redemption_id = UnicodeAttribute(null=True)
+
+    by_member = ByMember()
+
+
+class ByStoreDay(GlobalSecondaryIndex["RedemptionRecord"]):
+    class Meta:
+        index_name = "by_store_day"
+        projection = AllProjection()
+
+    store_day = UnicodeAttribute(hash_key=True)
+    redeemed_at = UTCDateTimeAttribute(range_key=True)
+
+
+class RedemptionRecord(Model):
+    BASE_NAME = "coupon-redemptions"
+
+    class Meta:
+        table_name = "coupon-redemptions"
+
+    redemption_id = UnicodeAttribute(hash_key=True)
+    coupon_id = UnicodeAttribute()
+    template_id = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    store_id = UnicodeAttribute()  # the redeeming (staff's) store
+    store_day = UnicodeAttribute()  # store_id + "#" + store-local date
+    timezone = UnicodeAttribute()
+    staff_id = UnicodeAttribute()
+    order_ref = UnicodeAttribute(null=True)
+    spend_fen = NumberAttribute(null=True)
+    discount_fen = NumberAttribute()
+    redeemed_at = UTCDateTimeAttribute()
+    status = UnicodeAttribute()  # redeemed | reversed
+    reversed_at = UTCDateTimeAttribute(null=True)
+    reversed_by = UnicodeAttribute(null=True)
+
+    by_store_day = ByStoreDay()
+
+
+class AuditRecord(Model):
+    """Append-only: `event_key` = redemption_id + "#" + event, written with
+    attribute_not_exists, so the same event can never be recorded twice."""
+
+    BASE_NAME = "coupon-audit"
+
+    class Meta:
+        table_name = "coupon-audit"
+
+    coupon_id = UnicodeAttribute(hash_key=True)
+    event_key = UnicodeAttribute(range_key=True)
+    event = UnicodeAttribute()  # redeemed | reversed
+    redemption_id = UnicodeAttribute()
+    store_id = UnicodeAttribute()
+    actor_id = UnicodeAttribute()
+    actor_role = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    discount_fen = NumberAttribute(null=True)
+    order_ref = UnicodeAttribute(null=True)
+
+
+MODELS = [TemplateRecord, TemplateIndexEntry, StockShard, ClaimCount, CouponRecord, RedemptionRecord, AuditRecord]

@@ -1,0 +1,73 @@
+"""What a store offers right now: live templates in scope, for this caller,
+with stock left, values boosted on the store's member day.
+
+Reads: one GetItem (store), five Queries (the store's scope buckets, each
+skipping ended templates by key), one BatchGet (templates), one BatchGet
+(the caller's claim counts) and one Query per limited template (shards)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from chalicelib.clock import local_time
+from chalicelib.coupons import rules
+from chalicelib.coupons.audience import caller_tier
+from chalicelib.coupons.models import ClaimCount, TemplateIndexEntry, TemplateRecord
+from chalicelib.coupons.schemas import Offer, Offers
+from chalicelib.coupons.templates import index_key, remaining, scope_of
+from chalicelib.stores.models import StoreRecord
+from chalicelib.stores.service import get_store
+
+
+def live_template_ids(store: StoreRecord, now: datetime) -> set[str]:
+    after = index_key(now)
+    ids: set[str] = set()
+    for bucket in rules.store_buckets(store.store_id, store.traffic_tier, store.spend_tier):
+        for entry in TemplateIndexEntry.query(bucket, TemplateIndexEntry.sk > after):
+            ids.add(entry.template_id)
+    return ids
+
+
+def _claimable_at(record: TemplateRecord, store: StoreRecord, now: datetime) -> bool:
+    return (record.claim_start <= now < record.claim_end
+            and scope_of(record).covers(store.store_id, store.traffic_tier, store.spend_tier))
+
+
+def store_offers(store: StoreRecord | str, now: datetime, member_id: str | None = None) -> Offers:
+    """The store's (a record or an id) current offers; for a member, only
+    what they may still claim (audience, per-member limit). `member_id=None`
+    (e.g. the scheduler building a post) skips the per-member filters."""
+    if isinstance(store, str):
+        store = get_store(store)
+    ids = live_template_ids(store, now)
+    records = [r for r in TemplateRecord.batch_get(list(ids)) if _claimable_at(r, store, now)] if ids else []
+    if member_id is not None:
+        records = _for_member(records, member_id, now)
+    member_day = rules.is_member_day(store.member_day, now, store.timezone)
+    offers = []
+    for record in sorted(records, key=lambda r: (r.claim_end, r.title, r.template_id)):
+        left = remaining(record)
+        if left is not None and left <= 0:
+            continue
+        value, boosted = rules.claim_value(int(record.value), _int(record.boost_value), member_day)
+        offers.append(Offer(
+            template_id=record.template_id, title=record.title, kind=record.kind,  # type: ignore[arg-type]
+            value=value, min_spend_fen=int(record.min_spend_fen), remaining=left,
+            claim_end=local_time(record.claim_end, store.timezone), boosted=boosted,
+            per_member_limit=int(record.per_member_limit)))
+    return Offers(offers=offers, member_day=member_day)
+
+
+def _for_member(records: list[TemplateRecord], member_id: str, now: datetime) -> list[TemplateRecord]:
+    if any(r.audience_tiers for r in records):
+        tier = caller_tier(member_id, now)
+        records = [r for r in records if not r.audience_tiers or tier in r.audience_tiers]
+    if not records:
+        return records
+    counts = {c.template_id: int(c.claimed or 0)
+              for c in ClaimCount.batch_get([(member_id, r.template_id) for r in records])}
+    return [r for r in records if counts.get(r.template_id, 0) < int(r.per_member_limit)]
+
+
+def _int(value: float | None) -> int | None:
+    return None if value is None else int(value)

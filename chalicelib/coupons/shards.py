@@ -1,0 +1,49 @@
+"""Stock shards (pure). One DynamoDB item sustains about 1,000 writes/s, and
+a transaction on an item another transaction holds is cancelled with
+TransactionConflict, so a flash coupon's stock is split over N shard items
+and each claim decrements one shard chosen at random.
+
+Stock only ever goes down (it is fixed at creation; see docs/coupons.md),
+so a shard read as empty stays empty: a strongly consistent read of every
+shard that finds them all at 0 proves the template is sold out."""
+
+from __future__ import annotations
+
+import math
+import random
+
+MAX_SHARDS = 32
+UNITS_PER_SHARD = 50  # below this, more shards only fragment the tail of a sale
+
+
+def shard_count(total_stock: int, requested: int | None = None) -> int:
+    if requested is not None:
+        return max(1, min(requested, total_stock, MAX_SHARDS))
+    return max(1, min(MAX_SHARDS, math.ceil(total_stock / UNITS_PER_SHARD)))
+
+
+def split_stock(total_stock: int, shards: int) -> list[int]:
+    """Even split; the remainder goes to the first shards. Sums to total_stock."""
+    base, extra = divmod(total_stock, shards)
+    return [base + (1 if i < extra else 0) for i in range(shards)]
+
+
+def pick_shard(shards: int, known: dict[int, int] | None, rng: random.Random) -> int | None:
+    """Which shard to decrement next.
+
+    `known` is None before any read: pick blindly (no read on the happy
+    path). After a failed decrement we read every shard; then pick among
+    those with stock, weighted by what they hold so shards drain evenly.
+    None = every shard is empty: sold out.
+    """
+    if known is None:
+        return rng.randrange(shards)
+    candidates = [(shard, left) for shard, left in sorted(known.items()) if left > 0]
+    if not candidates:
+        return None
+    return rng.choices([s for s, _ in candidates], weights=[left for _, left in candidates])[0]
+
+
+def ceiling_claims_per_s(shards: int, writes_per_item_s: int = 1000) -> int:
+    """The stock-side ceiling of one template: writes/s per item x shards."""
+    return shards * writes_per_item_s

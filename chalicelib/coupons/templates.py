@@ -1,0 +1,155 @@
+"""Coupon templates: create, edit, read; and the scope index that lets a
+store find its live templates without scanning.
+
+Writes go index-first: an index entry pointing at a template that does not
+(yet) exist, or no longer has that scope, is harmless because readers
+re-check the template's own scope and window. A missing entry would hide a
+template, so entries are written before the template and removed after."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+
+from chalicelib.coupons import rules, shards
+from chalicelib.coupons.errors import EditConflict, TemplateExists
+from chalicelib.coupons.models import StockShard, TemplateIndexEntry, TemplateRecord
+from chalicelib.coupons.schemas import AudienceIn, BoostIn, Scope, Template, TemplateIn, template_problems
+from chalicelib.coupons.txn import CONDITION_FAILED, LabeledTransaction
+from chalicelib.errors import NotFound, ValidationFailed
+
+
+def index_key(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def scope_of(record: TemplateRecord) -> rules.Scope:
+    return rules.Scope.of(record.scope_store_ids or (), record.scope_traffic_tiers or (),
+                          record.scope_spend_tiers or ())
+
+
+def _validate(data: TemplateIn, extra: list[dict[str, str]] | None = None) -> None:
+    problems = template_problems(data) + (extra or [])
+    if problems:
+        summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5])
+        raise ValidationFailed(summary, problems)
+
+
+def _fill(record: TemplateRecord, data: TemplateIn, now: datetime) -> None:
+    scope = rules.Scope.of(data.scope.store_ids, data.scope.traffic_tiers, data.scope.spend_tiers)
+    record.title, record.kind, record.value = data.title, data.kind, data.value
+    record.min_spend_fen = data.min_spend_fen
+    record.scope_store_ids = list(data.scope.store_ids)
+    record.scope_traffic_tiers = sorted(set(data.scope.traffic_tiers))
+    record.scope_spend_tiers = sorted(set(data.scope.spend_tiers))
+    record.per_member_limit = data.per_member_limit
+    record.claim_start, record.claim_end = data.claim_start, data.claim_end
+    record.valid_days, record.valid_until = data.valid_days, data.valid_until
+    record.boost_value = data.member_day_boost.value if data.member_day_boost else None
+    record.audience_tiers = sorted(set(data.audience.tiers)) if data.audience else None
+    record.index_buckets = rules.template_buckets(scope)
+    record.updated_at = now
+
+
+def _write_index(template_id: str, buckets: list[str], claim_end: datetime) -> None:
+    sk = f"{index_key(claim_end)}#{template_id}"
+    with TemplateIndexEntry.batch_write() as batch:
+        for bucket in buckets:
+            batch.save(TemplateIndexEntry(bucket, sk, template_id=template_id))
+
+
+def _drop_index(template_id: str, buckets: list[str], claim_end: datetime) -> None:
+    sk = f"{index_key(claim_end)}#{template_id}"
+    with TemplateIndexEntry.batch_write() as batch:
+        for bucket in buckets:
+            batch.delete(TemplateIndexEntry(bucket, sk))
+
+
+def create_template(data: TemplateIn, now: datetime, template_id: str | None = None) -> TemplateRecord:
+    """Create a template (the public entry point for other capabilities too,
+    e.g. campaigns creating a clearance coupon). Pass a deterministic
+    `template_id` to make a retried creation safe: the second one raises
+    TemplateExists and writes nothing."""
+    _validate(data)
+    record = TemplateRecord(template_id or f"tpl-{secrets.token_hex(8)}")
+    _fill(record, data, now)
+    record.created_at = now
+    record.total_stock = data.total_stock
+    tx = LabeledTransaction()
+    if data.total_stock is not None:
+        record.stock_shards = shards.shard_count(data.total_stock, data.stock_shards)
+        for shard, units in enumerate(shards.split_stock(data.total_stock, int(record.stock_shards))):
+            item = StockShard(record.template_id, shard, remaining=units, initial=units)
+            tx.put("shard", item, StockShard.template_id.does_not_exist())
+    _write_index(record.template_id, record.index_buckets, record.claim_end)
+    # The template and all its stock appear together, or not at all.
+    tx.put("template", record, TemplateRecord.template_id.does_not_exist())
+    try:
+        tx.commit()
+    except TransactWriteError as exc:
+        if CONDITION_FAILED in tx.reasons(exc).values():
+            raise TemplateExists(f"template {record.template_id} already exists") from exc
+        raise
+    return record
+
+
+def update_template(template_id: str, data: TemplateIn, now: datetime) -> TemplateRecord:
+    """Replace a template's terms. Stock is fixed at creation (a shard read
+    as empty must stay empty for sold-out detection). Coupons already issued
+    keep the terms they were issued with."""
+    record = get_template(template_id)
+    extra = []
+    if data.total_stock != record.total_stock:
+        extra.append({"field": "total_stock", "problem": "cannot change after creation; create a new template"})
+    if data.stock_shards is not None and data.stock_shards != record.stock_shards:
+        extra.append({"field": "stock_shards", "problem": "cannot change after creation"})
+    _validate(data, extra)
+    old_buckets, old_end = list(record.index_buckets or []), record.claim_end
+    _fill(record, data, now)
+    _write_index(template_id, record.index_buckets, record.claim_end)
+    try:
+        record.save()  # VersionAttribute: refused if someone else saved since our read
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise EditConflict() from exc
+        raise
+    stale = [b for b in old_buckets if b not in record.index_buckets or old_end != record.claim_end]
+    _drop_index(template_id, stale, old_end)
+    return record
+
+
+def get_template(template_id: str) -> TemplateRecord:
+    try:
+        return TemplateRecord.get(template_id, consistent_read=True)
+    except DoesNotExist as exc:
+        raise NotFound(f"coupon template {template_id} not found") from exc
+
+
+def shard_stock(template_id: str) -> dict[int, int]:
+    """Every shard's remaining stock, strongly consistent (one Query)."""
+    return {int(s.shard): int(s.remaining) for s in StockShard.query(template_id, consistent_read=True)}
+
+
+def remaining(record: TemplateRecord) -> int | None:
+    return None if record.total_stock is None else sum(shard_stock(record.template_id).values())
+
+
+def to_view(record: TemplateRecord, left: int | None) -> Template:
+    return Template(
+        template_id=record.template_id, title=record.title, kind=record.kind,  # type: ignore[arg-type]
+        value=int(record.value), min_spend_fen=int(record.min_spend_fen),
+        scope=Scope(store_ids=list(record.scope_store_ids or []),
+                    traffic_tiers=list(record.scope_traffic_tiers or []),
+                    spend_tiers=list(record.scope_spend_tiers or [])),
+        total_stock=None if record.total_stock is None else int(record.total_stock),
+        stock_shards=None if record.stock_shards is None else int(record.stock_shards),
+        remaining=left, per_member_limit=int(record.per_member_limit),
+        claim_start=record.claim_start, claim_end=record.claim_end,
+        valid_days=None if record.valid_days is None else int(record.valid_days),
+        valid_until=record.valid_until,
+        member_day_boost=BoostIn(value=int(record.boost_value)) if record.boost_value is not None else None,
+        audience=AudienceIn(tiers=list(record.audience_tiers)) if record.audience_tiers else None,  # type: ignore
+        created_at=record.created_at, updated_at=record.updated_at, version=int(record.version or 0),
+    )

@@ -1,0 +1,74 @@
+"""A TransactWrite whose items carry labels, so a cancellation says which
+guard failed ("stock", "limit", "coupon", ...) instead of a list index, plus
+the small retry policy shared by the coupon services."""
+
+from __future__ import annotations
+
+import random
+import time
+from functools import lru_cache
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.settings import Settings, get_settings
+from chalicelib.stats.counters import bump_in
+
+CONDITION_FAILED = "ConditionalCheckFailed"
+CONFLICT = "TransactionConflict"
+# Cancellation codes and whole-call errors worth another try: contention, not refusal.
+_RETRYABLE = {CONFLICT, "ThrottlingError", "ProvisionedThroughputExceeded", "TransactionInProgressException",
+              "TransactionConflictException", "ThrottlingException", "ProvisionedThroughputExceededException",
+              "InternalServerError"}
+
+
+@lru_cache(maxsize=4)
+def _connection(settings: Settings) -> Connection:
+    return Connection(region=settings.region, host=settings.dynamodb_endpoint, max_retry_attempts=8)
+
+
+class LabeledTransaction:
+    """Items commit in DynamoDB's order: condition checks, deletes, puts,
+    updates (PynamoDB's order); labels are kept in the same order."""
+
+    def __init__(self) -> None:
+        self.tx = TransactWrite(connection=_connection(get_settings()))
+        self._puts: list[str] = []
+        self._updates: list[str] = []
+
+    def put(self, label: str, model: Any, condition: Any = None) -> None:
+        self.tx.save(model, condition=condition)
+        self._puts.append(label)
+
+    def update(self, label: str, model: Any, actions: list[Any], condition: Any = None) -> None:
+        self.tx.update(model, actions=actions, condition=condition)
+        self._updates.append(label)
+
+    def bump(self, store_id: str, day: Any, **counts: int) -> None:
+        bump_in(self.tx, store_id, day, **counts)
+        self._updates.append("stats")
+
+    def commit(self) -> None:
+        self.tx._commit()
+
+    def reasons(self, exc: TransactWriteError) -> dict[str, str]:
+        """label -> cancellation code, for the items that caused it."""
+        labels = self._puts + self._updates
+        out: dict[str, str] = {}
+        for label, reason in zip(labels, exc.cancellation_reasons or [], strict=False):
+            if reason is not None and reason.code not in (None, "None"):
+                out[label] = reason.code
+        return out
+
+
+def is_contention(exc: TransactWriteError, reasons: dict[str, str]) -> bool:
+    if any(code in _RETRYABLE for code in reasons.values()):
+        return True
+    return not reasons and exc.cause_response_code in _RETRYABLE
+
+
+def backoff(attempt: int, rng: random.Random) -> None:
+    """Full jitter, capped: contention on a hot item clears in milliseconds."""
+    time.sleep(rng.uniform(0, min(0.05, 0.002 * 2 ** attempt)))
