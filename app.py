@@ -6,6 +6,7 @@ from chalicelib import gateway, web
 from chalicelib.campaigns.routes import bp as campaigns_bp
 from chalicelib.coupons.routes import bp as coupons_bp
 from chalicelib.groups.routes import bp as groups_bp
+from chalicelib.inventory.routes import bp as inventory_bp
 from chalicelib.members.routes import bp as members_bp
 from chalicelib.openapi import build_openapi
 from chalicelib.payments.routes import bp as payments_bp
@@ -15,7 +16,8 @@ from chalicelib.stores.routes import bp as stores_bp
 
 app = Chalice(app_name="storeloop")
 
-for blueprint in (stores_bp, staff_bp, members_bp, groups_bp, coupons_bp, campaigns_bp, payments_bp, stats_bp):
+for blueprint in (stores_bp, staff_bp, members_bp, groups_bp, coupons_bp, campaigns_bp, payments_bp, stats_bp,
+                  inventory_bp):
     app.register_blueprint(blueprint)
 
 app.register_middleware(web.envelope_framework_errors, "http")

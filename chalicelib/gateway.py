@@ -41,4 +41,13 @@ def install_on_local_gateway() -> None:
                     "multiValueHeaders": {}, "body": json.dumps(envelope)}
 
     local.LocalGateway.handle_request = handle_request  # type: ignore[method-assign]
+    # http.server answers methods it has no `do_X` for (TRACE, QUERY, ...) with
+    # a 501 HTML page; route every method through the gateway instead, so an
+    # unsupported one gets the 405 envelope, as the deployed API does.
+    def any_method(self: Any, name: str) -> Any:
+        if name.startswith("do_"):
+            return self._generic_handle
+        raise AttributeError(name)
+
+    local.ChaliceRequestHandler.__getattr__ = any_method  # type: ignore[attr-defined]
     local.LocalGateway.storeloop_gateway_responses = True  # type: ignore[attr-defined]
