@@ -11,8 +11,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from pynamodb.connection import Connection
 from pynamodb.exceptions import TableError
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.settings import Settings, get_settings
 
@@ -26,9 +28,11 @@ MODEL_MODULES = (
     "chalicelib.delivery.models",
     "chalicelib.payments.models",
     "chalicelib.stats.models",
+    "chalicelib.inventory.models",
 )
 
 _bound_to: Settings | None = None
+_connection: Connection | None = None
 
 
 def all_models() -> list[type[Model]]:
@@ -43,14 +47,30 @@ def table_name(model: type[Model], settings: Settings) -> str:
 
 
 def bind(settings: Settings) -> None:
-    global _bound_to
+    """Point every model at this deployment's tables, sharing one botocore
+    client: PynamoDB would otherwise build a client (and load the DynamoDB
+    service model, ~100 ms) per model class, on every cold start."""
+    global _bound_to, _connection
+    _connection = Connection(region=settings.region, host=settings.dynamodb_endpoint, max_retry_attempts=8)
     for model in all_models():
         model.Meta.table_name = table_name(model, settings)
         model.Meta.host = settings.dynamodb_endpoint
         model.Meta.region = settings.region
         model.Meta.max_retry_attempts = 8
         model._connection = None  # drop a connection made for other settings
+        model._get_connection().connection._client = _connection.client
     _bound_to = settings
+
+
+def connection() -> Connection:
+    """The shared connection, for `TransactWrite(connection=db.connection())`."""
+    ensure_bound()
+    assert _connection is not None
+    return _connection
+
+
+def transact_write(**kwargs: Any) -> TransactWrite:
+    return TransactWrite(connection=connection(), **kwargs)
 
 
 def ensure_bound() -> None:
@@ -59,17 +79,29 @@ def ensure_bound() -> None:
         bind(settings)
 
 
+def _existing_tables() -> set[str]:
+    names: set[str] = set()
+    start: str | None = None
+    while True:
+        page = connection().list_tables(exclusive_start_table_name=start)
+        names.update(page.get("TableNames", []))
+        start = page.get("LastEvaluatedTableName")
+        if not start:
+            return names
+
+
 def create_tables() -> list[str]:
     """Create every missing table (idempotent, safe to run concurrently)."""
     ensure_bound()
+    existing = _existing_tables()
     created = []
     for model in all_models():
-        if model.exists():
+        if model.Meta.table_name in existing:
             continue
         try:
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
             created.append(model.Meta.table_name)
-        except TableError as exc:
+        except TableError as exc:  # another process created it first
             if "ResourceInUse" not in str(exc.cause) and "already exists" not in str(exc):
                 raise
     return created

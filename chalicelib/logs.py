@@ -55,11 +55,19 @@ def clear() -> None:
     _context.set({})
 
 
+class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stdout is now (Lambda and test runners swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stdout
+        super().emit(record)
+
+
 def get_logger(name: str) -> logging.Logger:
     logger = logging.getLogger(f"storeloop.{name}")
     root = logging.getLogger("storeloop")
     if not root.handlers:
-        handler = logging.StreamHandler(sys.stdout)
+        handler = _StdoutHandler()
         handler.setFormatter(JsonFormatter())
         root.addHandler(handler)
         root.setLevel(logging.INFO)

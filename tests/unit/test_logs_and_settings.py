@@ -1,0 +1,68 @@
+import json
+import logging
+
+import pytest
+
+from chalicelib import logs
+from chalicelib.errors import ConfigError
+from chalicelib.members.profile import mask_phone, normalise_phone
+from chalicelib.settings import Settings
+
+
+def test_log_lines_are_json_with_request_context_and_no_secrets(capsys: pytest.CaptureFixture[str]) -> None:
+    log = logs.get_logger("test")
+    logs.clear()
+    logs.bind(request_id="req-1", role="staff")
+    log.info("member 13812345678 sent Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl")
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert line["request_id"] == "req-1" and line["role"] == "staff" and line["level"] == "INFO"
+    assert "13812345678" not in line["message"] and "138****5678" in line["message"]
+    assert "eyJ" not in line["message"]
+    logs.clear()
+
+
+def test_exceptions_are_logged_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    log = logs.get_logger("test")
+    try:
+        raise ValueError("bad phone +8613912345678")
+    except ValueError:
+        log.exception("boom")
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert "13912345678" not in line["exception"]
+    assert logging.getLogger("storeloop").propagate is False
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("13812345678", "13812345678"), ("+86 138-1234-5678", "13812345678"), ("8613812345678", "13812345678"),
+])
+def test_mainland_mobiles_are_normalised(raw: str, expected: str) -> None:
+    assert normalise_phone(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["12812345678", "1381234567", "138123456789", "abc", "+1 415 555 0100"])
+def test_other_numbers_are_refused(raw: str) -> None:
+    with pytest.raises(ValueError):
+        normalise_phone(raw)
+
+
+def test_phones_are_masked_to_three_and_four() -> None:
+    assert mask_phone("13812345678") == "138****5678"
+    assert mask_phone(None) is None
+
+
+def test_settings_read_the_operating_contract_variables() -> None:
+    s = Settings.from_env({"STORELOOP_JWT_SECRET": "x" * 32, "STORELOOP_TABLE_PREFIX": "blue-",
+                           "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:8000", "AWS_DEFAULT_REGION": "cn-north-1",
+                           "STORELOOP_CHANNEL": "wecom"})
+    assert (s.table_prefix, s.dynamodb_endpoint, s.region, s.channel) == (
+        "blue-", "http://127.0.0.1:8000", "cn-north-1", "wecom")
+    defaults = Settings.from_env({"STORELOOP_JWT_SECRET": "x" * 32})
+    assert defaults.table_prefix == "storeloop-dev-" and defaults.dynamodb_endpoint is None
+    assert defaults.channel == "record"
+
+
+@pytest.mark.parametrize("env", [{}, {"STORELOOP_JWT_SECRET": "short"},
+                                 {"STORELOOP_JWT_SECRET": "x" * 32, "STORELOOP_CHANNEL": "sms"}])
+def test_missing_or_bad_settings_fail_loudly(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError):
+        Settings.from_env(env)
