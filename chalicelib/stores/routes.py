@@ -6,7 +6,8 @@ from chalice import Blueprint
 
 from chalicelib.auth import Principal
 from chalicelib.clock import get_clock
-from chalicelib.stores import service
+from chalicelib.geo.coords import to_wgs84
+from chalicelib.stores import nearby, service
 from chalicelib.stores.schemas import CoordQuery, Store, StoreBatchIn, StoreBatchOut, StoreIn
 from chalicelib.web import endpoint
 
@@ -26,6 +27,14 @@ def put_store(principal: Principal, store_id: str, body: StoreIn) -> Store:
 def batch_stores(principal: Principal, body: StoreBatchIn) -> StoreBatchOut:
     records = service.upsert_many([(row.store_id, row) for row in body.stores], get_clock().now())
     return StoreBatchOut(upserted=len(records))
+
+
+@endpoint(bp, "GET", "/stores/nearby", summary="Open stores whose radius covers a point, nearest first",
+          roles=ANY_ROLE, query=nearby.NearbyQuery, response=nearby.NearbyOut, errors=(400, 401))
+def stores_nearby(principal: Principal, query: nearby.NearbyQuery) -> nearby.NearbyOut:
+    lat, lng = to_wgs84(query.lat, query.lng, query.coord)
+    lookup = nearby.find(lat, lng, query.limit)
+    return nearby.NearbyOut(stores=[nearby.to_view(hit, query.coord) for hit in lookup.hits])
 
 
 @endpoint(bp, "GET", "/stores/{store_id}", summary="Read a store", roles=ANY_ROLE,
