@@ -1,7 +1,16 @@
 """A store's group chats. Groups are numbered per store (`seq` 1, 2, ...);
 `group_id` is `{store_id}.{seq}`. The membership model and the join logic
 belong to groups/ (issue 3); other capabilities read groups through
-`groups.directory`."""
+`groups.directory`.
+
+Three items take part in every join (see docs/groups.md):
+- `GroupMembership` (one per member): where the member is. Its condition
+  stops one member landing in two groups.
+- `GroupRecord` (one per group): `member_count < capacity` is its condition.
+- `StoreGroups` (one per store): the "live QR code": which group new members
+  go to (`current_seq`), advanced only when that group is full, plus the
+  store's total member count.
+"""
 
 from __future__ import annotations
 
@@ -25,4 +34,34 @@ class GroupRecord(Model):
     created_at = UTCDateTimeAttribute()
 
 
-MODELS: list = [GroupRecord]
+class StoreGroups(Model):
+    """Per store: the group joins go to now, and the store's member count."""
+
+    BASE_NAME = "store-groups"
+
+    class Meta:
+        table_name = "store-groups"
+
+    store_id = UnicodeAttribute(hash_key=True)
+    current_seq = NumberAttribute()
+    member_count = NumberAttribute(default=0)
+
+
+class GroupMembership(Model):
+    """Per member: the one group they are in (the source of truth; the
+    member profile's `home_store_id` / `group_id` are written in the same
+    transaction for reading)."""
+
+    BASE_NAME = "group-memberships"
+
+    class Meta:
+        table_name = "group-memberships"
+
+    member_id = UnicodeAttribute(hash_key=True)
+    store_id = UnicodeAttribute()
+    seq = NumberAttribute()
+    group_id = UnicodeAttribute()
+    joined_at = UTCDateTimeAttribute()
+
+
+MODELS: list = [GroupRecord, StoreGroups, GroupMembership]

@@ -1,0 +1,82 @@
+"""Group use cases: join (by location or store), admin edits, listings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib.errors import NotFound
+from chalicelib.geo.coords import Coord, to_wgs84
+from chalicelib.groups import join as joiner
+from chalicelib.groups.directory import get_group, store_groups
+from chalicelib.groups.errors import NoStoreNearby
+from chalicelib.groups.ids import parse_group_id
+from chalicelib.groups.models import GroupRecord, StoreGroups
+from chalicelib.groups.schemas import Group, GroupPatch, JoinOut, StoreGroupsOut
+from chalicelib.stores import nearby
+from chalicelib.stores.models import StoreRecord
+from chalicelib.stores.service import get_store
+
+
+def nearest_store(lat: float, lng: float, coord: Coord) -> StoreRecord:
+    hits = nearby.find(*to_wgs84(lat, lng, coord), limit=1).hits
+    if not hits:
+        raise NoStoreNearby()
+    return hits[0].record
+
+
+def join_store(member_id: str, store: StoreRecord, now: datetime) -> JoinOut:
+    placement = joiner.join(member_id, store, now)
+    # a consistent read after the commit: the count includes this member (and
+    # anyone who joined since), the capacity is the group's own
+    group = get_group(placement.store_id, placement.seq)
+    if group is None:  # cannot happen: the membership and the group commit together
+        raise NotFound(f"group {placement.group_id} not found")
+    return JoinOut(group_id=group.group_id, store_id=group.store_id, seq=int(group.seq),
+                   member_count=int(group.member_count), capacity=int(group.capacity), chat_ref=group.chat_ref)
+
+
+def join_nearest(member_id: str, lat: float, lng: float, coord: Coord, now: datetime) -> JoinOut:
+    return join_store(member_id, nearest_store(lat, lng, coord), now)
+
+
+def join_by_id(member_id: str, store_id: str, now: datetime) -> JoinOut:
+    return join_store(member_id, get_store(store_id), now)
+
+
+def to_view(record: GroupRecord) -> Group:
+    return Group(group_id=record.group_id, store_id=record.store_id, seq=int(record.seq),
+                 member_count=int(record.member_count or 0), capacity=int(record.capacity),
+                 chat_ref=record.chat_ref, webhook_set=bool(record.webhook_url), created_at=record.created_at)
+
+
+def update_group(group_id: str, patch: GroupPatch) -> Group:
+    parsed = parse_group_id(group_id)
+    if parsed is None:
+        raise NotFound(f"group {group_id} not found")
+    actions = []
+    for name in ("chat_ref", "webhook_url"):
+        if name in patch.model_fields_set:
+            attr, value = getattr(GroupRecord, name), getattr(patch, name)
+            actions.append(attr.set(value) if value is not None else attr.remove())
+    record = GroupRecord(*parsed)
+    try:
+        # exists-condition: an edit never creates a half-made group
+        record.update(actions=actions, condition=GroupRecord.store_id.exists())
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise NotFound(f"group {group_id} not found") from exc
+        raise
+    return to_view(record)
+
+
+def list_groups(store_id: str) -> StoreGroupsOut:
+    get_store(store_id)  # 404 for an unknown store
+    try:
+        state = StoreGroups.get(store_id, consistent_read=True)
+        member_count, seq = int(state.member_count or 0), int(state.current_seq)
+    except DoesNotExist:
+        member_count, seq = 0, None
+    return StoreGroupsOut(store_id=store_id, member_count=member_count, current_seq=seq,
+                          groups=[to_view(g) for g in store_groups(store_id)])
