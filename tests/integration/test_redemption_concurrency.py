@@ -1,0 +1,36 @@
+"""Redemption under real concurrency: many devices scanning one code at
+once across two `chalice local` processes; exactly one wins."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from tests.api import Api, token
+from tests.integration.test_claims_concurrency import (  # noqa: F401  (two_servers: the `servers` fixture)
+    hammer,
+    live_template,
+    outcome,
+    pytestmark,
+    setup_store,
+    two_servers,
+)
+
+
+def test_many_devices_scanning_one_code_redeem_it_once(servers: list[Api], admin: str) -> None:
+    setup_store(servers[0], admin)
+    tid = live_template(servers[0], admin)
+    code = servers[0].post(f"/coupon-templates/{tid}/claim", {"store_id": "S1"},
+                           as_=token("member", "m1")).body["code"]
+    calls = [("POST", "/redemptions", {"code": code, "order_ref": f"POS-{i}"}, token("staff", f"clerk{i}", "S1"))
+             for i in range(40)]
+    replies = hammer(servers, calls)
+    assert outcome(replies) == Counter({201: 1, "already_redeemed": 39})
+    [won] = [r.body for r in replies if r.status == 201]
+    day = won["redeemed_at"][:10]
+    log = servers[1].get(f"/stores/S1/redemptions?date={day}", as_=admin).body["redemptions"]
+    assert [r["redemption_id"] for r in log] == [won["redemption_id"]]
+
+    # and reversing it from many devices at once happens once
+    rid = won["redemption_id"]
+    reversals = hammer(servers, [("POST", f"/redemptions/{rid}/reverse", None, token("staff", "mgr", "S1"))] * 20)
+    assert outcome(reversals) == Counter({200: 1, "already_reversed": 19})
