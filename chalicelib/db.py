@@ -114,6 +114,10 @@ def delete_tables() -> None:
             model.delete_table()
 
 
+def _hash_first(key_schema: list[dict[str, str]]) -> list[dict[str, str]]:
+    return sorted(key_schema, key=lambda key: key["KeyType"] != "HASH")
+
+
 def cfn_table(model: type[Model]) -> dict[str, Any]:
     """The CloudFormation resource for a model, from the same schema
     `create_tables` uses, so the deployed tables cannot drift from the code."""
@@ -121,10 +125,10 @@ def cfn_table(model: type[Model]) -> dict[str, Any]:
     props: dict[str, Any] = {
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": list(schema["attribute_definitions"]),
-        "KeySchema": list(schema["key_schema"]),
+        "KeySchema": _hash_first(schema["key_schema"]),
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
     }
-    gsis = [{"IndexName": index["index_name"], "KeySchema": index["key_schema"],
+    gsis = [{"IndexName": index["index_name"], "KeySchema": _hash_first(index["key_schema"]),
              "Projection": index["projection"]} for index in schema["global_secondary_indexes"]]
     if gsis:
         props["GlobalSecondaryIndexes"] = gsis

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from chalicelib.errors import ConfigError
+from chalicelib.secrets import read_ssm_parameter
 
 CHANNELS = ("record", "wecom")
 
@@ -24,7 +25,10 @@ class Settings:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
+        region = env.get("AWS_DEFAULT_REGION") or env.get("AWS_REGION") or "ap-east-1"
         secret = env.get("STORELOOP_JWT_SECRET", "")
+        if not secret and env.get("STORELOOP_JWT_SECRET_PARAM"):
+            secret = read_ssm_parameter(env["STORELOOP_JWT_SECRET_PARAM"], region)
         if len(secret) < 32:  # RFC 7518: an HS256 key of at least 256 bits
             raise ConfigError("STORELOOP_JWT_SECRET must be set (at least 32 characters)")
         channel = env.get("STORELOOP_CHANNEL", "record")
@@ -35,7 +39,7 @@ class Settings:
             jwt_secret=secret,
             table_prefix=prefix,
             dynamodb_endpoint=env.get("AWS_ENDPOINT_URL_DYNAMODB") or env.get("AWS_ENDPOINT_URL") or None,
-            region=env.get("AWS_DEFAULT_REGION") or env.get("AWS_REGION") or "ap-east-1",
+            region=region,
             channel=channel,
             fanout_queue=env.get("STORELOOP_FANOUT_QUEUE", f"{prefix}fanout"),
         )

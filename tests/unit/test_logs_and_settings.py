@@ -66,3 +66,17 @@ def test_settings_read_the_operating_contract_variables() -> None:
 def test_missing_or_bad_settings_fail_loudly(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError):
         Settings.from_env(env)
+
+
+def test_a_deployed_stack_reads_the_jwt_secret_from_ssm() -> None:
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        boto3.client("ssm", region_name="ap-east-1").put_parameter(
+            Name="/storeloop/prod/jwt-secret", Value="s" * 48, Type="SecureString")
+        settings = Settings.from_env({"STORELOOP_JWT_SECRET_PARAM": "/storeloop/prod/jwt-secret",
+                                      "AWS_DEFAULT_REGION": "ap-east-1"})
+        assert settings.jwt_secret == "s" * 48
+        with pytest.raises(ConfigError):
+            Settings.from_env({"STORELOOP_JWT_SECRET_PARAM": "/missing", "AWS_DEFAULT_REGION": "ap-east-1"})

@@ -1,0 +1,1 @@
+"""Turning the app into a deployable CloudFormation/SAM stack."""

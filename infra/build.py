@@ -1,0 +1,101 @@
+"""Build a deployable stack for a stage:
+
+    python -m infra.build --stage prod [--out build/prod] [--lint]
+
+1. writes the merge template (infra/template.py) for the stage,
+2. runs `chalice package --merge-template` (SAM template + deployment.zip),
+3. drops from the zip what the Lambda Python runtime already provides
+   (boto3, botocore and their dependencies),
+4. optionally runs cfn-lint on the result, and prints the sizes.
+Deploy the output with `sam deploy` or `aws cloudformation package/deploy`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+# In the Lambda Python runtime already; shipping them only slows cold starts.
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
+
+
+def stage_config(stage: str) -> dict[str, Any]:
+    """Chalice semantics: top-level keys, overridden by the stage's."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    if stage not in config["stages"]:
+        raise SystemExit(f"unknown stage {stage!r}; stages: {', '.join(config['stages'])}")
+    merged = {k: v for k, v in config.items() if k != "stages"}
+    merged.update(config["stages"][stage])
+    return merged
+
+
+def strip_runtime_packages(zip_path: Path) -> tuple[int, int]:
+    before = zip_path.stat().st_size
+    kept = zip_path.with_suffix(".tmp")
+    with zipfile.ZipFile(zip_path) as src, zipfile.ZipFile(kept, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            top = item.filename.split("/", 1)[0]
+            package = top.split("-", 1)[0].replace("python_", "")  # e.g. python_dateutil-2.9.dist-info
+            if package in RUNTIME_PROVIDED:
+                continue
+            dst.writestr(item, src.read(item.filename))
+    kept.replace(zip_path)
+    return before, zip_path.stat().st_size
+
+
+def build(stage: str, out: Path, lint: bool) -> dict[str, Any]:
+    config = stage_config(stage)
+    stage_env = {k: str(v) for k, v in config.get("environment_variables", {}).items()}
+    saved = dict(os.environ)
+    os.environ.update(stage_env)  # the app reads its queue name at import, as Chalice will
+    try:
+        sys.path.insert(0, str(ROOT))
+        from app import app
+        from infra.template import build_merge_template
+
+        merge = build_merge_template(app, stage, config)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    out.mkdir(parents=True, exist_ok=True)
+    merge_path = out.parent / f"{out.name}-merge.json"
+    merge_path.write_text(json.dumps(merge, indent=2, ensure_ascii=False))
+    chalice = Path(sys.executable).with_name("chalice")
+    env = {**os.environ, **stage_env, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "ap-east-1")}
+    subprocess.run([str(chalice), "package", "--stage", stage, "--merge-template", str(merge_path), str(out)],
+                   cwd=ROOT, env=env, check=True)
+    before, after = strip_runtime_packages(out / "deployment.zip")
+    report = {"stage": stage, "template": str(out / "sam.json"), "zip_bytes_chalice": before, "zip_bytes": after}
+    if lint:
+        done = subprocess.run([str(Path(sys.executable).with_name("cfn-lint")), str(out / "sam.json")],
+                              capture_output=True, text=True)
+        report["cfn_lint"] = done.stdout.strip() or "clean"
+        if done.returncode != 0:
+            raise SystemExit(f"cfn-lint found problems:\n{done.stdout}{done.stderr}")
+    return report
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stage", default="dev")
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--lint", action="store_true")
+    args = parser.parse_args()
+    report = build(args.stage, args.out or ROOT / "build" / args.stage, args.lint)
+    print(f"stage {report['stage']}: {report['template']}")
+    print(f"deployment.zip {report['zip_bytes'] / 1e6:.1f} MB "
+          f"(chalice's {report['zip_bytes_chalice'] / 1e6:.1f} MB less the runtime's boto3/botocore)")
+    if "cfn_lint" in report:
+        print(f"cfn-lint: {report['cfn_lint']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
