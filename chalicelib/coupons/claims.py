@@ -35,18 +35,21 @@ from chalicelib.coupons.audience import caller_tier
 from chalicelib.coupons.codes import new_coupon_id
 from chalicelib.coupons.errors import Busy, LimitReached, NotEligible, NotInScope, SoldOut
 from chalicelib.coupons.models import ClaimCount, CouponRecord, StockShard, TemplateRecord
-from chalicelib.coupons.templates import get_template, scope_of, shard_stock
-from chalicelib.coupons.txn import CONDITION_FAILED, LabeledTransaction, backoff, is_contention
+from chalicelib.coupons.templates import scope_of, shard_stock
+from chalicelib.coupons.txn import CONDITION_FAILED, LabeledTransaction, backoff, get_many, is_contention
+from chalicelib.errors import NotFound
 from chalicelib.stores.models import StoreRecord
-from chalicelib.stores.service import get_store
 
 MAX_ATTEMPTS = 40
 _rng = random.SystemRandom()
 
 
 def claim(template_id: str, store_id: str, member_id: str, now: datetime) -> CouponRecord:
-    template = get_template(template_id)
-    store = get_store(store_id)
+    template, store = get_many((TemplateRecord, template_id), (StoreRecord, store_id))
+    if template is None:
+        raise NotFound(f"coupon template {template_id} not found")
+    if store is None:
+        raise NotFound(f"store {store_id} not found")
     rules.check_claim_window(template.claim_start, template.claim_end, now)
     if not scope_of(template).covers(store.store_id, store.traffic_tier, store.spend_tier):
         raise NotInScope(f"template {template_id} is not offered at store {store_id}")

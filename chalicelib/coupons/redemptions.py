@@ -39,10 +39,10 @@ from chalicelib.coupons.errors import (
     WrongStore,
 )
 from chalicelib.coupons.models import AuditRecord, CouponRecord, RedemptionRecord
-from chalicelib.coupons.txn import CONDITION_FAILED, LabeledTransaction, backoff, is_contention
+from chalicelib.coupons.txn import CONDITION_FAILED, LabeledTransaction, backoff, get_many, is_contention
 from chalicelib.errors import NotFound
 from chalicelib.settings import get_settings
-from chalicelib.stores.service import get_store
+from chalicelib.stores.models import StoreRecord
 
 REVERSAL_WINDOW = timedelta(hours=24)
 MAX_ATTEMPTS = 20
@@ -72,8 +72,11 @@ def redeem(code: str, staff: Principal, now: datetime, spend_fen: int | None = N
            order_ref: str | None = None) -> RedemptionRecord:
     coupon_id = codes.verify(code, code_key())  # forged or altered: refused before any read
     assert staff.store_id is not None
-    coupon = get_coupon(coupon_id)
-    store = get_store(staff.store_id)
+    coupon, store = get_many((CouponRecord, coupon_id), (StoreRecord, staff.store_id))
+    if coupon is None:
+        raise NotFound(f"coupon {coupon_id} not found")
+    if store is None:
+        raise NotFound(f"store {staff.store_id} not found")
     scope = rules.Scope.of(coupon.scope_store_ids or (), coupon.scope_traffic_tiers or (),
                            coupon.scope_spend_tiers or ())
     if not scope.covers(store.store_id, store.traffic_tier, store.spend_tier):

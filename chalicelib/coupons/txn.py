@@ -10,8 +10,9 @@ from functools import lru_cache
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DoesNotExist, TransactGetError, TransactWriteError
+from pynamodb.models import Model
+from pynamodb.transactions import TransactGet, TransactWrite
 
 from chalicelib.settings import Settings, get_settings
 from chalicelib.stats.counters import bump_in
@@ -72,3 +73,28 @@ def is_contention(exc: TransactWriteError, reasons: dict[str, str]) -> bool:
 def backoff(attempt: int, rng: random.Random) -> None:
     """Full jitter, capped: contention on a hot item clears in milliseconds."""
     time.sleep(rng.uniform(0, min(0.05, 0.002 * 2 ** attempt)))
+
+
+def get_many(*keys: tuple[type[Model], str]) -> list[Any]:
+    """Items from several tables in one round trip (TransactGetItems: strongly
+    consistent; None for a missing item). A claim needs its template and its
+    store: one request instead of two on the hot path."""
+    try:
+        with TransactGet(connection=_connection(get_settings())) as tg:
+            futures = [tg.get(cls, key) for cls, key in keys]
+    except TransactGetError:  # a transaction held one of them: read them one by one
+        return [_get_or_none(cls, key) for cls, key in keys]
+    out = []
+    for future in futures:
+        try:
+            out.append(future.get())
+        except DoesNotExist:
+            out.append(None)
+    return out
+
+
+def _get_or_none(cls: type[Model], key: str) -> Any:
+    try:
+        return cls.get(key, consistent_read=True)
+    except DoesNotExist:
+        return None

@@ -1,0 +1,168 @@
+"""Claims and redemptions per second against DynamoDB Local, next to the
+floor: one raw conditional UpdateItem per operation via boto3.
+
+    .venv/bin/python bench/claims.py [--claims 1200] [--clients 16] [--stores 1]
+
+Starts its own DynamoDB Local, creates the tables under a fresh prefix, and
+counts every HTTP request botocore sends (retries included). Numbers on a
+laptop-class DynamoDB Local say more about ratios than about AWS."""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import boto3  # noqa: E402
+import botocore.endpoint  # noqa: E402
+
+from devtools.dynamodb_local import DynamoDBLocal  # noqa: E402
+
+_requests = itertools.count()
+_original_send = botocore.endpoint.Endpoint._send
+
+
+def _counting_send(self, request):  # type: ignore[no-untyped-def]
+    next(_requests)
+    return _original_send(self, request)
+
+
+botocore.endpoint.Endpoint._send = _counting_send  # type: ignore[method-assign]
+
+
+def sent() -> int:
+    """Requests so far (peeking at an itertools.count without a lock)."""
+    return int(repr(_requests)[6:-1])
+
+
+class Run:
+    def __init__(self, name: str, ops: int, seconds: float, requests: int, ok: int):
+        self.name, self.ops, self.seconds, self.requests, self.ok = name, ops, seconds, requests, ok
+
+    @property
+    def per_s(self) -> float:
+        return self.ok / self.seconds
+
+    @property
+    def req_per_ok(self) -> float:
+        return self.requests / max(self.ok, 1)
+
+    def line(self) -> str:
+        return (f"{self.name:<34} {self.ok:>5}/{self.ops:<5} ok  {self.per_s:8.1f} ops/s  "
+                f"{self.req_per_ok:5.2f} requests/ok")
+
+
+def timed(name: str, ops: int, clients: int, fn: Callable[[int], bool]) -> Run:
+    before = sent()
+    start = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        ok = sum(pool.map(fn, range(ops)))
+    return Run(name, ops, time.perf_counter() - start, sent() - before, ok)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--claims", type=int, default=1200)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--stores", type=int, default=1, help="spread the hot template's claims over N stores")
+    args = parser.parse_args()
+
+    ddb = DynamoDBLocal().start()
+    try:
+        os.environ.update({**ddb.env(), "STORELOOP_TABLE_PREFIX": f"bench{uuid.uuid4().hex[:6]}-",
+                           "STORELOOP_JWT_SECRET": os.environ.get("STORELOOP_JWT_SECRET", "bench-" + "x" * 40)})
+        bench(args.claims, args.clients, args.stores)
+    finally:
+        ddb.stop()
+
+
+def bench(n: int, clients: int, n_stores: int) -> None:
+    from chalicelib import db
+    from chalicelib.auth import Principal
+    from chalicelib.coupons import claims, codes, redemptions
+    from chalicelib.coupons.models import ClaimCount, StockShard
+    from chalicelib.coupons.service import TemplateIn, create_template
+    from chalicelib.settings import get_settings, reset_settings
+    from chalicelib.stores.schemas import StoreIn
+    from chalicelib.stores.service import upsert_store
+
+    reset_settings()
+    db.create_tables()
+    settings = get_settings()
+    raw = boto3.client("dynamodb", endpoint_url=settings.dynamodb_endpoint, region_name=settings.region)
+    now = datetime.now(UTC)
+    stores = [f"S{i}" for i in range(n_stores)]
+    for store_id in stores:
+        upsert_store(store_id, StoreIn(name=store_id, city="上海市", lat=31.2, lng=121.5), now)
+    template = create_template(TemplateIn(
+        title="flash", kind="amount_off", value=500, total_stock=n, claim_start=now - timedelta(hours=1),
+        claim_end=now + timedelta(hours=1), valid_days=1), now)
+    print(f"DynamoDB Local, {clients} client threads, {n} operations each, hot template with "
+          f"{int(template.stock_shards)} stock shards, claims spread over {n_stores} store(s)")
+
+    # Floor: one conditional decrement per claim on a single stock item.
+    floor_key = {"template_id": {"S": "floor"}, "shard": {"N": "0"}}
+    raw.put_item(TableName=StockShard.Meta.table_name, Item={**floor_key, "remaining": {"N": str(n)},
+                                                              "initial": {"N": str(n)}})
+
+    def floor_claim(_: int) -> bool:
+        raw.update_item(TableName=StockShard.Meta.table_name, Key=floor_key,
+                        UpdateExpression="ADD remaining :m", ConditionExpression="remaining > :z",
+                        ExpressionAttributeValues={":m": {"N": "-1"}, ":z": {"N": "0"}})
+        return True
+
+    coupons: list[str] = [""] * n
+
+    def service_claim(i: int) -> bool:
+        coupon = claims.claim(template.template_id, stores[i % n_stores], f"member-{i}", datetime.now(UTC))
+        coupons[i] = coupon.coupon_id
+        return True
+
+    claim_floor = timed("claim floor (raw UpdateItem)", n, clients, floor_claim)
+    claim_run = timed("claim (service, TransactWrite)", n, clients, service_claim)
+
+    # Floor: one conditional status flip per redemption, on items of its own.
+    with ClaimCount.batch_write() as batch:
+        for i in range(n):
+            batch.save(ClaimCount(f"floor-{i}", "t", claimed=0))
+
+    def floor_redeem(i: int) -> bool:
+        raw.update_item(TableName=ClaimCount.Meta.table_name,
+                        Key={"member_id": {"S": f"floor-{i}"}, "template_id": {"S": "t"}},
+                        UpdateExpression="SET claimed = :one", ConditionExpression="claimed = :zero",
+                        ExpressionAttributeValues={":one": {"N": "1"}, ":zero": {"N": "0"}})
+        return True
+
+    key = codes.derive_key(settings.jwt_secret)
+
+    def service_redeem(i: int) -> bool:
+        store_id = stores[i % n_stores]
+        staff = Principal(sub=f"clerk-{store_id}", role="staff", store_id=store_id)
+        redemptions.redeem(codes.sign(coupons[i], key), staff, datetime.now(UTC), spend_fen=1000)
+        return True
+
+    redeem_floor = timed("redeem floor (raw UpdateItem)", n, clients, floor_redeem)
+    redeem_run = timed("redeem (service, TransactWrite)", n, clients, service_redeem)
+
+    for run in (claim_floor, claim_run, redeem_floor, redeem_run):
+        print(run.line())
+    for label, floor, run in (("claim", claim_floor, claim_run), ("redeem", redeem_floor, redeem_run)):
+        print(f"{label}: {run.per_s / floor.per_s:.2f}x the floor's throughput, "
+              f"{run.req_per_ok / floor.req_per_ok:.2f}x its requests per success")
+    left = sum(int(s.remaining) for s in StockShard.query(template.template_id, consistent_read=True))
+    assert left == 0, f"stock left {left}: every claim should have taken one unit"
+    print(f"stock check: {n} claimed, 0 left, none oversold; threads alive: {threading.active_count()}")
+
+
+if __name__ == "__main__":
+    main()
