@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.deps-installed
 NODE_STAMP := node_modules/.deps-installed
 
-.PHONY: run test deps lint bench package clean
+.PHONY: run test deps lint package clean
 
 deps: $(PY_STAMP) $(NODE_STAMP)
 
@@ -30,3 +30,7 @@ lint: deps
 
 clean:
 	rm -rf $(VENV) node_modules .local .pytest_cache
+
+STAGE ?= dev
+package: deps
+	$(BIN)/python -m infra.build --stage $(STAGE) --lint
