@@ -26,11 +26,9 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.transactions import TransactWrite
 
-from chalicelib import logs
+from chalicelib import db, logs
 from chalicelib.clock import local_time
 from chalicelib.groups import outcome as oc
 from chalicelib.groups.errors import JoinContended, StoreClosed
@@ -52,12 +50,6 @@ class Placement:
     group_id: str
     moved_from: str | None = None  # the store left, on a move
     created: bool = False  # False: the member was already there (idempotent re-join)
-
-
-def _connection() -> Connection:
-    # the models' own connection: bound by chalicelib.db to this deployment's
-    # endpoint and region, and dropped when the binding changes
-    return GroupRecord._get_connection().connection
 
 
 def _membership(member_id: str) -> GroupMembership | None:
@@ -93,7 +85,7 @@ def _attempt(member_id: str, store: StoreRecord, seq: int, current: GroupMembers
     gid = group_id(store.store_id, seq)
     checks, updates = [oc.STORE], []  # labels, in the order DynamoDB reports reasons
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with db.transact_write() as tx:
             tx.condition_check(StoreRecord, store.store_id, condition=StoreRecord.status == "open")
 
             in_expected_place = (GroupMembership.member_id.does_not_exist() if current is None
@@ -152,7 +144,7 @@ def _advance(store_id: str, seq: int) -> oc.Outcome | None:
     """Open group seq+1, but only while group `seq` is full and still current:
     concurrent advancers race, exactly one wins, the rest just retry."""
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with db.transact_write() as tx:
             tx.condition_check(GroupRecord, store_id, seq,
                                condition=GroupRecord.member_count >= GroupRecord.capacity)
             tx.update(StoreGroups(store_id), actions=[StoreGroups.current_seq.set(seq + 1)],

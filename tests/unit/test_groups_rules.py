@@ -1,0 +1,119 @@
+"""Pure parts of groups: what a cancelled join means, backoff, ids, webhook
+URLs and the join body."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from pydantic import ValidationError
+
+from chalicelib.groups import outcome as oc
+from chalicelib.groups.ids import group_id, parse_group_id
+from chalicelib.groups.schemas import GroupPatch, JoinIn
+from chalicelib.groups.webhook import check_webhook_url
+
+CANCELLED = "TransactionCanceledException"
+FAILED = oc.CONDITION_FAILED
+
+
+def reasons(**codes: str) -> dict[str, str | None]:
+    base: dict[str, str | None] = {label: "None" for label in (
+        oc.STORE, oc.MEMBERSHIP, oc.GROUP, oc.POINTER, oc.MEMBER, oc.STATS)}
+    return {**base, **codes}
+
+
+@pytest.mark.parametrize("codes,expected", [
+    ({oc.STORE: FAILED, oc.GROUP: FAILED}, oc.Outcome.STORE_CLOSED),
+    ({oc.MEMBERSHIP: FAILED}, oc.Outcome.MEMBERSHIP_CHANGED),
+    ({oc.MEMBERSHIP: FAILED, oc.OLD_GROUP: FAILED}, oc.Outcome.MEMBERSHIP_CHANGED),
+    ({oc.POINTER: FAILED, oc.GROUP: FAILED}, oc.Outcome.SEQ_MOVED),
+    ({oc.POINTER: FAILED}, oc.Outcome.SEQ_MOVED),
+    ({oc.GROUP: FAILED}, oc.Outcome.GROUP_FULL),
+    ({oc.GROUP: "TransactionConflict"}, oc.Outcome.CONTENDED),
+    ({oc.STATS: "ThrottlingError"}, oc.Outcome.CONTENDED),
+])
+def test_a_cancelled_join_is_classified_by_its_most_telling_reason(codes: dict[str, str],
+                                                                    expected: oc.Outcome) -> None:
+    assert oc.classify(CANCELLED, reasons(**codes)) is expected
+
+
+def test_old_counts_going_negative_with_the_membership_intact_is_not_retried() -> None:
+    assert oc.classify(CANCELLED, reasons(old_group=FAILED)) is None
+    assert oc.classify(CANCELLED, reasons(member="ValidationError")) is None
+
+
+@pytest.mark.parametrize("code", ["TransactionConflictException", "TransactionInProgressException",
+                                  "ThrottlingException", "ProvisionedThroughputExceededException"])
+def test_whole_request_races_and_throttles_are_retried(code: str) -> None:
+    assert oc.classify(code, {}) is oc.Outcome.CONTENDED
+
+
+def test_other_errors_are_not_retried() -> None:
+    assert oc.classify("ValidationException", {}) is None
+    assert oc.classify("ResourceNotFoundException", {}) is None
+    assert oc.classify(None, {}) is None
+
+
+def test_backoff_is_jittered_grows_and_is_capped() -> None:
+    rng = random.Random(7)
+    first = [oc.backoff_s(1, rng) for _ in range(200)]
+    late = [oc.backoff_s(30, rng) for _ in range(200)]
+    assert all(0 <= s <= 0.008 for s in first) and len(set(first)) > 150
+    assert all(0 <= s <= 0.15 for s in late) and max(late) > 0.1
+
+
+@pytest.mark.parametrize("store_id,seq", [("s1", 1), ("29329", 12), ("cn.sh.001", 3), ("a:b-c_d", 500)])
+def test_group_ids_round_trip_even_when_store_ids_contain_dots(store_id: str, seq: int) -> None:
+    assert group_id(store_id, seq) == f"{store_id}.{seq}"
+    assert parse_group_id(group_id(store_id, seq)) == (store_id, seq)
+
+
+@pytest.mark.parametrize("value", ["s1", "s1.", ".1", "s1.x", "s1.01", "s1.-1", "s1.0"])
+def test_malformed_group_ids_are_rejected(value: str) -> None:
+    assert parse_group_id(value) is None
+
+
+@pytest.mark.parametrize("url", [
+    "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa",
+    "https://hooks.example.com:8443/robot",
+])
+def test_https_webhooks_to_named_hosts_are_accepted(url: str) -> None:
+    assert check_webhook_url(url) == url
+
+
+@pytest.mark.parametrize("url,problem", [
+    ("http://qyapi.weixin.qq.com/x", "https"),
+    ("ftp://qyapi.weixin.qq.com/x", "https"),
+    ("https://127.0.0.1/x", "IP address"),
+    ("https://[::1]/x", "IP address"),
+    ("https://169.254.169.254/latest", "IP address"),
+    ("https://localhost/x", "public host"),
+    ("https://intranet/x", "public host"),
+    ("https://u:p@qyapi.weixin.qq.com/x", "credentials"),
+    ("https://qyapi.weixin.qq.com:99999/x", "valid URL"),
+    ("https://qyapi.weixin.qq.com/x y", "whitespace"),
+    ("https://qyapi.weixin.qq.com/" + "k" * 2100, "2048"),
+    ("not a url", "whitespace"),
+    ("qyapi.weixin.qq.com/x", "https"),
+])
+def test_unsafe_or_malformed_webhooks_are_refused(url: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        check_webhook_url(url)
+
+
+def test_a_join_names_a_store_one_way_only() -> None:
+    assert JoinIn.model_validate({"store_id": "s1"}).store_id == "s1"
+    point = JoinIn.model_validate({"lat": 31.2, "lng": 121.4})
+    assert (point.lat, point.lng, point.coord) == (31.2, 121.4, "wgs84")
+    for bad in ({}, {"lat": 31.2}, {"lng": 121.4}, {"store_id": "s1", "lat": 31.2, "lng": 121.4},
+                {"store_id": "s1", "lng": 121.4}, {"lat": 31.2, "lng": 121.4, "coord": "bd09"}):
+        with pytest.raises(ValidationError):
+            JoinIn.model_validate(bad)
+
+
+def test_a_group_patch_needs_a_field_and_keeps_explicit_nulls() -> None:
+    with pytest.raises(ValidationError):
+        GroupPatch.model_validate({})
+    patch = GroupPatch.model_validate({"webhook_url": None})
+    assert patch.model_fields_set == {"webhook_url"} and patch.webhook_url is None
