@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from chalicelib.clock import FixedClock, set_clock
+from chalicelib.coupons.models import AuditRecord
+from chalicelib.stats.models import StoreDayStats
 from tests.api import Api, token
 
 # 2026-11-20 is a Friday; 12:00 in Shanghai.
@@ -218,6 +220,12 @@ def test_reverse_returns_the_coupon_once_and_is_logged(shops: Api, admin: str, c
     clock.advance(hours=25)
     late = shops.post(f"/redemptions/{again.body['redemption_id']}/reverse", as_=admin)
     assert late.error_code == "reversal_window_closed"
+    coupon_id = again.body["coupon_id"]
+    audit = [(a.event, a.redemption_id, a.actor_id) for a in AuditRecord.query(coupon_id)]
+    assert sorted(audit) == sorted([("redeemed", rid, "clerk1"), ("reversed", rid, "mgr"),
+                                    ("redeemed", again.body["redemption_id"], "clerk1")])
+    stats = StoreDayStats.get("S1", "2026-11-20")
+    assert (stats.coupons_claimed, stats.coupons_redeemed, stats.redemptions_reversed) == (1, 2, 1)
 
 
 def test_clearance_template_via_service_is_idempotent(shops: Api, admin: str) -> None:
@@ -236,3 +244,7 @@ def test_clearance_template_via_service_is_idempotent(shops: Api, admin: str) ->
     assert offers == []  # the caller has taken their one; offers are per caller
     others = shops.get("/stores/S1/offers", as_=member("m2")).body["offers"]
     assert [o["remaining"] for o in others] == [1]
+    assert claim(shops, "clr-S1-2026-11-20-bread", "S1", member("m2")).status == 201
+    assert claim(shops, "clr-S1-2026-11-20-bread", "S1", member("m3")).error_code == "sold_out"
+    stats = StoreDayStats.get("S1", "2026-11-20")
+    assert (stats.coupons_claimed, stats.clearance_units_claimed) == (2, 2)
