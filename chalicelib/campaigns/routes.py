@@ -1,5 +1,114 @@
-"""HTTP routes for campaigns."""
+"""HTTP routes for slot plans and posts, the scheduled trigger and the
+fan-out queue consumer."""
 
-from chalice import Blueprint
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from chalice import Blueprint, Rate
+
+from chalicelib import logs
+from chalicelib.auth import Principal
+from chalicelib.campaigns import posts, schedule
+from chalicelib.campaigns.errors import PostNotRetryable
+from chalicelib.campaigns.fanout import SqsQueue, process_batch
+from chalicelib.campaigns.models import PostRecord
+from chalicelib.campaigns.schemas import DateQuery, Post, PostList, PostOffer, SlotOut, SlotPlanIn, SlotPlanOut
+from chalicelib.campaigns.slots import SlotSpec
+from chalicelib.campaigns.tick import run_tick
+from chalicelib.campaigns.worker import handle, redrive
+from chalicelib.clock import get_clock
+from chalicelib.db import ensure_bound
+from chalicelib.delivery.channel import get_channel
+from chalicelib.settings import get_settings
+from chalicelib.stores.service import get_store
+from chalicelib.web import endpoint
 
 bp = Blueprint(__name__)
+log = logs.get_logger("campaigns")
+# Chalice needs the queue name when app.py is imported (for deployment), so
+# it is read here; it must match Settings.fanout_queue (same variable).
+FANOUT_QUEUE = os.environ.get("STORELOOP_FANOUT_QUEUE",
+                              f"{os.environ.get('STORELOOP_TABLE_PREFIX', 'storeloop-dev-')}fanout")
+
+
+def plan_view(store_id: str) -> SlotPlanOut:
+    store = get_store(store_id)
+    custom = schedule.custom_plan(store_id)
+    plan = schedule.store_plan(store, custom)
+    return SlotPlanOut(store_id=store_id, custom=custom is not None,
+                       slots=[SlotOut(slot=s.slot, at=s.at, kind=s.kind) for s in plan])
+
+
+@endpoint(bp, "PUT", "/stores/{store_id}/slots", summary="Set a store's daily post slots",
+          roles=("admin",), body=SlotPlanIn, response=SlotPlanOut, errors=(400, 401, 403, 404))
+def put_slots(principal: Principal, store_id: str, body: SlotPlanIn) -> SlotPlanOut:
+    now = get_clock().now()
+    store = get_store(store_id)
+    specs = [SlotSpec(s.slot, s.at, s.kind) for s in body.slots]
+    schedule.save_plan(store_id, specs, now)
+    schedule.reindex([(store, specs)], now)
+    return plan_view(store_id)
+
+
+@endpoint(bp, "GET", "/stores/{store_id}/slots", summary="A store's daily post slots",
+          roles=("admin", "staff"), response=SlotPlanOut, errors=(400, 401, 403, 404))
+def get_slots(principal: Principal, store_id: str) -> SlotPlanOut:
+    principal.require_store(store_id)
+    return plan_view(store_id)
+
+
+def post_view(post: PostRecord) -> Post:
+    parts = post.sent_parts or set()
+    sent_groups = sorted({p.rsplit("#", 1)[0] for p in parts})
+    return Post(post_id=post.post_id, slot=post.slot, kind=post.kind, local_date=post.local_date,
+                fire_at=post.fire_at, status=post.status, member_day=post.member_day == "1",  # type: ignore[arg-type]
+                group_ids=list(post.group_ids or []), sent_group_ids=sent_groups, body=post.body,
+                offers=[PostOffer(template_id=o.template_id, title=o.title, kind=o.kind, value=int(o.value),
+                                  min_spend_fen=int(o.min_spend_fen or 0),
+                                  remaining=None if o.remaining is None else int(o.remaining),
+                                  claim_end=o.claim_end, boosted=o.boosted == "1") for o in post.offers or []],
+                attempts=int(post.attempts or 0), last_error=post.last_error, next_attempt_at=post.next_attempt_at,
+                sent_at=post.sent_at)
+
+
+@endpoint(bp, "GET", "/stores/{store_id}/posts", summary="A store's posts on a local date",
+          roles=("admin", "staff"), query=DateQuery, response=PostList, errors=(400, 401, 403))
+def list_posts(principal: Principal, store_id: str, query: DateQuery) -> PostList:
+    principal.require_store(store_id)
+    return PostList(posts=[post_view(p) for p in posts.for_day(store_id, query.date)])
+
+
+@endpoint(bp, "POST", "/stores/{store_id}/posts/{post_id}/retry", summary="Re-drive a failed post now",
+          roles=("admin",), response=Post, errors=(400, 401, 403, 404, 409))
+def retry_post(principal: Principal, store_id: str, post_id: str) -> Post:
+    now = get_clock().now()
+    posts.requeue(store_id, post_id, now)
+    post = posts.take_lease(store_id, post_id, now)
+    if post is None:
+        raise PostNotRetryable("another worker is delivering this post")
+    redrive(post, now, get_channel(get_settings()))
+    return post_view(posts.get(store_id, post_id))
+
+
+def _sqs_client() -> Any:
+    import boto3
+
+    return boto3.client("sqs", region_name=get_settings().region)
+
+
+@bp.schedule(Rate(5, unit=Rate.MINUTES), name="campaigns_tick")
+def scheduled_tick(event: Any) -> None:
+    ensure_bound()
+    client = _sqs_client()
+    url = client.get_queue_url(QueueName=get_settings().fanout_queue)["QueueUrl"]
+    summary = run_tick(get_clock().now(), SqsQueue(url, client))
+    log.info(summary.line(), extra={"fields": {"due": summary.due, "retries": summary.retries}})
+
+
+@bp.on_sqs_message(queue=FANOUT_QUEUE, batch_size=10, name="campaigns_fanout")
+def fanout_worker(event: Any) -> dict[str, Any]:
+    ensure_bound()
+    channel = get_channel(get_settings())
+    return process_batch(list(event), lambda message: handle(message, get_clock().now(), channel))

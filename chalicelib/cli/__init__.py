@@ -20,7 +20,7 @@ from chalicelib.settings import get_settings
 
 Command = Callable[[argparse.Namespace], int]
 # Modules of other capabilities that add commands with @command.
-CAPABILITY_COMMANDS: tuple[str, ...] = ()
+CAPABILITY_COMMANDS: tuple[str, ...] = ("chalicelib.campaigns.cli",)
 COMMANDS: dict[str, tuple[Command, Callable[[argparse.ArgumentParser], None]]] = {}
 
 

@@ -45,6 +45,7 @@ def upsert_store(store_id: str, data: StoreIn, now: datetime) -> StoreRecord:
     # to the index could be missed by nearby queries in between.
     raise_max_radius(int(record.radius_m))
     record.save()
+    _reindex_slots([record], now)
     return record
 
 
@@ -58,7 +59,17 @@ def upsert_many(rows: list[tuple[str, StoreIn]], now: datetime) -> list[StoreRec
     with StoreRecord.batch_write() as batch:
         for record in records:
             batch.save(record)
+    _reindex_slots(records, now)
     return records
+
+
+def _reindex_slots(records: list[StoreRecord], now: datetime) -> None:
+    """Timezone, idle hour or status may have changed: re-file the store's
+    post slots in the schedule index (campaigns/). After the store write,
+    so a tick never reads an index entry for a config not yet saved."""
+    from chalicelib.campaigns.schedule import reindex_stores
+
+    reindex_stores(records, now)
 
 
 def get_store(store_id: str) -> StoreRecord:

@@ -1,0 +1,29 @@
+"""The idle-hour clearance run: today's items with stock and a rule become
+clearance coupons (stock = qty on hand) through the coupons capability."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from chalicelib.campaigns import offers_source
+from chalicelib.campaigns.offers_source import Offer
+from chalicelib.inventory.clearance import claim_window, clearance_price, template_id, to_announce
+from chalicelib.inventory.service import store_items, to_domain
+from chalicelib.stores.models import StoreRecord
+
+
+def run_clearance(store: StoreRecord, local_date: date, fire: datetime, now: datetime) -> list[Offer]:
+    """Reads the inventory as it is now (the latest POS update wins); items at
+    0 are skipped. Template ids are per (store, day, sku), so a re-driven run
+    reuses the same coupons instead of issuing a second stock."""
+    offers = []
+    for item in to_announce([to_domain(i) for i in store_items(store.store_id)]):
+        assert item.discount_percent is not None
+        price = clearance_price(item.price_fen, item.discount_percent)
+        start, end = claim_window(item, fire, local_date, store.timezone)
+        title = f"{item.name} 清仓特价"
+        created = offers_source.create_clearance(store, template_id(store.store_id, local_date, item.sku), title,
+                                                 price, item.qty, start, end, now)
+        offers.append(Offer(template_id=created, title=title, kind="clearance", value=price,
+                            remaining=item.qty, claim_end=end.isoformat()))
+    return offers

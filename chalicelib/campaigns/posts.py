@@ -1,0 +1,166 @@
+"""The post ledger (storage). Every state change is a guarded write:
+
+- create: attribute_not_exists(post_id): the one place 'exactly once per
+  (store, local date, slot)' is decided. The creator also holds the
+  delivery lease (next_attempt_at = now + LEASE).
+- lease: a retry takes a post only if it is unsent and its lease or backoff
+  has expired, so two ticks re-driving the same post never both send it.
+- sent / failed: conditional on status, with the day's stats counter in the
+  same transaction, so a counter moves exactly once per transition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+
+from chalicelib import db
+from chalicelib.campaigns.errors import PostNotRetryable
+from chalicelib.campaigns.models import OfferMap, PostRecord
+from chalicelib.campaigns.offers_source import Offer
+from chalicelib.campaigns.retry_policy import LEASE, all_shards, backoff, exhausted, outbox_shard
+from chalicelib.campaigns.slots import SlotSpec
+from chalicelib.errors import NotFound
+from chalicelib.stats import counters
+
+
+def post_id_for(local_date: date, slot: str) -> str:
+    return f"{local_date.isoformat()}.{slot}"
+
+
+def stamp(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _is_condition_failure(exc: Exception) -> bool:
+    code = getattr(exc, "cause_response_code", None)
+    return code in ("ConditionalCheckFailedException", "TransactionCanceledException")
+
+
+def offer_maps(offers: list[Offer]) -> list[OfferMap]:
+    return [OfferMap(template_id=o.template_id, title=o.title, kind=o.kind, value=o.value,
+                     min_spend_fen=o.min_spend_fen, remaining=o.remaining, claim_end=o.claim_end,
+                     boosted="1" if o.boosted else None) for o in offers]
+
+
+def create(store_id: str, spec: SlotSpec, local_date: date, fire: datetime, now: datetime, *,
+           body: str | None, offers: list[Offer], member_day: bool, group_ids: list[str]) -> PostRecord | None:
+    """The post, or None if this (store, date, slot) already has one."""
+    post = PostRecord(store_id, post_id_for(local_date, spec.slot), slot=spec.slot, kind=spec.kind,
+                      local_date=local_date.isoformat(), fire_at=fire, created_at=now, status="pending",
+                      member_day="1" if member_day else None, body=body, offers=offer_maps(offers),
+                      group_ids=group_ids, attempts=1, outbox_shard=outbox_shard(store_id),
+                      next_attempt_at=stamp(now + LEASE))
+    try:
+        post.save(condition=PostRecord.post_id.does_not_exist())
+    except PutError as exc:
+        if _is_condition_failure(exc):
+            return None
+        raise
+    return post
+
+
+def set_content(post: PostRecord, body: str, offers: list[Offer], member_day: bool, group_ids: list[str]) -> None:
+    post.update(actions=[PostRecord.body.set(body), PostRecord.offers.set(offer_maps(offers)),
+                         PostRecord.member_day.set("1" if member_day else None),
+                         PostRecord.group_ids.set(group_ids)],
+                condition=PostRecord.status != "sent")
+
+
+def get(store_id: str, post_id: str) -> PostRecord:
+    try:
+        return PostRecord.get(store_id, post_id, consistent_read=True)
+    except DoesNotExist as exc:
+        raise NotFound(f"post {post_id} of store {store_id} not found") from exc
+
+
+def take_lease(store_id: str, post_id: str, now: datetime) -> PostRecord | None:
+    """Claim a delivery attempt of an unsent post whose lease/backoff expired."""
+    post = PostRecord(store_id, post_id)
+    try:
+        post.update(actions=[PostRecord.attempts.add(1), PostRecord.next_attempt_at.set(stamp(now + LEASE))],
+                    condition=(PostRecord.status != "sent") & PostRecord.outbox_shard.exists()
+                    & (PostRecord.next_attempt_at <= stamp(now)))
+    except UpdateError as exc:
+        if _is_condition_failure(exc):
+            return None
+        raise
+    return post
+
+
+def mark_part_sent(post: PostRecord, part_key: str) -> None:
+    post.update(actions=[PostRecord.sent_parts.add({part_key})])
+
+
+def mark_sent(post: PostRecord, now: datetime) -> bool:
+    day = date.fromisoformat(post.local_date)
+    try:
+        with db.transact_write() as tx:
+            tx.update(post, actions=[PostRecord.status.set("sent"), PostRecord.sent_at.set(now),
+                                     PostRecord.last_error.remove(), PostRecord.outbox_shard.remove(),
+                                     PostRecord.next_attempt_at.remove()],
+                      condition=PostRecord.status != "sent")
+            counters.bump_in(tx, post.store_id, day, posts_sent=1)
+    except TransactWriteError as exc:
+        if _is_condition_failure(exc):
+            return False
+        raise
+    return True
+
+
+def mark_failed(post: PostRecord, error: str, now: datetime) -> bool:
+    """Record a failed attempt: back off and retry, or after the last
+    attempt leave the outbox (status failed, re-drivable by POST .../retry)."""
+    attempts = int(post.attempts or 0)
+    actions = [PostRecord.status.set("failed"), PostRecord.last_error.set(error[:500])]
+    try:
+        with db.transact_write() as tx:
+            if exhausted(attempts):
+                actions += [PostRecord.outbox_shard.remove(), PostRecord.next_attempt_at.remove()]
+                tx.update(post, actions=actions,
+                          condition=(PostRecord.status != "sent") & PostRecord.outbox_shard.exists())
+                counters.bump_in(tx, post.store_id, date.fromisoformat(post.local_date), posts_failed=1)
+            else:
+                actions.append(PostRecord.next_attempt_at.set(stamp(now + backoff(attempts))))
+                tx.update(post, actions=actions, condition=PostRecord.status != "sent")
+    except TransactWriteError as exc:
+        if _is_condition_failure(exc):
+            return False
+        raise
+    return True
+
+
+def defer(post: PostRecord, retry_at: datetime) -> None:
+    """The robot is at its pace limit: come back later; this was not a failed attempt."""
+    post.update(actions=[PostRecord.next_attempt_at.set(stamp(retry_at)), PostRecord.attempts.add(-1)],
+                condition=PostRecord.status != "sent")
+
+
+def requeue(store_id: str, post_id: str, now: datetime) -> None:
+    """Put a terminally failed post back in the outbox with fresh attempts.
+    Only a post that left the outbox can be requeued (a guarded write), so
+    two operators clicking retry re-drive it once; it no longer counts as
+    failed for its day (it will count as sent or failed again)."""
+    post = get(store_id, post_id)
+    try:
+        with db.transact_write() as tx:
+            tx.update(post, actions=[PostRecord.outbox_shard.set(outbox_shard(store_id)),
+                                     PostRecord.next_attempt_at.set(stamp(now)), PostRecord.attempts.set(0)],
+                      condition=(PostRecord.status == "failed") & PostRecord.outbox_shard.does_not_exist())
+            counters.bump_in(tx, store_id, date.fromisoformat(post.local_date), posts_failed=-1)
+    except TransactWriteError as exc:
+        if _is_condition_failure(exc):
+            raise PostNotRetryable(f"post {post_id} is not a failed post out of retries") from exc
+        raise
+
+
+def for_day(store_id: str, day: date) -> list[PostRecord]:
+    return list(PostRecord.query(store_id, PostRecord.post_id.startswith(f"{day.isoformat()}.")))
+
+
+def due_for_retry(now: datetime) -> Iterator[PostRecord]:
+    """Unsent posts whose lease or backoff has expired: one Query per shard."""
+    for shard in all_shards():
+        yield from PostRecord.outbox.query(shard, PostRecord.next_attempt_at <= stamp(now))

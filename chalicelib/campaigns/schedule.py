@@ -1,0 +1,80 @@
+"""Slot plans and the slot schedule index (storage).
+
+Re-indexing only *adds* (idempotent puts, batchable for a bulk import of
+thousands of stores). An item left behind by an older plan or timezone is
+harmless: the worker re-checks the store's current plan before posting and
+deletes the stale item with a guarded delete (`rev` unchanged), so a
+concurrent re-index that re-wrote it is never undone."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+
+from pynamodb.exceptions import DeleteError, DoesNotExist
+
+from chalicelib.campaigns.models import SlotIndexRecord, SlotMap, SlotPlanRecord
+from chalicelib.campaigns.slots import SlotSpec, bucket_name, effective_plan, utc_buckets
+from chalicelib.stores.models import StoreRecord
+
+
+def custom_plan(store_id: str) -> list[SlotSpec] | None:
+    try:
+        record = SlotPlanRecord.get(store_id)
+    except DoesNotExist:
+        return None
+    return [SlotSpec(s.slot, s.at, s.kind) for s in record.slots]
+
+
+def store_plan(store: StoreRecord, custom: list[SlotSpec] | None) -> list[SlotSpec]:
+    return effective_plan(custom, store.idle_hour)
+
+
+def save_plan(store_id: str, slots: list[SlotSpec], now: datetime) -> None:
+    SlotPlanRecord(store_id, slots=[SlotMap(slot=s.slot, at=s.at, kind=s.kind) for s in slots],
+                   updated_at=now).save()
+
+
+def index_items(store: StoreRecord, plan: list[SlotSpec], now: datetime) -> Iterator[SlotIndexRecord]:
+    rev = uuid.uuid4().hex
+    for spec in plan:
+        for minute in sorted(utc_buckets(spec.at, store.timezone, now.year)):
+            yield SlotIndexRecord(bucket_name(minute), f"{store.store_id}#{spec.slot}", store_id=store.store_id,
+                                  slot=spec.slot, at=spec.at, kind=spec.kind, timezone=store.timezone, rev=rev)
+
+
+def reindex(stores: Iterable[tuple[StoreRecord, list[SlotSpec] | None]], now: datetime) -> int:
+    """Write the index items of each store's current plan (batched)."""
+    written = 0
+    with SlotIndexRecord.batch_write() as batch:
+        for store, custom in stores:
+            if store.status != "open":
+                continue  # a closed store posts nothing; its old items are dropped lazily by the worker
+            for item in index_items(store, store_plan(store, custom), now):
+                batch.save(item)
+                written += 1
+    return written
+
+
+def reindex_stores(stores: list[StoreRecord], now: datetime) -> int:
+    """After a store upsert (one or a bulk import): plans fetched in batches."""
+    plans = {p.store_id: [SlotSpec(s.slot, s.at, s.kind) for s in p.slots]
+             for p in SlotPlanRecord.batch_get([s.store_id for s in stores])}
+    return reindex(((s, plans.get(s.store_id)) for s in stores), now)
+
+
+def bucket_items(bucket: str) -> Iterator[SlotIndexRecord]:
+    return SlotIndexRecord.query(bucket)
+
+
+def drop_stale(bucket: str, key: str, rev: str) -> bool:
+    """Delete an index item the current plan no longer has, unless a
+    re-index has rewritten it since it was read (its `rev` changed)."""
+    try:
+        SlotIndexRecord(bucket, key).delete(condition=SlotIndexRecord.rev == rev)
+        return True
+    except DeleteError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return False

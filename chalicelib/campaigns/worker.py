@@ -1,0 +1,146 @@
+"""The fan-out worker: one message = one store's due slots (or posts to
+re-drive). The same function runs behind SQS in Lambda and in-process for
+`cli tick`. Every decision re-reads the store's current configuration: the
+schedule index only says where to look."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib import logs
+from chalicelib.campaigns import offers_source, posts, schedule
+from chalicelib.campaigns.clearance_run import run_clearance
+from chalicelib.campaigns.content import build_body, select_offers
+from chalicelib.campaigns.delivering import deliver
+from chalicelib.campaigns.models import PostRecord
+from chalicelib.campaigns.offers_source import Offer
+from chalicelib.campaigns.slots import CLEARANCE, SlotSpec, due_fire
+from chalicelib.delivery.channel import Channel
+from chalicelib.groups.directory import store_groups
+from chalicelib.groups.models import GroupRecord
+from chalicelib.stores.models import StoreRecord
+from chalicelib.types import WEEKDAYS
+
+log = logs.get_logger("campaigns.worker")
+
+
+@dataclass(frozen=True)
+class DueItem:
+    bucket: str
+    key: str
+    rev: str
+    slot: str
+    at: str
+    timezone: str
+
+    def to_json(self) -> dict[str, str]:
+        return dict(self.__dict__)
+
+
+def slots_message(store_id: str, start: datetime, end: datetime, items: list[DueItem]) -> dict[str, Any]:
+    return {"type": "slots", "store_id": store_id, "start": start.isoformat(), "end": end.isoformat(),
+            "items": [i.to_json() for i in items]}
+
+
+def retry_message(store_id: str, post_ids: list[str]) -> dict[str, Any]:
+    return {"type": "retry", "store_id": store_id, "post_ids": post_ids}
+
+
+def handle(message: dict[str, Any], now: datetime, channel: Channel) -> Counter[str]:
+    if message["type"] == "retry":
+        return _retry(message["store_id"], message["post_ids"], now, channel)
+    return _slots(message["store_id"], datetime.fromisoformat(message["start"]),
+                  datetime.fromisoformat(message["end"]), [DueItem(**i) for i in message["items"]], now, channel)
+
+
+def is_member_day(member_day: str | None, local_date: date) -> bool:
+    return member_day is not None and WEEKDAYS[local_date.weekday()] == member_day
+
+
+def _slots(store_id: str, start: datetime, end: datetime, items: list[DueItem], now: datetime,
+           channel: Channel) -> Counter[str]:
+    outcome: Counter[str] = Counter()
+    try:
+        store = StoreRecord.get(store_id)
+    except DoesNotExist:
+        store = None
+    plan = {s.slot: s for s in schedule.store_plan(store, schedule.custom_plan(store_id))} if store else {}
+    groups: list[GroupRecord] | None = None
+    for item in items:
+        spec = plan.get(item.slot)
+        if store is None or store.status != "open" or spec is None or spec.at != item.at \
+                or store.timezone != item.timezone:
+            schedule.drop_stale(item.bucket, item.key, item.rev)
+            outcome["stale"] += 1
+            continue
+        due = due_fire(spec, store.timezone, start, end)
+        if due is None:
+            outcome["not_due"] += 1  # e.g. the other-offset bucket of a DST zone
+            continue
+        if groups is None:
+            groups = store_groups(store_id)
+        outcome[_post(store, spec, due[0], due[1], now, channel, groups)] += 1
+    return outcome
+
+
+def _post(store: StoreRecord, spec: SlotSpec, local_date: date, fire: datetime, now: datetime, channel: Channel,
+          groups: list[GroupRecord]) -> str:
+    group_ids = [g.group_id for g in groups]
+    member_day = is_member_day(store.member_day, local_date)
+    if spec.kind == CLEARANCE:
+        # Claim the slot before creating coupons: only the claimant issues stock.
+        post = posts.create(store.store_id, spec, local_date, fire, now, body=None, offers=[],
+                            member_day=member_day, group_ids=group_ids)
+        if post is None:
+            return "duplicate"
+        body, offers = content(store, spec, local_date, fire, now)
+        posts.set_content(post, body, offers, member_day, group_ids)
+    else:
+        body, offers = content(store, spec, local_date, fire, now)
+        post = posts.create(store.store_id, spec, local_date, fire, now, body=body, offers=offers,
+                            member_day=member_day, group_ids=group_ids)
+        if post is None:
+            return "duplicate"
+    result = deliver(post, channel, now, groups)
+    log.info("posted", extra={"fields": {"store_id": store.store_id, "post_id": post.post_id, "result": result}})
+    return "posted"
+
+
+def content(store: StoreRecord, spec: SlotSpec, local_date: date, fire: datetime,
+            now: datetime) -> tuple[str, list[Offer]]:
+    member_day = is_member_day(store.member_day, local_date)
+    if spec.kind == CLEARANCE:
+        offers = run_clearance(store, local_date, fire, now)
+    else:
+        offers = offers_source.store_offers(store, now).offers
+    chosen = select_offers(spec.kind, offers)
+    return build_body(store.name, spec, chosen, member_day, local_date), chosen
+
+
+def _retry(store_id: str, post_ids: list[str], now: datetime, channel: Channel) -> Counter[str]:
+    outcome: Counter[str] = Counter()
+    for post_id in post_ids:
+        post = posts.take_lease(store_id, post_id, now)
+        if post is None:
+            outcome["retry_skipped"] += 1  # sent meanwhile, or another worker holds it
+            continue
+        outcome[f"retry_{redrive(post, now, channel)}"] += 1
+    return outcome
+
+
+def redrive(post: PostRecord, now: datetime, channel: Channel) -> str:
+    """Deliver a leased post; a post whose worker died before its content
+    was written gets its content built now."""
+    if post.body is None:
+        store = StoreRecord.get(post.store_id)
+        spec = SlotSpec(post.slot, "00:00", post.kind)
+        local_date = date.fromisoformat(post.local_date)
+        body, offers = content(store, spec, local_date, post.fire_at, now)
+        group_ids = [g.group_id for g in store_groups(post.store_id)]
+        posts.set_content(post, body, offers, is_member_day(store.member_day, local_date), group_ids)
+    return deliver(post, channel, now)

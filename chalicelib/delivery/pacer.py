@@ -1,0 +1,46 @@
+"""Pacing state per robot in DynamoDB, shared by every worker: a guarded
+(versioned) append to the robot's send log, so concurrent Lambdas never
+together exceed the robot's limit."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from pynamodb.exceptions import DoesNotExist, PutError
+
+from chalicelib.delivery.models import RobotPace
+from chalicelib.delivery.pacing import next_send_at, prune
+
+_RACE_RETRIES = 8
+
+
+def robot_key(webhook_url: str) -> str:
+    return hashlib.sha256(webhook_url.encode()).hexdigest()[:32]
+
+
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def acquire(webhook_url: str, now: datetime) -> datetime | None:
+    """Reserve one send for this robot at `now`; None if reserved, else the
+    instant to try again."""
+    key = robot_key(webhook_url)
+    for _ in range(_RACE_RETRIES):
+        try:
+            pace = RobotPace.get(key, consistent_read=True)
+        except DoesNotExist:
+            pace = RobotPace(key, sent_ms=[])
+        sent = [datetime.fromtimestamp(ms / 1000, UTC) for ms in pace.sent_ms or []]
+        allowed_at = next_send_at(sent, now)
+        if allowed_at > now:
+            return allowed_at
+        pace.sent_ms = [_ms(t) for t in prune(sent, now)] + [_ms(now)]
+        try:
+            pace.save()  # VersionAttribute: fails if another sender appended since our read
+            return None
+        except PutError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+    return now  # heavy contention: defer rather than risk the limit
