@@ -65,7 +65,13 @@ def _box(lat: float, lng: float, radius_m: float) -> tuple[float, float, float, 
     return lat_lo, lat_hi, lng - d_lng, lng + d_lng
 
 
-def cells_covering(lat: float, lng: float, radius_m: float, precision: int) -> list[str]:
+class CoverTooLarge(ValueError):
+    """The cover would need more cells than allowed (near a pole, every
+    longitude column is in it); raised before any cell is enumerated."""
+
+
+def cells_covering(lat: float, lng: float, radius_m: float, precision: int,
+                   max_cells: int | None = None) -> list[str]:
     """Every cell at `precision` that intersects the bounding box of the disk
     of `radius_m` (great-circle) around the point; handles the antimeridian
     (columns wrap) and the poles (a cap holding a pole takes whole rows)."""
@@ -83,6 +89,8 @@ def cells_covering(lat: float, lng: float, radius_m: float, precision: int) -> l
         col_range = range(first_col, min(last_col, first_col + cols - 1) + 1)
     first_row = max(math.floor((lat_lo + 90.0) / span_lat), 0)
     last_row = min(math.floor((lat_hi + 90.0) / span_lat), rows - 1)
+    if max_cells is not None and (last_row - first_row + 1) * len(col_range) > max_cells:
+        raise CoverTooLarge(f"more than {max_cells} cells at precision {precision}")
     cells: list[str] = []
     for row in range(first_row, last_row + 1):
         # encode each cell from its centre: a centre is never on an edge, so
@@ -94,10 +102,12 @@ def cells_covering(lat: float, lng: float, radius_m: float, precision: int) -> l
     return list(dict.fromkeys(cells))
 
 
-def plan_cover(lat: float, lng: float, radius_m: float, max_fine_cells: int = 16) -> tuple[int, list[str]]:
+def plan_cover(lat: float, lng: float, radius_m: float, max_fine_cells: int = 16,
+               max_cells: int | None = None) -> tuple[int, list[str]]:
     """Pick the finer precision when it needs few queries, else the coarser one.
-    Fine cells read fewer items; coarse cells need fewer queries for big radii."""
-    fine = cells_covering(lat, lng, radius_m, 6)
-    if len(fine) <= max_fine_cells:
-        return 6, fine
-    return 5, cells_covering(lat, lng, radius_m, 5)
+    Fine cells read fewer items; coarse cells need fewer queries for big radii.
+    Raises CoverTooLarge when even the coarse cover exceeds `max_cells`."""
+    try:
+        return 6, cells_covering(lat, lng, radius_m, 6, max_cells=max_fine_cells)
+    except CoverTooLarge:
+        return 5, cells_covering(lat, lng, radius_m, 5, max_cells=max_cells)

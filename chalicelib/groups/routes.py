@@ -14,7 +14,7 @@ bp = Blueprint(__name__)
 
 
 @endpoint(bp, "POST", "/groups/join", summary="Join the nearest covering store's group, or a named store's",
-          roles=("member",), body=JoinIn, response=JoinOut, errors=(400, 401, 403, 404, 409))
+          roles=("member",), body=JoinIn, response=JoinOut, errors=(400, 401, 403, 404, 409, 503))
 def join_group(principal: Principal, body: JoinIn) -> JoinOut:
     now = get_clock().now()
     if body.store_id is not None:

@@ -101,9 +101,10 @@ def find(lat: float, lng: float, limit: int = DEFAULT_LIMIT, radius_m: float | N
     cover_m = service.max_radius_m() if radius_m is None else radius_m
     if cover_m <= 0:
         return Lookup([], 0, 0)  # no store has ever been saved
-    precision, plan = cells.plan_cover(lat, lng, cover_m)
-    if len(plan) > MAX_CELL_QUERIES:
-        raise ValidationFailed.field("lat", "too close to a pole: the store index does not serve it")
+    try:
+        precision, plan = cells.plan_cover(lat, lng, cover_m, max_cells=MAX_CELL_QUERIES)
+    except cells.CoverTooLarge as exc:
+        raise ValidationFailed.field("lat", "too close to a pole: the store index does not serve it") from exc
     pages = list(_executor().map(lambda cell: _read_cell(precision, cell), plan))
     # a store sits in exactly one cell per precision, so the pages never overlap
     records = [record for page, _ in pages for record in page]

@@ -118,3 +118,9 @@ def test_stores_named_nearby_do_not_shadow_the_route(api: Api, admin: str) -> No
     put(api, admin, "s1", HERE)
     assert api.get("/stores/s1", as_=MEMBER).body["store_id"] == "s1"
     assert nearby(api, *HERE).body["stores"][0]["store"]["store_id"] == "s1"
+
+
+def test_a_polar_point_is_refused_not_scanned(api: Api, admin: str) -> None:
+    put(api, admin, "s1", HERE, radius_m=5000)
+    reply = nearby(api, 90, 0)
+    assert reply.status == 400 and reply.body["error"]["details"][0]["field"] == "lat"

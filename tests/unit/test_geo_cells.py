@@ -110,3 +110,11 @@ def test_plan_prefers_few_fine_cells_for_a_1km_radius_and_coarse_cells_for_5km()
 def test_queries_per_lookup_stay_small_across_china(lat: float) -> None:
     for radius in (500.0, 1000.0, 3000.0, 5000.0):
         assert len(cells.plan_cover(lat, 110.0, radius)[1]) <= 20
+
+
+def test_a_cover_too_large_is_refused_before_it_is_built() -> None:
+    with pytest.raises(cells.CoverTooLarge):
+        cells.cells_covering(90.0, 0.0, 5000.0, 6, max_cells=100)
+    with pytest.raises(cells.CoverTooLarge):
+        cells.plan_cover(89.9, 0.0, 5000.0, max_cells=100)
+    assert len(cells.plan_cover(53.5, 134.0, 5000.0, max_cells=100)[1]) <= 20
