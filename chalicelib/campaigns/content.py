@@ -30,7 +30,7 @@ def offer_line(offer: Offer) -> str:
     elif offer.kind == "percent_off":
         value = f"{offer.value}%优惠"
     elif offer.kind == CLEARANCE:
-        value = f"清仓价¥{yuan(offer.value)}"
+        value = f"领券立减¥{yuan(offer.value)}"
     else:
         value = "赠品"
     parts = [f"· {offer.title} {value}"]

@@ -12,6 +12,7 @@ from chalicelib.auth import Principal
 from chalicelib.clock import get_clock
 from chalicelib.members.models import MemberRecord
 from chalicelib.members.profile import get_member, mask_phone, normalise_phone, upsert_profile
+from chalicelib.payments.tiers import tier_given_last_order
 from chalicelib.types import MemberTier, Name
 from chalicelib.web import endpoint
 
@@ -45,7 +46,7 @@ def to_view(record: MemberRecord, show_phone: bool) -> Member:
         member_id=record.member_id, nickname=record.nickname,
         phone=record.phone if show_phone else mask_phone(record.phone),
         home_store_id=record.home_store_id, group_id=record.group_id,
-        tier=record.tier or "new",  # type: ignore[arg-type]
+        tier=tier_given_last_order(record.member_id, record.last_order_at, get_clock().now()),
         orders_total=int(record.orders_total or 0), spend_total_fen=int(record.spend_total_fen or 0),
         last_order_at=record.last_order_at, created_at=record.created_at,
     )

@@ -1,3 +1,53 @@
-"""Storage models for payments (filled in by that capability)."""
+"""Payments (the ledger that makes POST /payments idempotent and drives
+tiers) and the openid -> member mapping."""
 
-MODELS: list = []
+from __future__ import annotations
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+
+class ByMemberPaidAt(GlobalSecondaryIndex["PaymentRecord"]):
+    """member_id + paid_at: "orders in the last 30 days" is one range Query."""
+
+    class Meta:
+        index_name = "by_member_paid_at"
+        projection = KeysOnlyProjection()
+
+    member_id = UnicodeAttribute(hash_key=True)
+    paid_at = UTCDateTimeAttribute(range_key=True)
+
+
+class PaymentRecord(Model):
+    BASE_NAME = "payments"
+
+    class Meta:
+        table_name = "payments"
+
+    payment_id = UnicodeAttribute(hash_key=True)
+    member_id = UnicodeAttribute()
+    store_id = UnicodeAttribute()
+    amount_fen = NumberAttribute()
+    paid_at = UTCDateTimeAttribute()
+    local_day = UnicodeAttribute()  # the store's local date of paid_at (the stats day)
+    recorded_at = UTCDateTimeAttribute()
+
+    by_member_paid_at = ByMemberPaidAt()
+
+
+class OpenIdRecord(Model):
+    """WeChat openid -> member_id, bound by an admin/POS (the mini-program's
+    login flow would bind it the same way)."""
+
+    BASE_NAME = "openids"
+
+    class Meta:
+        table_name = "openids"
+
+    openid = UnicodeAttribute(hash_key=True)
+    member_id = UnicodeAttribute()
+    bound_at = UTCDateTimeAttribute()
+
+
+MODELS = [PaymentRecord, OpenIdRecord]

@@ -1,5 +1,29 @@
-"""HTTP routes for payments."""
+"""POST /payments (admin, or a POS = staff of the paid store) and openid binding."""
+
+from __future__ import annotations
 
 from chalice import Blueprint
 
+from chalicelib.auth import Principal
+from chalicelib.clock import get_clock
+from chalicelib.payments import service
+from chalicelib.payments.schemas import OpenIdIn, OpenIdOut, PaymentIn, PaymentOut
+from chalicelib.web import endpoint
+
 bp = Blueprint(__name__)
+
+
+@endpoint(bp, "POST", "/payments", summary="Record a payment (idempotent by payment_id)",
+          roles=("admin", "staff"), body=PaymentIn, response=PaymentOut, errors=(400, 401, 403, 404, 409))
+def post_payment(principal: Principal, body: PaymentIn) -> PaymentOut:
+    principal.require_store(body.store_id)
+    payment, duplicate, tier = service.record_payment(body, get_clock().now())
+    return PaymentOut(payment_id=payment.payment_id, member_id=payment.member_id, store_id=payment.store_id,
+                      amount_fen=int(payment.amount_fen), paid_at=payment.paid_at, duplicate=duplicate, tier=tier)
+
+
+@endpoint(bp, "PUT", "/payments/openids/{openid}", summary="Bind a WeChat openid to a member",
+          roles=("admin",), body=OpenIdIn, response=OpenIdOut, errors=(400, 401, 403, 409))
+def bind_openid(principal: Principal, openid: str, body: OpenIdIn) -> OpenIdOut:
+    record = service.bind_openid(openid, body.member_id, get_clock().now())
+    return OpenIdOut(openid=record.openid, member_id=record.member_id)

@@ -1,5 +1,110 @@
-"""HTTP routes for stats."""
+"""GET /stats/stores/{store_id}: a store's daily counters over a date range
+(one Query on the store's partition, day BETWEEN from AND to)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
 
 from chalice import Blueprint
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from chalicelib.auth import Principal
+from chalicelib.clock import get_clock, local_time
+from chalicelib.groups.directory import store_groups
+from chalicelib.stats.models import StoreDayStats
+from chalicelib.stores.service import get_store
+from chalicelib.types import IsoDate
+from chalicelib.web import endpoint
 
 bp = Blueprint(__name__)
+MAX_DAYS = 92
+WALK_BACK_DAYS = 366
+
+
+class StatsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: IsoDate = Field(alias="from")
+    to: IsoDate
+
+    @model_validator(mode="after")
+    def _range(self) -> StatsQuery:
+        if self.to < self.from_:
+            raise ValueError("`to` is before `from`")
+        if (self.to - self.from_).days + 1 > MAX_DAYS:
+            raise ValueError(f"at most {MAX_DAYS} days per request")
+        return self
+
+
+class DayStats(BaseModel):
+    day: date
+    members_joined: int
+    members_left: int
+    group_members: int | None = Field(description="members in the store's groups at the end of the day "
+                                                  "(null for future days or more than a year back)")
+    coupons_claimed: int
+    coupons_redeemed: int
+    redemption_rate: float | None = Field(description="redeemed / claimed that day; null with no claims")
+    clearance_units_claimed: int
+    posts_sent: int
+    posts_failed: int
+    payments: int
+    gmv_fen: int
+
+
+class StoreStats(BaseModel):
+    store_id: str
+    days: list[DayStats]
+
+
+def _n(value: float | None) -> int:
+    return int(value or 0)
+
+
+def day_stats(day: date, row: StoreDayStats | None, group_members: int | None) -> DayStats:
+    claimed = _n(row.coupons_claimed) if row else 0
+    redeemed = _n(row.coupons_redeemed) - _n(row.redemptions_reversed) if row else 0
+    return DayStats(
+        day=day, members_joined=_n(row.members_joined) if row else 0,
+        members_left=_n(row.members_left) if row else 0, group_members=group_members,
+        coupons_claimed=claimed, coupons_redeemed=redeemed,
+        redemption_rate=round(redeemed / claimed, 4) if claimed else None,
+        clearance_units_claimed=_n(row.clearance_units_claimed) if row else 0,
+        posts_sent=_n(row.posts_sent) if row else 0, posts_failed=_n(row.posts_failed) if row else 0,
+        payments=_n(row.payments) if row else 0, gmv_fen=_n(row.gmv_fen) if row else 0)
+
+
+def group_members_by_day(current: int, today: date, rows: dict[str, StoreDayStats],
+                         days: list[date]) -> dict[date, int]:
+    """Members in the store's groups at the end of each day: today's live
+    sum of group sizes, walked back through each later day's joins and
+    leaves (pure). Days after today have no value."""
+    result: dict[date, int] = {}
+    running = current
+    day = today
+    earliest = min(days)
+    while day >= earliest:
+        result[day] = running
+        row = rows.get(day.isoformat())
+        if row is not None:
+            running -= _n(row.members_joined) - _n(row.members_left)
+        day -= timedelta(days=1)
+    return result
+
+
+@endpoint(bp, "GET", "/stats/stores/{store_id}", summary="A store's daily counters over a date range",
+          roles=("admin", "staff"), query=StatsQuery, response=StoreStats, errors=(400, 401, 403, 404))
+def store_stats(principal: Principal, store_id: str, query: StatsQuery) -> StoreStats:
+    principal.require_store(store_id)
+    today = local_time(get_clock().now(), get_store(store_id).timezone).date()
+    days = [query.from_ + timedelta(days=i) for i in range((query.to - query.from_).days + 1)]
+    # One Query; it reaches on to today (at most a year) so group sizes can be walked back from today's.
+    walk_back = query.from_ <= today and (today - query.from_).days <= WALK_BACK_DAYS
+    last = max(query.to, today) if walk_back else query.to
+    rows = {r.day: r for r in StoreDayStats.query(
+        store_id, StoreDayStats.day.between(query.from_.isoformat(), last.isoformat()))}
+    members: dict[date, int] = {}
+    if walk_back:
+        current = sum(int(g.member_count or 0) for g in store_groups(store_id))
+        members = group_members_by_day(current, today, rows, days)
+    return StoreStats(store_id=store_id, days=[day_stats(d, rows.get(d.isoformat()), members.get(d)) for d in days])

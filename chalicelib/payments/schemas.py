@@ -1,0 +1,49 @@
+"""Request and response shapes for payments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from chalicelib.types import EntityId
+
+OpenId = EntityId  # WeChat openids are 28 chars of [A-Za-z0-9_-]
+
+
+class PaymentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    payment_id: EntityId
+    member_id: EntityId | None = None
+    openid: OpenId | None = None
+    store_id: EntityId
+    amount_fen: int = Field(gt=0, le=100_000_000)
+    paid_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _one_payer(self) -> PaymentIn:
+        if (self.member_id is None) == (self.openid is None):
+            raise ValueError("give exactly one of member_id or openid")
+        return self
+
+
+class PaymentOut(BaseModel):
+    payment_id: str
+    member_id: str
+    store_id: str
+    amount_fen: int
+    paid_at: datetime
+    duplicate: bool  # true when this payment_id had already been recorded (nothing was counted twice)
+    tier: str
+
+
+class OpenIdIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    member_id: EntityId
+
+
+class OpenIdOut(BaseModel):
+    openid: str
+    member_id: str

@@ -1,0 +1,36 @@
+"""GET /stats/stores/{id}: per-day counters from one Query, group sizes walked back from today (moto)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from chalicelib.clock import FixedClock, set_clock
+from chalicelib.groups.models import GroupRecord
+from chalicelib.stats import counters
+from tests.api import Api, token
+from tests.functional.test_stores_api import SHOP
+
+
+def test_days_in_range_with_rates_and_group_sizes(api: Api, admin: str) -> None:
+    set_clock(FixedClock(datetime(2026, 11, 20, 4, tzinfo=UTC)))
+    api.put("/stores/s1", SHOP, as_=admin)
+    GroupRecord("s1", 1, group_id="s1.1", capacity=200, member_count=12,
+                created_at=datetime(2026, 11, 1, tzinfo=UTC)).save()
+    counters.bump("s1", date(2026, 11, 19), members_joined=5, coupons_claimed=8, coupons_redeemed=2, posts_sent=5)
+    counters.bump("s1", date(2026, 11, 20), members_joined=3, members_left=1, coupons_claimed=4, coupons_redeemed=3)
+    reply = api.get("/stats/stores/s1?from=2026-11-18&to=2026-11-21", as_=token("staff", "c", store_id="s1"))
+    assert reply.status == 200, reply.body
+    days = {d["day"]: d for d in reply.body["days"]}
+    assert list(days) == ["2026-11-18", "2026-11-19", "2026-11-20", "2026-11-21"]
+    assert days["2026-11-19"]["redemption_rate"] == 0.25 and days["2026-11-19"]["posts_sent"] == 5
+    assert days["2026-11-20"]["redemption_rate"] == 0.75
+    assert days["2026-11-18"]["redemption_rate"] is None and days["2026-11-18"]["payments"] == 0
+    assert [days[d]["group_members"] for d in days] == [5, 10, 12, None]
+
+
+def test_ranges_are_bounded_and_staff_see_only_their_store(api: Api, admin: str) -> None:
+    api.put("/stores/s1", SHOP, as_=admin)
+    assert api.get("/stats/stores/s1?from=2026-01-01&to=2026-12-31", as_=admin).error_code == "validation_error"
+    assert api.get("/stats/stores/s1?from=2026-11-02&to=2026-11-01", as_=admin).error_code == "validation_error"
+    other_staff = token("staff", "c", store_id="s2")
+    assert api.get("/stats/stores/s1?from=2026-11-01&to=2026-11-02", as_=other_staff).status == 403
