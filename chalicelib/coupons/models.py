@@ -14,6 +14,8 @@ See docs/coupons.md for the transactions that tie them together.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
     ListAttribute,
     NumberAttribute,
@@ -23,6 +25,12 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
+
+
+def _strings(**kw: Any) -> ListAttribute[str]:
+    """A list of strings. (PynamoDB types `of=UnicodeAttribute` as a list of
+    attributes; the values really are str.)"""
+    return ListAttribute(of=UnicodeAttribute, **kw)  # type: ignore[arg-type]
 
 
 class TemplateRecord(Model):
@@ -36,9 +44,9 @@ class TemplateRecord(Model):
     kind = UnicodeAttribute()
     value = NumberAttribute()
     min_spend_fen = NumberAttribute()
-    scope_store_ids = ListAttribute(of=UnicodeAttribute, default=list)
-    scope_traffic_tiers = ListAttribute(of=UnicodeAttribute, default=list)
-    scope_spend_tiers = ListAttribute(of=UnicodeAttribute, default=list)
+    scope_store_ids = _strings(default=list)
+    scope_traffic_tiers = _strings(default=list)
+    scope_spend_tiers = _strings(default=list)
     total_stock = NumberAttribute(null=True)  # None = unlimited (no stock items)
     stock_shards = NumberAttribute(null=True)
     per_member_limit = NumberAttribute()
@@ -47,8 +55,8 @@ class TemplateRecord(Model):
     valid_days = NumberAttribute(null=True)
     valid_until = UTCDateTimeAttribute(null=True)
     boost_value = NumberAttribute(null=True)
-    audience_tiers = ListAttribute(of=UnicodeAttribute, null=True)  # None = everyone
-    index_buckets = ListAttribute(of=UnicodeAttribute, default=list)  # what the index holds for it
+    audience_tiers = _strings(null=True)  # None = everyone
+    index_buckets = _strings(default=list)  # what the index holds for it
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
@@ -120,9 +128,9 @@ class CouponRecord(Model):
     value = NumberAttribute()  # boosted value if claimed on member day
     boosted = NumberAttribute(default=0)
     min_spend_fen = NumberAttribute()
-    scope_store_ids = ListAttribute(of=UnicodeAttribute, default=list)
-    scope_traffic_tiers = ListAttribute(of=UnicodeAttribute, default=list)
-    scope_spend_tiers = ListAttribute(of=UnicodeAttribute, default=list)
+    scope_store_ids = _strings(default=list)
+    scope_traffic_tiers = _strings(default=list)
+    scope_spend_tiers = _strings(default=list)
     claimed_at = UTCDateTimeAttribute()
     expires_at = UTCDateTimeAttribute()
     status = UnicodeAttribute()  # claimed | redeemed ("expired" is derived at read time)

@@ -35,7 +35,7 @@ def clearance_template(*, store_id: str, title: str, discount_fen: int, qty: int
     return TemplateIn(
         title=title, kind="clearance", value=discount_fen, scope=ScopeIn(store_ids=[store_id]),
         total_stock=qty, per_member_limit=per_member_limit, claim_start=claim_start, claim_end=claim_end,
-        valid_until=valid_until or claim_end, stock_shards=stock_shards)
+        valid_days=None, valid_until=valid_until or claim_end, stock_shards=stock_shards)
 
 
 def create_clearance_template(*, template_id: str, store_id: str, title: str, value_fen: int, stock: int,

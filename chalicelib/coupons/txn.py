@@ -84,7 +84,7 @@ def get_many(*keys: tuple[type[Model], str]) -> list[Any]:
             futures = [tg.get(cls, key) for cls, key in keys]
     except TransactGetError:  # a transaction held one of them: read them one by one
         return [_get_or_none(cls, key) for cls, key in keys]
-    out = []
+    out: list[Any] = []
     for future in futures:
         try:
             out.append(future.get())
