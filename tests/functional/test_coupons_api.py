@@ -248,3 +248,18 @@ def test_clearance_template_via_service_is_idempotent(shops: Api, admin: str) ->
     assert claim(shops, "clr-S1-2026-11-20-bread", "S1", member("m3")).error_code == "sold_out"
     stats = StoreDayStats.get("S1", "2026-11-20")
     assert (stats.coupons_claimed, stats.clearance_units_claimed) == (2, 2)
+
+
+def test_audience_follows_the_members_order_history(shops: Api, admin: str, clock: FixedClock) -> None:
+    vip = create(shops, admin, title="loyal only", audience={"tiers": ["loyal"]})
+    assert claim(shops, vip, "S1", member("fan")).error_code == "not_eligible"
+    shops.put("/members/me", {"nickname": "fan"}, as_=member("fan"))
+    for day in range(4):  # 4 orders in 30 days: loyal
+        paid_at = (NOON_FRI - timedelta(days=day + 1)).isoformat()
+        reply = shops.post("/payments", {"payment_id": f"p{day}", "member_id": "fan", "store_id": "S1",
+                                         "amount_fen": 3000, "paid_at": paid_at}, as_=admin)
+        assert reply.status in (200, 201), reply.body
+    offers = shops.get("/stores/S1/offers", as_=member("fan")).body["offers"]
+    assert [o["template_id"] for o in offers] == [vip]
+    assert claim(shops, vip, "S1", member("fan")).status == 201
+    assert shops.get("/stores/S1/offers", as_=member("stranger")).body["offers"] == []
