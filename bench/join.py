@@ -84,20 +84,21 @@ def main() -> None:
         db.create_tables()
         now = datetime.now(UTC)
         count_outcomes()
-        rows = []
+        results = []
         for n, clients in enumerate(args.clients):
             # fresh stores per run, so every run starts at group 1 with no members
             hot, many = f"hot{n}", [f"r{n}s{i:03d}" for i in range(64)]
-            stores.upsert_many([(sid, StoreIn(name="店", city="上海市", lat=30.0 + n + i * 0.01, lng=120.0,
-                                              group_capacity=args.capacity)) for i, sid in enumerate([hot, *many])],
-                               now)
-            rows.append(run(f"one-store/c{clients}", [hot], args.joins, clients))
-            rows.append(run(f"many-stores/c{clients}", many, args.joins, clients))
+            rows = [(sid, StoreIn.model_validate({"name": "店", "city": "上海市", "lat": 30.0 + n + i * 0.01,
+                                                  "lng": 120.0, "group_capacity": args.capacity}))
+                    for i, sid in enumerate([hot, *many])]
+            stores.upsert_many(rows, now)
+            results.append(run(f"one-store/c{clients}", [hot], args.joins, clients))
+            results.append(run(f"many-stores/c{clients}", many, args.joins, clients))
     finally:
         ddb.stop()
     print(f"\nDynamoDB Local, service layer from threads, capacity {args.capacity}, {args.joins} joins per run")
     print(f"{'scenario':<20}{'stores':>7}{'clients':>8}{'joins/s':>9}{'p50 ms':>8}{'p95 ms':>8}  lost races (retried)")
-    for r in rows:
+    for r in results:
         print(f"{r['scenario']:<20}{r['stores']:>7}{r['clients']:>8}{r['joins_per_s']:>9.1f}"
               f"{r['p50_ms']:>8.1f}{r['p95_ms']:>8.1f}  {r['lost_races']}")
 

@@ -24,7 +24,8 @@ _SPANS = {p: (180.0 / 2 ** ((5 * p) // 2), 360.0 / 2 ** ((5 * p + 1) // 2)) for 
 
 def encode(lat: float, lng: float, precision: int) -> str:
     lat_lo, lat_hi, lng_lo, lng_hi = -90.0, 90.0, -180.0, 180.0
-    chars, bits, ch, even = [], 0, 0, True
+    chars: list[str] = []
+    bits, ch, even = 0, 0, True
     while len(chars) < precision:
         if even:
             mid = (lng_lo + lng_hi) / 2

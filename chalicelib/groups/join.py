@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.expressions.update import Action
 
 from chalicelib import db, logs
 from chalicelib.clock import local_time
@@ -107,7 +108,7 @@ def _attempt(member_id: str, store: StoreRecord, seq: int, current: GroupMembers
 
             # the group must still be the store's current one: a stale reader can
             # neither create group N+2 nor top up an old group after N+1 opened
-            pointer_actions = [StoreGroups.member_count.add(1)]
+            pointer_actions: list[Action] = [StoreGroups.member_count.add(1)]
             if seq == 1:
                 pointer_actions.append(StoreGroups.current_seq.set(StoreGroups.current_seq | 1))
                 is_current = StoreGroups.current_seq.does_not_exist() | (StoreGroups.current_seq == 1)
