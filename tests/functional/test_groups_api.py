@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from chalicelib.geo.coords import wgs84_to_gcj02
 from chalicelib.stats.models import StoreDayStats
 from tests.api import Api, token
@@ -175,3 +177,31 @@ def test_daily_stats_count_joins_and_leaves_on_the_store_local_date(api: Api, ad
     assert sum(int(s.members_left or 0) for s in a.values()) == 1
     assert sum(int(s.members_joined or 0) for s in b.values()) == 1
     assert all(s.members_left is None for s in b.values())
+
+
+def test_lost_races_are_retried_until_the_join_commits(api: Api, admin: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.groups import join as joiner
+
+    put_store(api, admin, "s1")
+    real, calls = joiner._attempt, []
+
+    def flaky(*args: Any) -> Any:  # the first attempts lose a TransactionConflict race
+        calls.append(1)
+        return joiner.oc.Outcome.CONTENDED if len(calls) <= 3 else real(*args)
+
+    monkeypatch.setattr(joiner, "_attempt", flaky)
+    reply = join(api, "m1", store_id="s1")
+    assert reply.status == 200 and reply.body["member_count"] == 1 and len(calls) == 4
+    assert groups_of(api, admin, "s1")["member_count"] == 1
+
+
+def test_a_join_that_keeps_losing_gives_up_with_503_and_writes_nothing(api: Api, admin: str,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.groups import join as joiner
+
+    put_store(api, admin, "s1")
+    monkeypatch.setattr(joiner, "BUDGET_S", 0.05)
+    monkeypatch.setattr(joiner, "_attempt", lambda *args: joiner.oc.Outcome.CONTENDED)
+    reply = join(api, "m1", store_id="s1")
+    assert reply.status == 503 and reply.error_code == "try_again"
+    assert groups_of(api, admin, "s1")["groups"] == []
