@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import random
 import time
-from functools import lru_cache
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactGetError, TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactGet, TransactWrite
 
-from chalicelib.settings import Settings, get_settings
+from chalicelib import db
 from chalicelib.stats.counters import bump_in
 
 CONDITION_FAILED = "ConditionalCheckFailed"
@@ -25,17 +23,12 @@ _RETRYABLE = {CONFLICT, "ThrottlingError", "ProvisionedThroughputExceeded", "Tra
               "InternalServerError"}
 
 
-@lru_cache(maxsize=4)
-def _connection(settings: Settings) -> Connection:
-    return Connection(region=settings.region, host=settings.dynamodb_endpoint, max_retry_attempts=8)
-
-
 class LabeledTransaction:
     """Items commit in DynamoDB's order: condition checks, deletes, puts,
     updates (PynamoDB's order); labels are kept in the same order."""
 
     def __init__(self) -> None:
-        self.tx = TransactWrite(connection=_connection(get_settings()))
+        self.tx = TransactWrite(connection=db.connection())
         self._puts: list[str] = []
         self._updates: list[str] = []
 
@@ -80,7 +73,7 @@ def get_many(*keys: tuple[type[Model], str]) -> list[Any]:
     consistent; None for a missing item). A claim needs its template and its
     store: one request instead of two on the hot path."""
     try:
-        with TransactGet(connection=_connection(get_settings())) as tg:
+        with TransactGet(connection=db.connection()) as tg:
             futures = [tg.get(cls, key) for cls, key in keys]
     except TransactGetError:  # a transaction held one of them: read them one by one
         return [_get_or_none(cls, key) for cls, key in keys]
