@@ -25,6 +25,7 @@ def deliver(post: PostRecord, channel: Channel, now: datetime, groups: list[Grou
     done = set(post.sent_parts or ())
     errors: list[str] = []
     retry_at: datetime | None = None
+    unrecorded: str | None = None  # the last accepted part, recorded with the next write (saves a write per post)
     for group_id in post.group_ids or []:
         group = by_id.get(group_id)
         if group is None:
@@ -34,20 +35,25 @@ def deliver(post: PostRecord, channel: Channel, now: datetime, groups: list[Grou
             part_key = f"{group_id}#{index}"
             if part_key in done:
                 continue
+            if unrecorded is not None:
+                posts.mark_part_sent(post, unrecorded)
+                unrecorded = None
             outcome = channel.send(target, f"{post.post_id}#{part_key}", text, now)
             if isinstance(outcome, Delivered):
-                posts.mark_part_sent(post, part_key)
+                unrecorded = part_key
                 continue
             if isinstance(outcome, Deferred):
                 retry_at = outcome.retry_at if retry_at is None else max(retry_at, outcome.retry_at)
             else:
                 errors.append(f"{group_id}: {outcome.error}")
             break  # keep a group's parts in order: the rest wait for the retry
+    if (errors or retry_at is not None) and unrecorded is not None:
+        posts.mark_part_sent(post, unrecorded)
     if errors:
         posts.mark_failed(post, "; ".join(errors), now)
         return "failed"
     if retry_at is not None:
         posts.defer(post, retry_at)
         return "deferred"
-    posts.mark_sent(post, now)
+    posts.mark_sent(post, now, last_part=unrecorded)
     return "sent"

@@ -94,14 +94,15 @@ def mark_part_sent(post: PostRecord, part_key: str) -> None:
     post.update(actions=[PostRecord.sent_parts.add({part_key})])
 
 
-def mark_sent(post: PostRecord, now: datetime) -> bool:
+def mark_sent(post: PostRecord, now: datetime, last_part: str | None = None) -> bool:
     day = date.fromisoformat(post.local_date)
+    actions = [PostRecord.status.set("sent"), PostRecord.sent_at.set(now), PostRecord.last_error.remove(),
+               PostRecord.outbox_shard.remove(), PostRecord.next_attempt_at.remove()]
+    if last_part is not None:
+        actions.append(PostRecord.sent_parts.add({last_part}))
     try:
         with db.transact_write() as tx:
-            tx.update(post, actions=[PostRecord.status.set("sent"), PostRecord.sent_at.set(now),
-                                     PostRecord.last_error.remove(), PostRecord.outbox_shard.remove(),
-                                     PostRecord.next_attempt_at.remove()],
-                      condition=PostRecord.status != "sent")
+            tx.update(post, actions=actions, condition=PostRecord.status != "sent")
             counters.bump_in(tx, post.store_id, day, posts_sent=1)
     except TransactWriteError as exc:
         if _is_condition_failure(exc):

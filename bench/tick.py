@@ -1,0 +1,176 @@
+"""The scheduled tick at national scale: every store of the shared data set
+(7,209; the built-in demo set if absent), one group each, one live
+all-store coupon, on its own DynamoDB Local. Measures, in one run:
+
+- DynamoDB items read by a tick with nothing due (and its requests),
+- the same for a tick where every store is due, and the wall time to
+  publish all those posts (in-process fan-out, record channel),
+- reads per due post, and the ratio to a naive tick that scans every
+  store to find what is due (measured here too).
+
+    .venv/bin/python -m bench.tick [--stores N] [--workers 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from chalicelib import db  # noqa: E402
+from chalicelib.campaigns.fanout import InProcessQueue  # noqa: E402
+from chalicelib.campaigns.schedule import store_plan  # noqa: E402
+from chalicelib.campaigns.slots import due_fire  # noqa: E402
+from chalicelib.campaigns.tick import advance_watermark, run_tick  # noqa: E402
+from chalicelib.clock import FixedClock, set_clock  # noqa: E402
+from chalicelib.delivery.record import RecordChannel  # noqa: E402
+from chalicelib.groups.models import GroupRecord  # noqa: E402
+from chalicelib.settings import reset_settings  # noqa: E402
+from chalicelib.stores import service  # noqa: E402
+from chalicelib.stores.csv_import import default_source, read_rows  # noqa: E402
+from chalicelib.stores.models import StoreRecord  # noqa: E402
+from devtools.dynamodb_local import DynamoDBLocal  # noqa: E402
+
+SH = ZoneInfo("Asia/Shanghai")
+DAY = (2026, 11, 20)
+
+
+class ReadMeter:
+    """Counts DynamoDB items read and requests made, from the shared botocore
+    client's responses (Query/Scan ScannedCount, GetItem, BatchGetItem)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.items = 0
+        self.requests: Counter[str] = Counter()
+
+    def __call__(self, http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        op = model.name
+        read = 0
+        if op in ("Query", "Scan"):
+            read = int(parsed.get("ScannedCount", 0))
+        elif op == "GetItem":
+            read = 1 if parsed.get("Item") else 0
+        elif op == "BatchGetItem":
+            read = sum(len(v) for v in parsed.get("Responses", {}).values())
+        elif op == "TransactGetItems":
+            read = len(parsed.get("Responses", []))
+        with self.lock:
+            self.items += read
+            self.requests[op] += 1
+
+    def reset(self) -> tuple[int, Counter[str]]:
+        with self.lock:
+            out = (self.items, self.requests)
+            self.items, self.requests = 0, Counter()
+        return out
+
+
+def naive_tick(now: datetime) -> int:
+    """The baseline: scan every store, compute its due slots in Python."""
+    due = 0
+    for store in StoreRecord.scan():
+        for spec in store_plan(store, None):
+            if due_fire(spec, store.timezone, now - timedelta(minutes=5), now):
+                due += 1
+    return due
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stores", type=int, default=0, help="only the first N stores (default: all)")
+    parser.add_argument("--workers", type=int, default=8)
+    args = parser.parse_args()
+    rows = list(read_rows(default_source()))
+    if args.stores:
+        rows = rows[: args.stores]
+    started = time.perf_counter()
+    ddb = DynamoDBLocal().start()
+    try:
+        os.environ.update({**ddb.env(), "STORELOOP_TABLE_PREFIX": "bench-tick-", "STORELOOP_CHANNEL": "record"})
+        os.environ.setdefault("STORELOOP_JWT_SECRET", "bench-secret-0123456789-0123456789-abcdef")
+        reset_settings()
+        db.create_tables()
+        t0 = time.perf_counter()
+        setup_at = datetime(*DAY, 7, 0, tzinfo=SH)
+        records = service.upsert_many([(r.store_id, r) for r in rows], setup_at)  # also files their slots
+        with GroupRecord.batch_write() as batch:
+            for r in records:
+                batch.save(GroupRecord(r.store_id, 1, group_id=f"{r.store_id}.1", capacity=200, member_count=50,
+                                       created_at=setup_at))
+        _all_store_coupon(setup_at)
+        load_s = time.perf_counter() - t0
+        urumqi = sum(1 for r in records if r.timezone == "Asia/Urumqi")
+
+        meter = ReadMeter()
+        db.connection().client.meta.events.register("after-call.dynamodb", meter)
+        channel = RecordChannel()
+
+        # 1. Nothing due: 08:25, the last tick was 08:20 (Shanghai mornings are at 08:30).
+        advance_watermark(datetime(*DAY, 8, 20, tzinfo=SH))
+        quiet_at = datetime(*DAY, 8, 25, tzinfo=SH)
+        set_clock(FixedClock(quiet_at))
+        meter.reset()
+        quiet = run_tick(quiet_at, InProcessQueue(quiet_at, channel, workers=args.workers))
+        quiet_items, quiet_reqs = meter.reset()
+
+        # 2. Every store due: 10:30 Shanghai after a 08:25 tick = every Shanghai morning (08:30)
+        #    and every Urumqi morning (08:30 there), one post per store.
+        busy_at = datetime(*DAY, 10, 30, tzinfo=SH)
+        set_clock(FixedClock(busy_at))
+        t1 = time.perf_counter()
+        busy = run_tick(busy_at, InProcessQueue(busy_at, channel, workers=args.workers))
+        publish_s = time.perf_counter() - t1
+        busy_items, busy_reqs = meter.reset()
+
+        # 3. The naive baseline in the same run.
+        naive_at = datetime(*DAY, 12, 0, tzinfo=SH)
+        t2 = time.perf_counter()
+        naive_due = naive_tick(naive_at)
+        naive_s = time.perf_counter() - t2
+        naive_items, naive_reqs = meter.reset()
+    finally:
+        ddb.stop()
+
+    posted = busy.outcome["posted"]
+    print(f"stores: {len(records)} ({urumqi} on Asia/Urumqi) loaded+indexed in {load_s:.1f}s")
+    print(f"tick, nothing due:   {quiet.due} due, {quiet_items} items read, "
+          f"{sum(quiet_reqs.values())} requests {dict(quiet_reqs)}")
+    print(f"tick, every store due: {busy.line()}")
+    print(f"  published {posted} posts in {publish_s:.1f}s ({posted / publish_s:.0f} posts/s, "
+          f"{args.workers} workers), {busy_items} items read, {sum(busy_reqs.values())} requests")
+    print(f"  reads per due post: {busy_items / max(posted, 1):.2f} items "
+          f"({sum(busy_reqs.values()) / max(posted, 1):.1f} requests)")
+    print(f"naive scan-every-store tick: {naive_items} items read ({naive_due} due) in {naive_s:.1f}s")
+    print(f"finding what is due, quiet tick: ours {quiet_items} item(s) vs naive {naive_items} "
+          f"-> {naive_items / max(quiet_items, 1):.0f}x fewer")
+    per_day_naive = 288 * naive_items
+    per_day_ours = 288 * quiet_items + busy_items
+    print(f"per day at one tick / 5 min with every store due once: naive >= {per_day_naive:,} items "
+          f"(finding only), ours ~{per_day_ours:,} items all-in (finding + building + posting) "
+          f"-> {per_day_naive / max(per_day_ours, 1):.0f}x")
+    print(f"total bench time {time.perf_counter() - started:.0f}s")
+    assert posted == len(records), f"expected one post per store, got {posted}"
+    assert busy.outcome["duplicate"] == 0
+
+
+def _all_store_coupon(now: datetime) -> None:
+    from chalicelib.coupons.service import TemplateIn, create_template
+
+    # unlimited stock: a limited one adds coupons/ stock-shard reads (up to 32 per offer) to every post
+    create_template(TemplateIn(title="早安拿铁立减3元", kind="amount_off", value=300, total_stock=None,
+                               claim_start=now.astimezone(UTC), claim_end=now + timedelta(days=1), valid_days=1),
+                    now)
+
+
+if __name__ == "__main__":
+    main()
