@@ -50,4 +50,8 @@ def install_on_local_gateway() -> None:
         raise AttributeError(name)
 
     local.ChaliceRequestHandler.__getattr__ = any_method  # type: ignore[attr-defined]
+    # socketserver's listen backlog is 5: a burst of concurrent clients (the
+    # concurrency tests, a load test) gets connection resets before a thread
+    # picks them up. API Gateway queues instead; so does the emulator now.
+    local.ThreadedHTTPServer.request_queue_size = 256
     local.LocalGateway.storeloop_gateway_responses = True  # type: ignore[attr-defined]

@@ -9,26 +9,39 @@ from chalicelib.members.profile import mask_phone, normalise_phone
 from chalicelib.settings import Settings
 
 
-def test_log_lines_are_json_with_request_context_and_no_secrets(capsys: pytest.CaptureFixture[str]) -> None:
-    log = logs.get_logger("test")
+def format_line(message: str, exc_info: object = None) -> dict[str, object]:
+    logger = logs.get_logger("test")
+    record = logger.makeRecord(logger.name, logging.INFO, __file__, 1, message, (), exc_info)  # type: ignore[arg-type]
+    return json.loads(logs.JsonFormatter().format(record))
+
+
+def test_log_lines_are_json_with_request_context_and_no_secrets() -> None:
     logs.clear()
     logs.bind(request_id="req-1", role="staff")
-    log.info("member 13812345678 sent Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl")
-    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    line = format_line("member 13812345678 sent Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl")
     assert line["request_id"] == "req-1" and line["role"] == "staff" and line["level"] == "INFO"
-    assert "13812345678" not in line["message"] and "138****5678" in line["message"]
-    assert "eyJ" not in line["message"]
+    assert "13812345678" not in line["message"] and "138****5678" in line["message"]  # type: ignore[operator]
+    assert "eyJ" not in line["message"]  # type: ignore[operator]
     logs.clear()
+    assert "request_id" not in format_line("after the request")
 
 
-def test_exceptions_are_logged_redacted(capsys: pytest.CaptureFixture[str]) -> None:
-    log = logs.get_logger("test")
+def test_exceptions_are_logged_redacted() -> None:
     try:
         raise ValueError("bad phone +8613912345678")
     except ValueError:
-        log.exception("boom")
-    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert "13912345678" not in line["exception"]
+        import sys
+
+        line = format_line("boom", sys.exc_info())
+    assert "ValueError" in line["exception"] and "13912345678" not in line["exception"]  # type: ignore[operator]
+
+
+def test_the_storeloop_logger_writes_json_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    logger = logs.get_logger("test")
+    logger.disabled = False  # another library's logging.config may have disabled existing loggers
+    logger.warning("hello")
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out and json.loads(out[-1])["message"] == "hello"
     assert logging.getLogger("storeloop").propagate is False
 
 
