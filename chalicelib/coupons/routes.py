@@ -18,6 +18,7 @@ from chalicelib.coupons.schemas import (
     Redemptions,
     RedemptionsQuery,
     Template,
+    TemplateCreateIn,
     TemplateIn,
     Wallet,
     WalletCoupon,
@@ -30,9 +31,9 @@ bp = Blueprint(__name__)
 
 
 @endpoint(bp, "POST", "/coupon-templates", summary="Define a coupon template", roles=("admin",),
-          body=TemplateIn, response=Template, status=201, errors=(400, 401, 403))
-def create_template(principal: Principal, body: TemplateIn) -> Template:
-    record = templates.create_template(body, get_clock().now())
+          body=TemplateCreateIn, response=Template, status=201, errors=(400, 401, 403, 409))
+def create_template(principal: Principal, body: TemplateCreateIn) -> Template:
+    record = templates.create_template(body, get_clock().now(), template_id=body.template_id)
     return templates.to_view(record, body.total_stock)
 
 

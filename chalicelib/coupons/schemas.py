@@ -53,6 +53,14 @@ class TemplateIn(_In):
     stock_shards: int | None = Field(None, ge=1, le=32, description="default: one shard per 50 units, max 32")
 
 
+class TemplateCreateIn(TemplateIn):
+    """The contract lists `template_id` with the template's fields: HQ tools
+    may choose it (a retried create is then refused as `template_exists`
+    rather than making a twin); without one the server mints it."""
+
+    template_id: EntityId | None = None
+
+
 def template_problems(data: TemplateIn) -> list[dict[str, Any]]:
     """Cross-field rules, one detail per bad field (empty list = valid)."""
     problems: list[dict[str, Any]] = []

@@ -263,3 +263,13 @@ def test_audience_follows_the_members_order_history(shops: Api, admin: str, cloc
     assert [o["template_id"] for o in offers] == [vip]
     assert claim(shops, vip, "S1", member("fan")).status == 201
     assert shops.get("/stores/S1/offers", as_=member("stranger")).body["offers"] == []
+
+
+def test_hq_may_choose_the_template_id_and_a_retried_create_is_refused(api: Api, admin: str) -> None:
+    body = {"template_id": "spring-basket-50-10", "title": "满50减10", "kind": "amount_off", "value": 1000,
+            "min_spend_fen": 5000, "claim_start": "2026-11-01T00:00:00+08:00",
+            "claim_end": "2026-12-01T00:00:00+08:00", "valid_days": 7}
+    first = api.post("/coupon-templates", body, as_=admin)
+    assert first.status == 201 and first.body["template_id"] == "spring-basket-50-10"
+    again = api.post("/coupon-templates", body, as_=admin)
+    assert again.status == 409 and again.error_code == "template_exists"
