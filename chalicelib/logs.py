@@ -63,9 +63,14 @@ class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().emit(record)
 
 
+# Not "storeloop": that is the Chalice app's own logger (app.log), which
+# Chalice sets to ERROR with its own handler; ours must not inherit that.
+ROOT = "storeloop_svc"
+
+
 def get_logger(name: str) -> logging.Logger:
-    logger = logging.getLogger(f"storeloop.{name}")
-    root = logging.getLogger("storeloop")
+    logger = logging.getLogger(f"{ROOT}.{name}")
+    root = logging.getLogger(ROOT)
     if not root.handlers:
         handler = _StdoutHandler()
         handler.setFormatter(JsonFormatter())

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
 from chalicelib.campaigns.slots import CLEARANCE, PLAN_KINDS
+from chalicelib.schema import ApiModel
 from chalicelib.types import HHMM, IsoDate
 
 SlotName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
@@ -15,7 +16,7 @@ PlanKind = Literal["poster", "flash_coupon", "afternoon_promo", "ecommerce"]
 assert set(PlanKind.__args__) == set(PLAN_KINDS)  # type: ignore[attr-defined]
 
 
-class SlotIn(BaseModel):
+class SlotIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     slot: SlotName
@@ -23,7 +24,7 @@ class SlotIn(BaseModel):
     kind: PlanKind
 
 
-class SlotPlanIn(BaseModel):
+class SlotPlanIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     slots: list[SlotIn] = Field(min_length=1, max_length=24)
@@ -40,19 +41,19 @@ class SlotPlanIn(BaseModel):
         return slots
 
 
-class SlotOut(BaseModel):
+class SlotOut(ApiModel):
     slot: str
     at: str
     kind: str
 
 
-class SlotPlanOut(BaseModel):
+class SlotPlanOut(ApiModel):
     store_id: str
     custom: bool  # false = the default plan
     slots: list[SlotOut]  # including the idle-hour clearance slot when the store has one
 
 
-class PostOffer(BaseModel):
+class PostOffer(ApiModel):
     template_id: str
     title: str
     kind: str
@@ -63,7 +64,7 @@ class PostOffer(BaseModel):
     boosted: bool
 
 
-class Post(BaseModel):
+class Post(ApiModel):
     post_id: str
     slot: str
     kind: str
@@ -81,11 +82,11 @@ class Post(BaseModel):
     sent_at: datetime | None
 
 
-class PostList(BaseModel):
+class PostList(ApiModel):
     posts: list[Post]
 
 
-class DateQuery(BaseModel):
+class DateQuery(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     date: IsoDate

@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
+from chalicelib.schema import ApiModel
 from chalicelib.types import EntityId, Fen, IsoDate, MemberTier, Name, Tier3
 
 Kind = Literal["amount_off", "percent_off", "free_item", "clearance"]
@@ -18,7 +19,7 @@ MAX_VALUE = 100_000_000
 MAX_STOCK = 10_000_000
 
 
-class _In(BaseModel):
+class _In(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -89,13 +90,13 @@ def template_problems(data: TemplateIn) -> list[dict[str, Any]]:
     return problems
 
 
-class Scope(BaseModel):
+class Scope(ApiModel):
     store_ids: list[str]
     traffic_tiers: list[str]
     spend_tiers: list[str]
 
 
-class Template(BaseModel):
+class Template(ApiModel):
     template_id: str
     title: str
     kind: Kind
@@ -117,7 +118,7 @@ class Template(BaseModel):
     version: int
 
 
-class Offer(BaseModel):
+class Offer(ApiModel):
     template_id: str
     title: str
     kind: Kind
@@ -129,7 +130,7 @@ class Offer(BaseModel):
     per_member_limit: int
 
 
-class Offers(BaseModel):
+class Offers(ApiModel):
     offers: list[Offer]
     member_day: bool
 
@@ -138,7 +139,7 @@ class ClaimIn(_In):
     store_id: EntityId
 
 
-class Claimed(BaseModel):
+class Claimed(ApiModel):
     coupon_id: str
     template_id: str
     store_id: str
@@ -156,7 +157,7 @@ class WalletQuery(_In):
     status: CouponStatus | None = None
 
 
-class WalletCoupon(BaseModel):
+class WalletCoupon(ApiModel):
     coupon_id: str
     template_id: str
     store_id: str
@@ -170,7 +171,7 @@ class WalletCoupon(BaseModel):
     code: str
 
 
-class Wallet(BaseModel):
+class Wallet(ApiModel):
     coupons: list[WalletCoupon]
 
 
@@ -180,7 +181,7 @@ class RedeemIn(_In):
     spend_fen: Fen | None = None
 
 
-class Redemption(BaseModel):
+class Redemption(ApiModel):
     redemption_id: str
     coupon_id: str
     template_id: str
@@ -201,7 +202,7 @@ class RedemptionsQuery(_In):
     date: IsoDate | None = Field(None, description="store-local date; default today")
 
 
-class Redemptions(BaseModel):
+class Redemptions(ApiModel):
     store_id: str
     date: str
     redemptions: list[Redemption]

@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import AfterValidator, ConfigDict, StringConstraints, model_validator
 
 from chalicelib.groups.webhook import check_webhook_url
+from chalicelib.schema import ApiModel
 from chalicelib.types import Coord, EntityId, Latitude, Longitude
 
 WebhookUrl = Annotated[str, AfterValidator(check_webhook_url)]
 ChatRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 
 
-class JoinIn(BaseModel):
+class JoinIn(ApiModel):
     """`{lat, lng, coord}` (the nearest covering store) or `{store_id}`."""
 
     model_config = ConfigDict(extra="forbid")
@@ -34,7 +35,7 @@ class JoinIn(BaseModel):
         return self
 
 
-class JoinOut(BaseModel):
+class JoinOut(ApiModel):
     group_id: str
     store_id: str
     seq: int
@@ -43,7 +44,7 @@ class JoinOut(BaseModel):
     chat_ref: str | None
 
 
-class GroupPatch(BaseModel):
+class GroupPatch(ApiModel):
     """Fields left out are unchanged; an explicit null clears one."""
 
     model_config = ConfigDict(extra="forbid")
@@ -58,7 +59,7 @@ class GroupPatch(BaseModel):
         return self
 
 
-class Group(BaseModel):
+class Group(ApiModel):
     group_id: str
     store_id: str
     seq: int
@@ -69,7 +70,7 @@ class Group(BaseModel):
     created_at: datetime
 
 
-class StoreGroupsOut(BaseModel):
+class StoreGroupsOut(ApiModel):
     store_id: str
     member_count: int  # members of the store, over all its groups
     current_seq: int | None  # the group new members join; None before the first join

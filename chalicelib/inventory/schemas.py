@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from chalicelib.schema import ApiModel
 from chalicelib.types import HHMM, Fen, Name
 
 
-class ClearanceRule(BaseModel):
+class ClearanceRule(ApiModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
 
     discount_percent: int = Field(ge=1, le=99)
     from_: HHMM = Field(alias="from")
 
 
-class InventoryIn(BaseModel):
+class InventoryIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
@@ -25,7 +26,7 @@ class InventoryIn(BaseModel):
     clearance: ClearanceRule | None = None
 
 
-class InventoryOut(BaseModel):
+class InventoryOut(ApiModel):
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
     store_id: str
@@ -38,5 +39,5 @@ class InventoryOut(BaseModel):
     updated_at: datetime
 
 
-class InventoryList(BaseModel):
+class InventoryList(ApiModel):
     items: list[InventoryOut]

@@ -6,13 +6,14 @@ from datetime import datetime
 from typing import Annotated
 
 from chalice import Blueprint
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, ConfigDict
 
 from chalicelib.auth import Principal
 from chalicelib.clock import get_clock
 from chalicelib.members.models import MemberRecord
 from chalicelib.members.profile import get_member, mask_phone, normalise_phone, upsert_profile
 from chalicelib.payments.tiers import tier_given_last_order
+from chalicelib.schema import ApiModel
 from chalicelib.types import MemberTier, Name
 from chalicelib.web import endpoint
 
@@ -21,14 +22,14 @@ bp = Blueprint(__name__)
 Phone = Annotated[str, AfterValidator(normalise_phone)]
 
 
-class MemberIn(BaseModel):
+class MemberIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     nickname: Name
     phone: Phone | None = None
 
 
-class Member(BaseModel):
+class Member(ApiModel):
     member_id: str
     nickname: str | None
     phone: str | None

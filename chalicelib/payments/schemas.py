@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
+from chalicelib.schema import ApiModel
 from chalicelib.types import EntityId
 
 OpenId = EntityId  # WeChat openids are 28 chars of [A-Za-z0-9_-]
 
 
-class PaymentIn(BaseModel):
+class PaymentIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     payment_id: EntityId
@@ -28,7 +29,7 @@ class PaymentIn(BaseModel):
         return self
 
 
-class PaymentOut(BaseModel):
+class PaymentOut(ApiModel):
     payment_id: str
     member_id: str
     store_id: str
@@ -38,12 +39,12 @@ class PaymentOut(BaseModel):
     tier: str
 
 
-class OpenIdIn(BaseModel):
+class OpenIdIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     member_id: EntityId
 
 
-class OpenIdOut(BaseModel):
+class OpenIdOut(ApiModel):
     openid: str
     member_id: str

@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import Literal
 
 from chalice import Blueprint
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from chalicelib.auth import Principal
 from chalicelib.clock import get_clock
+from chalicelib.schema import ApiModel
 from chalicelib.staff.models import StaffRecord
 from chalicelib.stores.service import get_store
 from chalicelib.types import EntityId
@@ -19,14 +20,14 @@ from chalicelib.web import endpoint
 bp = Blueprint(__name__)
 
 
-class StaffIn(BaseModel):
+class StaffIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     store_id: EntityId
     role: Literal["clerk", "manager"] = "clerk"
 
 
-class Staff(BaseModel):
+class Staff(ApiModel):
     staff_id: str
     store_id: str
     role: Literal["clerk", "manager"]

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from chalice import Blueprint
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from chalicelib.auth import Principal
 from chalicelib.clock import get_clock, local_time
 from chalicelib.groups.directory import store_groups
+from chalicelib.schema import ApiModel
 from chalicelib.stats.models import StoreDayStats
 from chalicelib.stores.service import get_store
 from chalicelib.types import IsoDate
@@ -21,7 +22,7 @@ MAX_DAYS = 92
 WALK_BACK_DAYS = 366
 
 
-class StatsQuery(BaseModel):
+class StatsQuery(ApiModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     from_: IsoDate = Field(alias="from")
@@ -36,7 +37,7 @@ class StatsQuery(BaseModel):
         return self
 
 
-class DayStats(BaseModel):
+class DayStats(ApiModel):
     day: date
     members_joined: int
     members_left: int
@@ -52,7 +53,7 @@ class DayStats(BaseModel):
     gmv_fen: int
 
 
-class StoreStats(BaseModel):
+class StoreStats(ApiModel):
     store_id: str
     days: list[DayStats]
 

@@ -14,11 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from threading import Lock
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from chalicelib.errors import ValidationFailed
 from chalicelib.geo import cells
 from chalicelib.geo.coords import distance_m
+from chalicelib.schema import ApiModel
 from chalicelib.stores import service
 from chalicelib.stores.models import StoreRecord
 from chalicelib.stores.schemas import Store
@@ -32,19 +33,19 @@ MAX_CELL_QUERIES = 100
 _POOL_WORKERS = 8  # cells of one lookup are read in parallel; more would just queue at the client pool
 
 
-class NearbyQuery(BaseModel):
+class NearbyQuery(ApiModel):
     lat: Latitude
     lng: Longitude
     coord: Coord = "wgs84"
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
 
 
-class NearbyStore(BaseModel):
+class NearbyStore(ApiModel):
     store: Store
     distance_m: float
 
 
-class NearbyOut(BaseModel):
+class NearbyOut(ApiModel):
     stores: list[NearbyStore]
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
+from chalicelib.schema import ApiModel
 from chalicelib.types import HHMM, Coord, EntityId, Latitude, Longitude, Name, Tier3, TimeZoneName, Weekday
 
 StoreStatus = Literal["open", "closed"]
@@ -14,7 +15,7 @@ MAX_RADIUS_M = 5000  # a store-local community, not a city; also bounds geo-inde
 MAX_GROUP_CAPACITY = 500  # WeCom customer group chats hold at most 500
 
 
-class StoreIn(BaseModel):
+class StoreIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
@@ -36,7 +37,7 @@ class StoreRow(StoreIn):
     store_id: EntityId
 
 
-class StoreBatchIn(BaseModel):
+class StoreBatchIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     stores: list[StoreRow] = Field(min_length=1, max_length=10_000)
@@ -52,11 +53,11 @@ class StoreBatchIn(BaseModel):
         return rows
 
 
-class StoreBatchOut(BaseModel):
+class StoreBatchOut(ApiModel):
     upserted: int
 
 
-class Store(BaseModel):
+class Store(ApiModel):
     store_id: str
     name: str
     city: str
@@ -74,5 +75,5 @@ class Store(BaseModel):
     updated_at: datetime
 
 
-class CoordQuery(BaseModel):
+class CoordQuery(ApiModel):
     coord: Coord = "wgs84"

@@ -37,12 +37,12 @@ def test_exceptions_are_logged_redacted() -> None:
 
 
 def test_the_storeloop_logger_writes_json_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
-    logger = logs.get_logger("test")
-    logger.disabled = False  # another library's logging.config may have disabled existing loggers
-    logger.warning("hello")
+    import app  # noqa: F401 - Chalice configures its app logger ("storeloop") at ERROR on import
+
+    logs.get_logger("test").info("hello")
     out = capsys.readouterr().out.strip().splitlines()
     assert out and json.loads(out[-1])["message"] == "hello"
-    assert logging.getLogger("storeloop").propagate is False
+    assert logging.getLogger(logs.ROOT).propagate is False
 
 
 @pytest.mark.parametrize("raw,expected", [
