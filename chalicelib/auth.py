@@ -3,6 +3,7 @@ RS/HS confusion tokens are refused as unauthenticated."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,6 +15,7 @@ from chalicelib.errors import Forbidden, Unauthenticated
 
 Role = Literal["member", "staff", "admin"]
 ROLES: tuple[Role, ...] = ("member", "staff", "admin")
+_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")  # sub and store_id become DynamoDB keys
 
 
 @dataclass(frozen=True)
@@ -52,9 +54,9 @@ def principal_from_header(secret: str, header: str | None, allowed: Iterable[Rol
     except jwt.PyJWTError as exc:
         raise Unauthenticated(f"token refused: {type(exc).__name__}") from exc
     role, sub, store_id = claims.get("role"), claims.get("sub"), claims.get("store_id")
-    if role not in ROLES or not isinstance(sub, str) or not sub:
+    if role not in ROLES or not isinstance(sub, str) or not _ID.match(sub):
         raise Unauthenticated("token has no valid role/sub")
-    if role == "staff" and not isinstance(store_id, str):
-        raise Unauthenticated("staff token has no store_id")
+    if role == "staff" and not (isinstance(store_id, str) and _ID.match(store_id)):
+        raise Unauthenticated("staff token has no valid store_id")
     principal = Principal(sub=sub, role=role, store_id=store_id if role == "staff" else None)
     return principal.require(*allowed)

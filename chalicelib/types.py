@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints
 
 from chalicelib.geo.coords import Coord  # noqa: F401  (re-exported for schemas)
 
@@ -48,6 +48,16 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 Fen = Annotated[int, Field(ge=0, le=100_000_000)]
+
+
+def _plausible_instant(value: datetime) -> datetime:
+    # year 1 or 9999 with an offset overflows on conversion to UTC
+    if not 2000 <= value.year <= 2100:
+        raise ValueError("must be between the years 2000 and 2100")
+    return value
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_plausible_instant)]
 
 
 def hhmm_minutes(value: str) -> int:

@@ -60,15 +60,16 @@ def error_response(err: StoreloopError, request_id: str | None = None) -> Respon
     return json_response(envelope, err.status, headers)
 
 
-def _field_name(loc: Iterable[Any]) -> str:
+def _field_name(loc: Iterable[Any], source: str) -> str:
     name = ""
     for part in loc:
         name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
-    return name or "body"
+    return name or source
 
 
-def validation_failed(exc: ValidationError, prefix: str = "") -> ValidationFailed:
-    details = [{"field": prefix + _field_name(e["loc"]), "problem": e["msg"]} for e in exc.errors()]
+def validation_failed(exc: ValidationError, source: str = "body") -> ValidationFailed:
+    """`source` names a model-level (cross-field) problem: "body" or "query"."""
+    details = [{"field": _field_name(e["loc"], source), "problem": e["msg"]} for e in exc.errors()]
     summary = "; ".join(f"{d['field']}: {d['problem']}" for d in details[:5])
     return ValidationFailed(summary, details)
 
@@ -80,6 +81,8 @@ def parse_body(raw: bytes | None, model: type[BaseModel]) -> BaseModel:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValidationFailed.field("body", f"malformed JSON: {exc}") from exc
+    except RecursionError as exc:  # json.loads on thousands of nested brackets
+        raise ValidationFailed.field("body", "JSON nested too deeply") from exc
     if not isinstance(data, dict):
         raise ValidationFailed.field("body", "must be a JSON object")
     try:
@@ -92,7 +95,7 @@ def parse_query(params: dict[str, str] | None, model: type[BaseModel]) -> BaseMo
     try:
         return model.model_validate(dict(params or {}))
     except ValidationError as exc:
-        raise validation_failed(exc) from exc
+        raise validation_failed(exc, "query") from exc
 
 
 def _check_path_ids(path_params: dict[str, str]) -> None:

@@ -74,9 +74,10 @@ def post_view(post: PostRecord) -> Post:
 
 
 @endpoint(bp, "GET", "/stores/{store_id}/posts", summary="A store's posts on a local date",
-          roles=("admin", "staff"), query=DateQuery, response=PostList, errors=(400, 401, 403))
+          roles=("admin", "staff"), query=DateQuery, response=PostList, errors=(400, 401, 403, 404))
 def list_posts(principal: Principal, store_id: str, query: DateQuery) -> PostList:
     principal.require_store(store_id)
+    get_store(store_id)  # unknown ids are 404, not an empty list
     return PostList(posts=[post_view(p) for p in posts.for_day(store_id, query.date)])
 
 

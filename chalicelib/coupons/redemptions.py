@@ -152,7 +152,11 @@ def reverse(redemption_id: str, actor: Principal, now: datetime) -> tuple[Redemp
             break
         except TransactWriteError as exc:
             reasons = tx.reasons(exc)
-            if CONDITION_FAILED in (reasons.get("redemption"), reasons.get("audit"), reasons.get("coupon")):
+            if reasons.get("redemption") == CONDITION_FAILED:
+                # still redeemed: the 24 h window closed between our check and the commit
+                current = RedemptionRecord.get(redemption_id, consistent_read=True)
+                raise (ReversalWindowClosed() if current.status == "redeemed" else AlreadyReversed()) from exc
+            if CONDITION_FAILED in (reasons.get("audit"), reasons.get("coupon")):
                 raise AlreadyReversed() from exc
             if not is_contention(exc, reasons):
                 raise

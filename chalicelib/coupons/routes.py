@@ -114,6 +114,7 @@ def reverse(principal: Principal, redemption_id: str) -> Redemption:
           roles=("staff", "admin"), query=RedemptionsQuery, response=Redemptions, errors=(400, 401, 403, 404))
 def store_redemptions(principal: Principal, store_id: str, query: RedemptionsQuery) -> Redemptions:
     principal.require_store(store_id)
-    day = query.date or local_time(get_clock().now(), get_store(store_id).timezone).date()
+    store = get_store(store_id)  # 404 for an unknown store, with or without a date
+    day = query.date or local_time(get_clock().now(), store.timezone).date()
     records = redemptions.store_redemptions(store_id, day.isoformat())
     return Redemptions(store_id=store_id, date=day.isoformat(), redemptions=[_redemption_view(r) for r in records])

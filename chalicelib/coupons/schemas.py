@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib.schema import ApiModel
-from chalicelib.types import EntityId, Fen, IsoDate, MemberTier, Name, Tier3
+from chalicelib.types import EntityId, Fen, Instant, IsoDate, MemberTier, Name, Tier3
 
 Kind = Literal["amount_off", "percent_off", "free_item", "clearance"]
 CouponStatus = Literal["claimed", "redeemed", "expired"]
@@ -45,10 +45,10 @@ class TemplateIn(_In):
     scope: ScopeIn = Field(default_factory=ScopeIn)
     total_stock: int | None = Field(None, ge=1, le=MAX_STOCK)
     per_member_limit: int = Field(1, ge=1, le=100)
-    claim_start: AwareDatetime
-    claim_end: AwareDatetime
+    claim_start: Instant
+    claim_end: Instant
     valid_days: int | None = Field(None, ge=1, le=3650)
-    valid_until: AwareDatetime | None = None
+    valid_until: Instant | None = None
     member_day_boost: BoostIn | None = None
     audience: AudienceIn | None = None
     stock_shards: int | None = Field(None, ge=1, le=32, description="default: one shard per 50 units, max 32")

@@ -67,6 +67,26 @@ def _drop_index(template_id: str, buckets: list[str], claim_end: datetime) -> No
             batch.delete(TemplateIndexEntry(bucket, sk))
 
 
+def _drop_stale_index(template_id: str, buckets: list[str], claim_end: datetime, saved_version: int) -> None:
+    """Only the latest edit may drop index entries. Timeline guarded against:
+    A saves v2 (new buckets), B saves v3 back onto the old buckets and writes
+    their entries, then A drops the old buckets: B's template would vanish
+    from offers. The delete commits only while the template is still A's v2."""
+    if not buckets:
+        return
+    sk = f"{index_key(claim_end)}#{template_id}"
+    tx = LabeledTransaction()
+    tx.check("template", TemplateRecord, template_id, TemplateRecord.version == saved_version)
+    for bucket in buckets:
+        tx.delete("index", TemplateIndexEntry(bucket, sk))
+    try:
+        tx.commit()
+    except TransactWriteError as exc:
+        if tx.reasons(exc).get("template") != CONDITION_FAILED:
+            raise
+        # a newer edit owns the index now and drops what it made stale itself
+
+
 def create_template(data: TemplateIn, now: datetime, template_id: str | None = None) -> TemplateRecord:
     """Create a template (the public entry point for other capabilities too,
     e.g. campaigns creating a clearance coupon). Pass a deterministic
@@ -116,7 +136,7 @@ def update_template(template_id: str, data: TemplateIn, now: datetime) -> Templa
             raise EditConflict() from exc
         raise
     stale = [b for b in old_buckets if b not in record.index_buckets or old_end != record.claim_end]
-    _drop_index(template_id, stale, old_end)
+    _drop_stale_index(template_id, stale, old_end, int(record.version))
     return record
 
 

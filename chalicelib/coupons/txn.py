@@ -29,8 +29,18 @@ class LabeledTransaction:
 
     def __init__(self) -> None:
         self.tx = TransactWrite(connection=db.connection())
+        self._checks: list[str] = []
+        self._deletes: list[str] = []
         self._puts: list[str] = []
         self._updates: list[str] = []
+
+    def check(self, label: str, model_cls: Any, hash_key: Any, condition: Any) -> None:
+        self.tx.condition_check(model_cls, hash_key, condition=condition)
+        self._checks.append(label)
+
+    def delete(self, label: str, model: Any, condition: Any = None) -> None:
+        self.tx.delete(model, condition=condition)
+        self._deletes.append(label)
 
     def put(self, label: str, model: Any, condition: Any = None) -> None:
         self.tx.save(model, condition=condition)
@@ -49,7 +59,7 @@ class LabeledTransaction:
 
     def reasons(self, exc: TransactWriteError) -> dict[str, str]:
         """label -> cancellation code, for the items that caused it."""
-        labels = self._puts + self._updates
+        labels = self._checks + self._deletes + self._puts + self._updates
         out: dict[str, str] = {}
         for label, reason in zip(labels, exc.cancellation_reasons or [], strict=False):
             if reason is not None and reason.code not in (None, "None"):

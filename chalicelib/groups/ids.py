@@ -10,6 +10,7 @@ def group_id(store_id: str, seq: int) -> str:
 
 def parse_group_id(value: str) -> tuple[str, int] | None:
     store_id, dot, seq = value.rpartition(".")
-    if not dot or not store_id or not seq.isdigit() or seq.startswith("0"):
+    # a store never has a million groups; longer digit runs would overflow DynamoDB numbers
+    if not dot or not store_id or not seq.isdigit() or seq.startswith("0") or len(seq) > 6:
         return None
     return store_id, int(seq)

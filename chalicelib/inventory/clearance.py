@@ -3,6 +3,7 @@ announced, and the claim window."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -47,5 +48,10 @@ def claim_window(item: ClearanceItem, fire: datetime, local_date: date, tz: str)
 
 
 def template_id(store_id: str, local_date: date, sku: str) -> str:
-    """Deterministic, so a re-driven clearance run reuses the day's template."""
-    return f"clr.{store_id}.{local_date.strftime('%Y%m%d')}.{sku}"[:64]
+    """Deterministic, so a re-driven clearance run reuses the day's template.
+    Too long for an id: the sku is hashed, never cut (cut SKUs collide)."""
+    candidate = f"clr.{store_id}.{local_date.strftime('%Y%m%d')}.{sku}"
+    if len(candidate) <= 64:
+        return candidate
+    digest = hashlib.sha256(f"{store_id}/{sku}".encode()).hexdigest()[:16]
+    return f"clr.{local_date.strftime('%Y%m%d')}.{digest}.{store_id}"[:64]

@@ -23,7 +23,8 @@ def put_item(principal: Principal, store_id: str, sku: str, body: InventoryIn) -
 
 
 @endpoint(bp, "GET", "/stores/{store_id}/inventory", summary="A store's inventory lines",
-          roles=("admin", "staff"), response=InventoryList, errors=(400, 401, 403))
+          roles=("admin", "staff"), response=InventoryList, errors=(400, 401, 403, 404))
 def list_items(principal: Principal, store_id: str) -> InventoryList:
     principal.require_store(store_id)
+    get_store(store_id)  # unknown ids are 404, not an empty list
     return InventoryList(items=[service.to_view(i) for i in service.store_items(store_id)])

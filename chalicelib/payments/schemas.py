@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from chalicelib.schema import ApiModel
-from chalicelib.types import EntityId
+from chalicelib.types import EntityId, Instant
 
 OpenId = EntityId  # WeChat openids are 28 chars of [A-Za-z0-9_-]
 
@@ -20,7 +20,7 @@ class PaymentIn(ApiModel):
     openid: OpenId | None = None
     store_id: EntityId
     amount_fen: int = Field(gt=0, le=100_000_000)
-    paid_at: AwareDatetime
+    paid_at: Instant
 
     @model_validator(mode="after")
     def _one_payer(self) -> PaymentIn:

@@ -26,7 +26,7 @@ from chalicelib.stores.schemas import Store
 from chalicelib.types import Coord, Latitude, Longitude
 
 DEFAULT_LIMIT, MAX_LIMIT = 10, 50
-# One Query per cell. Anywhere in China a 5 km cover is <= 16 cells; a cover
+# One Query per cell. Anywhere in China a 5 km cover is <= 20 cells; a cover
 # this large only happens within a few degrees of a pole (every longitude
 # column), which this service does not serve.
 MAX_CELL_QUERIES = 100

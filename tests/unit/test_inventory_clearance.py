@@ -40,3 +40,15 @@ def test_claims_run_from_the_idle_hour_or_the_items_own_start_to_the_end_of_the_
 
 def test_template_ids_are_per_store_day_and_sku() -> None:
     assert template_id("s1", date(2026, 11, 20), "bread") == "clr.s1.20261120.bread"
+
+
+def test_long_clearance_ids_are_hashed_never_cut_into_collisions() -> None:
+    from datetime import date
+
+    from chalicelib.inventory.clearance import template_id
+
+    store = "s" * 46
+    a = template_id(store, date(2026, 11, 20), "6901234567890")
+    b = template_id(store, date(2026, 11, 20), "6901234567891")
+    assert a != b and len(a) <= 64 and len(b) <= 64
+    assert template_id("s1", date(2026, 11, 20), "bread") == "clr.s1.20261120.bread"
