@@ -23,10 +23,12 @@ run: deps
 
 test: deps
 	$(BIN)/ruff check .
+	$(BIN)/mypy chalicelib app.py infra
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 lint: deps
 	$(BIN)/ruff check .
+	$(BIN)/mypy chalicelib app.py infra
 
 clean:
 	rm -rf $(VENV) node_modules .local .pytest_cache

@@ -114,7 +114,7 @@ def delete_tables() -> None:
             model.delete_table()
 
 
-def _hash_first(key_schema: list[dict[str, str]]) -> list[dict[str, str]]:
+def _hash_first(key_schema: list[Any]) -> list[Any]:
     return sorted(key_schema, key=lambda key: key["KeyType"] != "HASH")
 
 

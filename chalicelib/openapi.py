@@ -47,7 +47,7 @@ def _operation(spec: RouteSpec, path_params: list[str]) -> dict[str, Any]:
         op["parameters"] = params
     if spec.body is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(spec.body.__name__)}}}
-    ok = {"description": "OK"}
+    ok: dict[str, Any] = {"description": "OK"}
     if spec.response is not None:
         ok["content"] = {"application/json": {"schema": _ref(spec.response.__name__)}}
     responses: dict[str, Any] = {str(spec.status): ok}

@@ -9,7 +9,7 @@ import functools
 import json
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,7 +74,7 @@ def validation_failed(exc: ValidationError, source: str = "body") -> ValidationF
     return ValidationFailed(summary, details)
 
 
-def parse_body(raw: bytes | None, model: type[BaseModel]) -> BaseModel:
+def parse_body(raw: bytes | str | None, model: type[BaseModel]) -> BaseModel:
     if not raw:
         raise ValidationFailed.field("body", "a JSON object body is required")
     try:
@@ -91,7 +91,7 @@ def parse_body(raw: bytes | None, model: type[BaseModel]) -> BaseModel:
         raise validation_failed(exc) from exc
 
 
-def parse_query(params: dict[str, str] | None, model: type[BaseModel]) -> BaseModel:
+def parse_query(params: Mapping[str, str] | None, model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(dict(params or {}))
     except ValidationError as exc:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Protocol
@@ -42,6 +42,7 @@ class InProcessQueue:
 
     def send(self, messages: list[dict[str, Any]]) -> Counter[str]:
         total: Counter[str] = Counter()
+        results: Iterable[Counter[str]]
         if self.workers <= 1 or len(messages) <= 1:
             results = map(self._one, messages)
         else:

@@ -112,7 +112,7 @@ class PostRecord(Model):
     member_day = UnicodeAttribute(null=True)  # "1" when built on the store's member day
     body = UnicodeAttribute(null=True)
     offers = ListAttribute(of=OfferMap, null=True)
-    group_ids = ListAttribute(null=True)
+    group_ids: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[arg-type]  # stubs want of=str
     sent_parts = UnicodeSetAttribute(null=True)  # "{group_id}#{part}" delivered so far
     attempts = NumberAttribute(default=0)
     last_error = UnicodeAttribute(null=True)

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib import db
 from chalicelib.campaigns.errors import PostNotRetryable
@@ -64,7 +65,7 @@ def create(store_id: str, spec: SlotSpec, local_date: date, fire: datetime, now:
 
 def set_content(post: PostRecord, body: str, offers: list[Offer], member_day: bool, group_ids: list[str]) -> None:
     post.update(actions=[PostRecord.body.set(body), PostRecord.offers.set(offer_maps(offers)),
-                         PostRecord.member_day.set("1" if member_day else None),
+                         PostRecord.member_day.set("1") if member_day else PostRecord.member_day.remove(),
                          PostRecord.group_ids.set(group_ids)],
                 condition=PostRecord.status != "sent")
 
@@ -96,7 +97,7 @@ def mark_part_sent(post: PostRecord, part_key: str) -> None:
 
 def mark_sent(post: PostRecord, now: datetime, last_part: str | None = None) -> bool:
     day = date.fromisoformat(post.local_date)
-    actions = [PostRecord.status.set("sent"), PostRecord.sent_at.set(now), PostRecord.last_error.remove(),
+    actions: list[Action] = [PostRecord.status.set("sent"), PostRecord.sent_at.set(now), PostRecord.last_error.remove(),
                PostRecord.outbox_shard.remove(), PostRecord.next_attempt_at.remove()]
     if last_part is not None:
         actions.append(PostRecord.sent_parts.add({last_part}))
@@ -115,7 +116,7 @@ def mark_failed(post: PostRecord, error: str, now: datetime) -> bool:
     """Record a failed attempt: back off and retry, or after the last
     attempt leave the outbox (status failed, re-drivable by POST .../retry)."""
     attempts = int(post.attempts or 0)
-    actions = [PostRecord.status.set("failed"), PostRecord.last_error.set(error[:500])]
+    actions: list[Action] = [PostRecord.status.set("failed"), PostRecord.last_error.set(error[:500])]
     try:
         with db.transact_write() as tx:
             if exhausted(attempts):

@@ -4,6 +4,7 @@ fan-out queue consumer."""
 from __future__ import annotations
 
 import os
+from datetime import date
 from typing import Any
 
 from chalice import Blueprint, Rate
@@ -62,7 +63,7 @@ def get_slots(principal: Principal, store_id: str) -> SlotPlanOut:
 def post_view(post: PostRecord) -> Post:
     parts = post.sent_parts or set()
     sent_groups = sorted({p.rsplit("#", 1)[0] for p in parts})
-    return Post(post_id=post.post_id, slot=post.slot, kind=post.kind, local_date=post.local_date,
+    return Post(post_id=post.post_id, slot=post.slot, kind=post.kind, local_date=date.fromisoformat(post.local_date),
                 fire_at=post.fire_at, status=post.status, member_day=post.member_day == "1",  # type: ignore[arg-type]
                 group_ids=list(post.group_ids or []), sent_group_ids=sent_groups, body=post.body,
                 offers=[PostOffer(template_id=o.template_id, title=o.title, kind=o.kind, value=int(o.value),

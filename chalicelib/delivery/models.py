@@ -32,7 +32,7 @@ class RobotPace(Model):
         table_name = "robot-pace"
 
     robot = UnicodeAttribute(hash_key=True)  # sha256 of the webhook URL: no secrets as keys
-    sent_ms = ListAttribute(of=NumberAttribute, default=list)
+    sent_ms: ListAttribute[int] = ListAttribute(of=NumberAttribute, default=list)  # type: ignore[arg-type]  # stubs want of=int
     version = VersionAttribute()
 
 

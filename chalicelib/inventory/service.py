@@ -31,7 +31,8 @@ def to_domain(item: InventoryItem) -> ClearanceItem:
 
 
 def to_view(item: InventoryItem) -> InventoryOut:
-    rule = (ClearanceRule(discount_percent=int(item.discount_percent), from_=item.clearance_from or "00:00")
+    rule = (ClearanceRule.model_validate({"discount_percent": int(item.discount_percent),
+                                          "from": item.clearance_from or "00:00"})
             if item.discount_percent else None)
     price = clearance_price(int(item.price_fen), rule.discount_percent) if rule else None
     return InventoryOut(store_id=item.store_id, sku=item.sku, name=item.name, qty=int(item.qty),

@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist
+from pynamodb.expressions.update import Action
 
 from chalicelib.errors import NotFound
 from chalicelib.members.models import MemberRecord
@@ -29,7 +30,7 @@ def upsert_profile(member_id: str, nickname: str, phone: str | None, now: dateti
     """Only the profile fields are written (an UpdateItem, not a Put), so a
     concurrent group join or payment on the same member is never overwritten."""
     record = MemberRecord(member_id)
-    actions = [
+    actions: list[Action] = [
         MemberRecord.nickname.set(nickname),
         MemberRecord.updated_at.set(now),
         MemberRecord.created_at.set(MemberRecord.created_at | now),

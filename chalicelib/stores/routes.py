@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.auth import Principal
+from chalicelib.auth import Principal, Role
 from chalicelib.clock import get_clock
 from chalicelib.geo.coords import to_wgs84
 from chalicelib.stores import nearby, service
@@ -12,7 +12,7 @@ from chalicelib.stores.schemas import CoordQuery, Store, StoreBatchIn, StoreBatc
 from chalicelib.web import endpoint
 
 bp = Blueprint(__name__)
-ANY_ROLE = ("member", "staff", "admin")
+ANY_ROLE: tuple[Role, ...] = ("member", "staff", "admin")
 
 
 @endpoint(bp, "PUT", "/stores/{store_id}", summary="Create or replace a store", roles=("admin",),
