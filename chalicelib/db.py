@@ -107,13 +107,6 @@ def create_tables() -> list[str]:
     return created
 
 
-def delete_tables() -> None:
-    ensure_bound()
-    for model in all_models():
-        if model.exists():
-            model.delete_table()
-
-
 def _hash_first(key_schema: list[Any]) -> list[Any]:
     return sorted(key_schema, key=lambda key: key["KeyType"] != "HASH")
 

@@ -20,7 +20,6 @@ class Settings:
     region: str = "ap-east-1"
     channel: str = "record"
     fanout_queue: str = "storeloop-dev-fanout"  # SQS queue the tick fans out to
-    token_ttl_s: int = 7 * 24 * 3600
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:

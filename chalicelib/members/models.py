@@ -1,5 +1,5 @@
 """A member's profile plus the state other capabilities keep on it
-(group membership from groups/, order history and tier from payments/)."""
+(group membership from groups/, order history from payments/)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,7 @@ class MemberRecord(Model):
     # groups/
     home_store_id = UnicodeAttribute(null=True)
     group_id = UnicodeAttribute(null=True)
-    # payments/
-    tier = UnicodeAttribute(null=True)
+    # payments/ (the tier is derived from these at read time: payments.tiers)
     orders_total = NumberAttribute(null=True)
     spend_total_fen = NumberAttribute(null=True)
     last_order_at = UTCDateTimeAttribute(null=True)

@@ -34,7 +34,6 @@ def upsert_profile(member_id: str, nickname: str, phone: str | None, now: dateti
         MemberRecord.nickname.set(nickname),
         MemberRecord.updated_at.set(now),
         MemberRecord.created_at.set(MemberRecord.created_at | now),
-        MemberRecord.tier.set(MemberRecord.tier | "new"),
     ]
     actions.append(MemberRecord.phone.set(phone) if phone is not None else MemberRecord.phone.remove())
     record.update(actions=actions)
