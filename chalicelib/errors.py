@@ -54,5 +54,17 @@ class Conflict(StoreloopError):
     status, code, default_message = 409, "conflict", "refused"
 
 
+class Unavailable(StoreloopError):
+    """503 `try_again`: the request lost races (or DynamoDB stayed unhealthy)
+    for its whole time budget. Nothing was half-written; retrying is safe,
+    and with an `Idempotency-Key` it never doubles anything."""
+
+    status, code, default_message = 503, "try_again", "busy right now; try again"
+
+    def __init__(self, message: str | None = None, retry_after_s: int = 1):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class InternalError(StoreloopError):
     status, code, default_message = 500, "internal_error", "internal error; it has been logged"

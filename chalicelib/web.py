@@ -16,10 +16,17 @@ from typing import Any
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib import logs
+from chalicelib import logs, retry
 from chalicelib.auth import Principal, Role, principal_from_header
 from chalicelib.db import ensure_bound
-from chalicelib.errors import InternalError, MethodNotAllowed, StoreloopError, UnsupportedMediaType, ValidationFailed
+from chalicelib.errors import (
+    InternalError,
+    MethodNotAllowed,
+    StoreloopError,
+    Unavailable,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from chalicelib.settings import get_settings
 
 log = logs.get_logger("web")
@@ -56,7 +63,9 @@ def json_response(payload: Any, status: int = 200, headers: dict[str, str] | Non
 
 def error_response(err: StoreloopError, request_id: str | None = None) -> Response:
     envelope = {"error": {"code": err.code, "message": err.message, "details": err.details}}
-    headers = {"x-request-id": request_id} if request_id else None
+    headers = {"x-request-id": request_id} if request_id else {}
+    if isinstance(err, Unavailable):
+        headers["Retry-After"] = str(err.retry_after_s)
     return json_response(envelope, err.status, headers)
 
 
@@ -134,7 +143,8 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str,
                 if query is not None:
                     kwargs["query"] = parse_query(request.query_params, query)
                 ensure_bound()
-                result = fn(principal, **kwargs)
+                with retry.budget(retry.REQUEST_BUDGET_S):
+                    result = fn(principal, **kwargs)
                 return json_response(result, status, {"x-request-id": request_id})
             except StoreloopError as err:
                 log.info("refused", extra={"fields": {"status": err.status, "code": err.code}})

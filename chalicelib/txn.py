@@ -1,0 +1,188 @@
+"""One way to write a DynamoDB transaction and to read its outcome.
+
+Every guarded multi-item write in Storeloop goes through `Transaction`:
+items carry labels, and `commit()` answers in exactly one of four ways:
+
+- returns: committed (possibly by an earlier send whose answer was lost; see
+  below);
+- raises `Refused`: a `ConditionalCheckFailed` on one or more named items.
+  Nothing was written. This is the only cancellation that is a domain
+  outcome; `Refused.old(label)` hands back the item as it stood (ask for it
+  with `old=True`), so "it already exists" needs no re-read;
+- raises `Contended`: cancelled by a `TransactionConflict` (another
+  transaction held an item) or item-level throttling, and nothing failed a
+  condition. Nothing was written; the caller re-reads if it must and tries
+  again under `retry.attempts()`;
+- re-raises anything else (a bug, a validation error, a missing table).
+
+Lost answers. DynamoDB can commit a transaction and the answer never reach
+us (a 500 after commit, a timeout, a dropped connection). botocore re-sends
+the same request, and so does `commit()` once botocore gives up, always
+with the same `ClientRequestToken` and the same items: DynamoDB then answers
+"success" for a transaction it already applied (idempotency window: 10
+minutes) instead of applying it twice or cancelling it against its own
+writes. The token is derived from the caller's idempotency key where there
+is one (`token_for`), so a client's retry of the whole HTTP request reuses
+it too. Timeline this guards against (a claim, stock 1):
+
+  send #1 (token T): commits: stock 1 -> 0, coupon C put; answer lost
+  botocore re-sends T: lost again ... botocore gives up (InternalServerError)
+  commit() re-sends T with identical items: DynamoDB: already done -> 200
+  without T: re-send #2 would be cancelled on `stock > 0` and the member
+  told "sold out" for the coupon they hold.
+
+Timeline for a re-send after the window or with new items (a new token):
+callers make the write recognisable instead (a deterministic id, `old=True`)
+and treat "it is already there, and it is mine" as success.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from botocore.exceptions import BotoCoreError
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import db, retry
+
+CONDITION_FAILED = "ConditionalCheckFailed"
+# per-item cancellation codes that mean "lost a race, nothing written"
+_CONTENTION_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+# whole-call errors after botocore's own retries: the outcome is unknown (or
+# nothing happened); re-sending the same token is safe either way
+_RESEND_ERRORS = frozenset({
+    "InternalServerError", "ServiceUnavailable", "ThrottlingException", "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded", "TransactionInProgressException", "TransactionConflictException",
+})
+
+M = TypeVar("M", bound=Model)
+
+
+def token_for(*parts: str) -> str:
+    """A ClientRequestToken (≤ 36 chars) that is the same for the same parts:
+    pass the request's idempotency key and what distinguishes this write."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:36]
+
+
+@dataclass(frozen=True)
+class _Item:
+    label: str
+    kind: str  # check | delete | put | update (DynamoDB reports reasons in PynamoDB's order of kinds)
+    apply: Callable[[TransactWrite], None]
+    model_cls: type[Model]
+
+
+_KIND_ORDER = ("check", "delete", "put", "update")
+
+
+class Refused(Exception):
+    """A named guard failed: nothing was written."""
+
+    def __init__(self, failed: dict[str, dict[str, Any] | None], classes: dict[str, type[Model]]):
+        super().__init__(f"condition failed on {', '.join(sorted(failed))}")
+        self.failed = failed  # label -> raw old item (when asked for with old=True)
+        self._classes = classes
+
+    def on(self, label: str) -> bool:
+        return label in self.failed
+
+    def old(self, label: str) -> Any:
+        """The item as it stood when its condition failed (None if absent or not asked for)."""
+        raw = self.failed.get(label)
+        if not raw:
+            return None
+        return self._classes[label].from_raw_data(raw)
+
+
+class Contended(Exception):
+    """Cancelled by contention; nothing was written. Try again (re-read first if needed)."""
+
+
+class Transaction:
+    """A labelled TransactWriteItems request that can be re-sent unchanged."""
+
+    def __init__(self, token: str | None = None) -> None:
+        self.token = token or str(uuid.uuid4())
+        self._items: list[_Item] = []
+
+    def check(self, label: str, model_cls: type[Model], hash_key: Any, range_key: Any = None, *,
+              condition: Any) -> None:
+        self._add(label, "check", model_cls,
+                  lambda tx: tx.condition_check(model_cls, hash_key, range_key, condition=condition))
+
+    def put(self, label: str, model: Model, *, condition: Any = None, old: bool = False) -> None:
+        self._add(label, "put", type(model),
+                  lambda tx: tx.save(model, condition=condition, return_values="ALL_OLD" if old else None))
+
+    def update(self, label: str, model: Model, actions: list[Any], *, condition: Any = None,
+               old: bool = False) -> None:
+        self._add(label, "update", type(model),
+                  lambda tx: tx.update(model, actions=actions, condition=condition,
+                                       return_values="ALL_OLD" if old else None))
+
+    def delete(self, label: str, model: Model, *, condition: Any = None) -> None:
+        self._add(label, "delete", type(model), lambda tx: tx.delete(model, condition=condition))
+
+    def _add(self, label: str, kind: str, model_cls: type[Model], apply: Callable[[TransactWrite], None]) -> None:
+        if any(item.label == label for item in self._items):
+            raise ValueError(f"label {label!r} used twice in one transaction")
+        self._items.append(_Item(label, kind, apply, model_cls))
+
+    @property
+    def labels(self) -> list[str]:
+        """In the order DynamoDB reports cancellation reasons."""
+        return [item.label for item in self._ordered()]
+
+    def _ordered(self) -> list[_Item]:
+        return sorted(self._items, key=lambda item: _KIND_ORDER.index(item.kind))
+
+    def _send(self) -> None:
+        with TransactWrite(connection=db.connection(), client_request_token=self.token) as tx:
+            for item in self._items:
+                item.apply(tx)
+
+    def commit(self) -> None:
+        """Send until DynamoDB gives a definite answer (see the module doc)."""
+        for _ in retry.attempts(what="the write"):
+            try:
+                self._send()
+                return
+            except TransactWriteError as exc:
+                if not _outcome_unknown(exc):
+                    raise self._decode(exc) from exc
+                # unknown outcome: the same token and items again (idempotent at DynamoDB)
+
+    def _decode(self, exc: TransactWriteError) -> Exception:
+        if exc.cause_response_code != "TransactionCanceledException":
+            return exc
+        failed: dict[str, dict[str, Any] | None] = {}
+        contended = False
+        for item, reason in zip(self._ordered(), exc.cancellation_reasons or [], strict=False):
+            if reason is None:
+                continue
+            if reason.code == CONDITION_FAILED:
+                failed[item.label] = reason.raw_item
+            elif reason.code in _CONTENTION_REASONS:
+                contended = True
+        if failed:
+            return Refused(failed, {item.label: item.model_cls for item in self._items})
+        if contended:
+            return Contended()
+        return exc
+
+
+def _outcome_unknown(exc: TransactWriteError) -> bool:
+    if isinstance(exc.cause, BotoCoreError):  # timeout, dropped connection: may have committed
+        return True
+    return exc.cause_response_code in _RESEND_ERRORS
+
+
+def is_condition_failure(exc: Exception) -> bool:
+    """For a single-item conditional write (PutItem/UpdateItem/DeleteItem)."""
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
