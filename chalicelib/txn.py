@@ -105,7 +105,8 @@ class Contended(Exception):
 
 
 class Transaction:
-    """A labelled TransactWriteItems request that can be re-sent unchanged."""
+    """A labelled TransactWriteItems request that can be re-sent unchanged.
+    A label names an item's role; several items may share one ("shard")."""
 
     def __init__(self, token: str | None = None) -> None:
         self.token = token or str(uuid.uuid4())
@@ -130,8 +131,6 @@ class Transaction:
         self._add(label, "delete", type(model), lambda tx: tx.delete(model, condition=condition))
 
     def _add(self, label: str, kind: str, model_cls: type[Model], apply: Callable[[TransactWrite], None]) -> None:
-        if any(item.label == label for item in self._items):
-            raise ValueError(f"label {label!r} used twice in one transaction")
         self._items.append(_Item(label, kind, apply, model_cls))
 
     @property
@@ -167,7 +166,7 @@ class Transaction:
             if reason is None:
                 continue
             if reason.code == CONDITION_FAILED:
-                failed[item.label] = reason.raw_item
+                failed[item.label] = failed.get(item.label) or reason.raw_item
             elif reason.code in _CONTENTION_REASONS:
                 contended = True
         if failed:
