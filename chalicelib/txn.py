@@ -44,7 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from botocore.exceptions import BotoCoreError
+from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -185,3 +185,34 @@ def _outcome_unknown(exc: TransactWriteError) -> bool:
 def is_condition_failure(exc: Exception) -> bool:
     """For a single-item conditional write (PutItem/UpdateItem/DeleteItem)."""
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def put_if_absent(model: M, key_attr: str) -> M | None:
+    """PutItem `model` unless an item with its key exists (one request).
+    Returns None when written, else the item that was already there, from
+    the refusal itself (ReturnValuesOnConditionCheckFailure=ALL_OLD: no
+    re-read). A write whose answer was lost is re-sent under the retry
+    budget; its own earlier commit then comes back as "already there", so
+    callers that must tell "mine" from "someone else's" put a token in the
+    item and compare (see `campaigns/posts.create`)."""
+    client = db.connection().client  # binds table names first
+    cls = type(model)
+    request = {
+        "TableName": cls.Meta.table_name,
+        "Item": model.serialize(),
+        "ConditionExpression": "attribute_not_exists(#k)",
+        "ExpressionAttributeNames": {"#k": key_attr},
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+    for _ in retry.attempts(what="the write"):
+        try:
+            client.put_item(**request)
+            return None
+        except client.exceptions.ConditionalCheckFailedException as exc:
+            return cls.from_raw_data(exc.response["Item"])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in _RESEND_ERRORS:
+                raise
+        except BotoCoreError:
+            pass  # timeout or dropped connection: the put may have committed; re-send it
+    raise AssertionError("retry.attempts ends by raising")

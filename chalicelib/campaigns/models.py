@@ -119,6 +119,7 @@ class PostRecord(Model):
     sent_at = UTCDateTimeAttribute(null=True)
     outbox_shard = UnicodeAttribute(null=True)
     next_attempt_at = UnicodeAttribute(null=True)
+    created_by = UnicodeAttribute(null=True)  # a token per create call: tells our own lost-answer commit apart
 
     outbox = Outbox()
 

@@ -2,29 +2,35 @@
 
 - create: attribute_not_exists(post_id): the one place 'exactly once per
   (store, local date, slot)' is decided. The creator also holds the
-  delivery lease (next_attempt_at = now + LEASE).
+  delivery lease (next_attempt_at = now + LEASE). Each create carries a
+  fresh `created_by` token, so a put that committed but whose answer was
+  lost (re-sent, then refused against itself) is recognised as ours from
+  the refusal's ALL_OLD item and delivered now, not after the lease; a
+  redelivered fan-out message has a new token and stays a duplicate.
 - lease: a retry takes a post only if it is unsent and its lease or backoff
   has expired, so two ticks re-driving the same post never both send it.
 - sent / failed: conditional on status, with the day's stats counter in the
-  same transaction, so a counter moves exactly once per transition.
+  same transaction, so a counter moves exactly once per transition. Only a
+  failed condition means "already sent"; a transaction lost to contention
+  (e.g. on the shared day-stats item) is retried, never taken for "sent".
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
 
-from chalicelib import db
+from chalicelib import counters, retry, txn
 from chalicelib.campaigns.errors import PostNotRetryable
 from chalicelib.campaigns.models import OfferMap, PostRecord
 from chalicelib.campaigns.offers_source import Offer
 from chalicelib.campaigns.retry_policy import LEASE, all_shards, backoff, exhausted, outbox_shard
 from chalicelib.campaigns.slots import SlotSpec
 from chalicelib.errors import NotFound
-from chalicelib.stats import counters
 
 
 def post_id_for(local_date: date, slot: str) -> str:
@@ -33,11 +39,6 @@ def post_id_for(local_date: date, slot: str) -> str:
 
 def stamp(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _is_condition_failure(exc: Exception) -> bool:
-    code = getattr(exc, "cause_response_code", None)
-    return code in ("ConditionalCheckFailedException", "TransactionCanceledException")
 
 
 def offer_maps(offers: list[Offer]) -> list[OfferMap]:
@@ -53,13 +54,10 @@ def create(store_id: str, spec: SlotSpec, local_date: date, fire: datetime, now:
                       local_date=local_date.isoformat(), fire_at=fire, created_at=now, status="pending",
                       member_day="1" if member_day else None, body=body, offers=offer_maps(offers),
                       group_ids=group_ids, attempts=1, outbox_shard=outbox_shard(store_id),
-                      next_attempt_at=stamp(now + LEASE))
-    try:
-        post.save(condition=PostRecord.post_id.does_not_exist())
-    except PutError as exc:
-        if _is_condition_failure(exc):
-            return None
-        raise
+                      next_attempt_at=stamp(now + LEASE), created_by=uuid.uuid4().hex)
+    existing = txn.put_if_absent(post, PostRecord.post_id.attr_name)
+    if existing is not None and existing.created_by != post.created_by:
+        return None
     return post
 
 
@@ -85,7 +83,7 @@ def take_lease(store_id: str, post_id: str, now: datetime) -> PostRecord | None:
                     condition=(PostRecord.status != "sent") & PostRecord.outbox_shard.exists()
                     & (PostRecord.next_attempt_at <= stamp(now)))
     except UpdateError as exc:
-        if _is_condition_failure(exc):
+        if txn.is_condition_failure(exc):
             return None
         raise
     return post
@@ -101,15 +99,10 @@ def mark_sent(post: PostRecord, now: datetime, last_part: str | None = None) -> 
                PostRecord.outbox_shard.remove(), PostRecord.next_attempt_at.remove()]
     if last_part is not None:
         actions.append(PostRecord.sent_parts.add({last_part}))
-    try:
-        with db.transact_write() as tx:
-            tx.update(post, actions=actions, condition=PostRecord.status != "sent")
-            counters.bump_in(tx, post.store_id, day, posts_sent=1)
-    except TransactWriteError as exc:
-        if _is_condition_failure(exc):
-            return False
-        raise
-    return True
+    tx = txn.Transaction()
+    tx.update("post", post, actions, condition=PostRecord.status != "sent")
+    counters.bump_in(tx, post.store_id, day, posts_sent=1)
+    return _commit_transition(tx)
 
 
 def mark_failed(post: PostRecord, error: str, now: datetime) -> bool:
@@ -117,21 +110,30 @@ def mark_failed(post: PostRecord, error: str, now: datetime) -> bool:
     attempt leave the outbox (status failed, re-drivable by POST .../retry)."""
     attempts = int(post.attempts or 0)
     actions: list[Action] = [PostRecord.status.set("failed"), PostRecord.last_error.set(error[:500])]
-    try:
-        with db.transact_write() as tx:
-            if exhausted(attempts):
-                actions += [PostRecord.outbox_shard.remove(), PostRecord.next_attempt_at.remove()]
-                tx.update(post, actions=actions,
-                          condition=(PostRecord.status != "sent") & PostRecord.outbox_shard.exists())
-                counters.bump_in(tx, post.store_id, date.fromisoformat(post.local_date), posts_failed=1)
-            else:
-                actions.append(PostRecord.next_attempt_at.set(stamp(now + backoff(attempts))))
-                tx.update(post, actions=actions, condition=PostRecord.status != "sent")
-    except TransactWriteError as exc:
-        if _is_condition_failure(exc):
+    tx = txn.Transaction()
+    if exhausted(attempts):
+        actions += [PostRecord.outbox_shard.remove(), PostRecord.next_attempt_at.remove()]
+        tx.update("post", post, actions, condition=(PostRecord.status != "sent") & PostRecord.outbox_shard.exists())
+        counters.bump_in(tx, post.store_id, date.fromisoformat(post.local_date), posts_failed=1)
+    else:
+        actions.append(PostRecord.next_attempt_at.set(stamp(now + backoff(attempts))))
+        tx.update("post", post, actions, condition=PostRecord.status != "sent")
+    return _commit_transition(tx)
+
+
+def _commit_transition(tx: txn.Transaction) -> bool:
+    """True if this transition committed, False if the post had already moved
+    on (its condition failed). A lost race is retried: it says nothing about
+    the post."""
+    for _ in retry.attempts(what="the post update"):
+        try:
+            tx.commit()
+            return True
+        except txn.Refused:
             return False
-        raise
-    return True
+        except txn.Contended:
+            continue
+    raise AssertionError("retry.attempts ends by raising")
 
 
 def defer(post: PostRecord, retry_at: datetime) -> None:
@@ -146,16 +148,13 @@ def requeue(store_id: str, post_id: str, now: datetime) -> None:
     two operators clicking retry re-drive it once; it no longer counts as
     failed for its day (it will count as sent or failed again)."""
     post = get(store_id, post_id)
-    try:
-        with db.transact_write() as tx:
-            tx.update(post, actions=[PostRecord.outbox_shard.set(outbox_shard(store_id)),
-                                     PostRecord.next_attempt_at.set(stamp(now)), PostRecord.attempts.set(0)],
-                      condition=(PostRecord.status == "failed") & PostRecord.outbox_shard.does_not_exist())
-            counters.bump_in(tx, store_id, date.fromisoformat(post.local_date), posts_failed=-1)
-    except TransactWriteError as exc:
-        if _is_condition_failure(exc):
-            raise PostNotRetryable(f"post {post_id} is not a failed post out of retries") from exc
-        raise
+    tx = txn.Transaction()
+    tx.update("post", post, [PostRecord.outbox_shard.set(outbox_shard(store_id)),
+                             PostRecord.next_attempt_at.set(stamp(now)), PostRecord.attempts.set(0)],
+              condition=(PostRecord.status == "failed") & PostRecord.outbox_shard.does_not_exist())
+    counters.bump_in(tx, store_id, date.fromisoformat(post.local_date), posts_failed=-1)
+    if not _commit_transition(tx):
+        raise PostNotRetryable(f"post {post_id} is not a failed post out of retries")
 
 
 def for_day(store_id: str, day: date) -> list[PostRecord]:

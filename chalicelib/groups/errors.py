@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.errors import Conflict, StoreloopError
+from chalicelib.errors import Conflict
 
 
 class NoStoreNearby(Conflict):
@@ -11,10 +11,3 @@ class NoStoreNearby(Conflict):
 
 class StoreClosed(Conflict):
     code, default_message = "store_closed", "this store is closed and takes no new members"
-
-
-class JoinContended(StoreloopError):
-    """The join kept losing races for longer than its time budget. Nothing
-    was written; the client may retry."""
-
-    status, code, default_message = 503, "try_again", "the store is busy; try again"

@@ -17,31 +17,27 @@ Timeline of one attempt (docs/groups.md has the long version):
    - daily stats: members_joined (and members_left on the old store);
 3. on cancellation: a full group advances the pointer (guarded by "still
    full" and "still current"), a moved pointer or membership re-reads, a
-   lost race backs off with jitter. Then try again.
+   lost race (`txn.Contended`) backs off with jitter (`retry.attempts`,
+   within the request's budget). Then try again.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.update import Action
 
-from chalicelib import db, logs
+from chalicelib import retry, txn
 from chalicelib.clock import local_time
+from chalicelib.counters import bump_in
 from chalicelib.groups import outcome as oc
-from chalicelib.groups.errors import JoinContended, StoreClosed
+from chalicelib.groups.errors import StoreClosed
 from chalicelib.groups.ids import group_id
 from chalicelib.groups.models import GroupMembership, GroupRecord, StoreGroups
 from chalicelib.members.models import MemberRecord
-from chalicelib.stats.counters import bump_in
 from chalicelib.stores.models import StoreRecord
-
-log = logs.get_logger("groups.join")
-
-BUDGET_S = 15.0  # give up (503 try_again, nothing written) after this long losing races
 
 
 @dataclass(frozen=True)
@@ -75,115 +71,95 @@ def _store_day(store_id: str, now: datetime, fallback_tz: str) -> date:
     return local_time(now, tz).date()
 
 
-def _labelled_reasons(exc: TransactWriteError, labels: list[str]) -> dict[str, str | None]:
-    reasons = exc.cancellation_reasons or []
-    return {label: (reason.code if reason else None) for label, reason in zip(labels, reasons, strict=False)}
-
-
 def _attempt(member_id: str, store: StoreRecord, seq: int, current: GroupMembership | None,
              now: datetime) -> oc.Outcome | None:
-    """One all-or-nothing attempt. None = committed."""
+    """One all-or-nothing attempt. None = committed; raises txn.Contended on a lost race."""
     gid = group_id(store.store_id, seq)
-    checks, updates = [oc.STORE], []  # labels, in the order DynamoDB reports reasons
+    tx = txn.Transaction()
+    tx.check(oc.STORE, StoreRecord, store.store_id, condition=StoreRecord.status == "open")
+
+    in_expected_place = (GroupMembership.member_id.does_not_exist() if current is None
+                         else GroupMembership.group_id == current.group_id)
+    tx.update(oc.MEMBERSHIP, GroupMembership(member_id), [
+        GroupMembership.store_id.set(store.store_id), GroupMembership.seq.set(seq),
+        GroupMembership.group_id.set(gid), GroupMembership.joined_at.set(now),
+    ], condition=in_expected_place)
+
+    # creates the group on its first join; never fills it past the capacity it was created with
+    tx.update(oc.GROUP, GroupRecord(store.store_id, seq), [
+        GroupRecord.member_count.add(1),
+        GroupRecord.capacity.set(GroupRecord.capacity | int(store.group_capacity)),
+        GroupRecord.group_id.set(GroupRecord.group_id | gid),
+        GroupRecord.created_at.set(GroupRecord.created_at | now),
+    ], condition=GroupRecord.store_id.does_not_exist() | (GroupRecord.member_count < GroupRecord.capacity))
+
+    # the group must still be the store's current one: a stale reader can
+    # neither create group N+2 nor top up an old group after N+1 opened
+    pointer_actions: list[Action] = [StoreGroups.member_count.add(1)]
+    if seq == 1:
+        pointer_actions.append(StoreGroups.current_seq.set(StoreGroups.current_seq | 1))
+        is_current = StoreGroups.current_seq.does_not_exist() | (StoreGroups.current_seq == 1)
+    else:
+        is_current = StoreGroups.current_seq == seq
+    tx.update(oc.POINTER, StoreGroups(store.store_id), pointer_actions, condition=is_current)
+
+    tx.update(oc.MEMBER, MemberRecord(member_id), [
+        MemberRecord.home_store_id.set(store.store_id), MemberRecord.group_id.set(gid)])
+    bump_in(tx, store.store_id, local_time(now, store.timezone).date(), label=oc.STATS, members_joined=1)
+
+    if current is not None:  # a move: leave the old group in the same transaction
+        tx.update(oc.OLD_GROUP, GroupRecord(current.store_id, int(current.seq)),
+                  [GroupRecord.member_count.add(-1)], condition=GroupRecord.member_count > 0)
+        tx.update(oc.OLD_POINTER, StoreGroups(current.store_id),
+                  [StoreGroups.member_count.add(-1)], condition=StoreGroups.member_count > 0)
+        bump_in(tx, current.store_id, _store_day(current.store_id, now, store.timezone), label=oc.OLD_STATS,
+                members_left=1)
     try:
-        with db.transact_write() as tx:
-            tx.condition_check(StoreRecord, store.store_id, condition=StoreRecord.status == "open")
-
-            in_expected_place = (GroupMembership.member_id.does_not_exist() if current is None
-                                 else GroupMembership.group_id == current.group_id)
-            tx.update(GroupMembership(member_id), actions=[
-                GroupMembership.store_id.set(store.store_id), GroupMembership.seq.set(seq),
-                GroupMembership.group_id.set(gid), GroupMembership.joined_at.set(now),
-            ], condition=in_expected_place)
-            updates.append(oc.MEMBERSHIP)
-
-            # creates the group on its first join; never fills it past the capacity it was created with
-            tx.update(GroupRecord(store.store_id, seq), actions=[
-                GroupRecord.member_count.add(1),
-                GroupRecord.capacity.set(GroupRecord.capacity | int(store.group_capacity)),
-                GroupRecord.group_id.set(GroupRecord.group_id | gid),
-                GroupRecord.created_at.set(GroupRecord.created_at | now),
-            ], condition=GroupRecord.store_id.does_not_exist() | (GroupRecord.member_count < GroupRecord.capacity))
-            updates.append(oc.GROUP)
-
-            # the group must still be the store's current one: a stale reader can
-            # neither create group N+2 nor top up an old group after N+1 opened
-            pointer_actions: list[Action] = [StoreGroups.member_count.add(1)]
-            if seq == 1:
-                pointer_actions.append(StoreGroups.current_seq.set(StoreGroups.current_seq | 1))
-                is_current = StoreGroups.current_seq.does_not_exist() | (StoreGroups.current_seq == 1)
-            else:
-                is_current = StoreGroups.current_seq == seq
-            tx.update(StoreGroups(store.store_id), actions=pointer_actions, condition=is_current)
-            updates.append(oc.POINTER)
-
-            tx.update(MemberRecord(member_id), actions=[
-                MemberRecord.home_store_id.set(store.store_id), MemberRecord.group_id.set(gid)])
-            updates.append(oc.MEMBER)
-
-            bump_in(tx, store.store_id, local_time(now, store.timezone).date(), members_joined=1)
-            updates.append(oc.STATS)
-
-            if current is not None:  # a move: leave the old group in the same transaction
-                tx.update(GroupRecord(current.store_id, int(current.seq)),
-                          actions=[GroupRecord.member_count.add(-1)], condition=GroupRecord.member_count > 0)
-                updates.append(oc.OLD_GROUP)
-                tx.update(StoreGroups(current.store_id),
-                          actions=[StoreGroups.member_count.add(-1)], condition=StoreGroups.member_count > 0)
-                updates.append(oc.OLD_POINTER)
-                bump_in(tx, current.store_id, _store_day(current.store_id, now, store.timezone), members_left=1)
-                updates.append(oc.OLD_STATS)
-    except TransactWriteError as exc:
-        result = oc.classify(exc.cause_response_code, _labelled_reasons(exc, checks + updates))
+        tx.commit()
+    except txn.Refused as exc:
+        result = oc.classify(exc.failed)
         if result is None:
             raise
         return result
     return None
 
 
-def _advance(store_id: str, seq: int) -> oc.Outcome | None:
+def _advance(store_id: str, seq: int) -> None:
     """Open group seq+1, but only while group `seq` is full and still current:
     concurrent advancers race, exactly one wins, the rest just retry."""
+    tx = txn.Transaction()
+    tx.check(oc.GROUP, GroupRecord, store_id, seq, condition=GroupRecord.member_count >= GroupRecord.capacity)
+    tx.update(oc.POINTER, StoreGroups(store_id), [StoreGroups.current_seq.set(seq + 1)],
+              condition=StoreGroups.current_seq == seq)
     try:
-        with db.transact_write() as tx:
-            tx.condition_check(GroupRecord, store_id, seq,
-                               condition=GroupRecord.member_count >= GroupRecord.capacity)
-            tx.update(StoreGroups(store_id), actions=[StoreGroups.current_seq.set(seq + 1)],
-                      condition=StoreGroups.current_seq == seq)
-    except TransactWriteError as exc:
-        reasons = _labelled_reasons(exc, [oc.GROUP, oc.POINTER])
-        if oc.CONDITION_FAILED in reasons.values():
-            return None  # someone else advanced, or a member left and there is room again
-        result = oc.classify(exc.cause_response_code, reasons)
-        if result is None:
-            raise
-        return result
-    return None
+        tx.commit()
+    except txn.Refused:
+        pass  # someone else advanced, or a member left and there is room again
 
 
 def join(member_id: str, store: StoreRecord, now: datetime) -> Placement:
     """Put the member in `store`'s current group, moving them out of any
-    other store's group; returns where they are."""
-    deadline = time.monotonic() + BUDGET_S
-    contended = 0
-    while True:
+    other store's group; returns where they are. Races are retried within the
+    request's budget (`retry.attempts`), then 503 try_again, nothing written."""
+    for _ in retry.attempts(what=f"joining store {store.store_id}"):
         current = _membership(member_id)
         if current is not None and current.store_id == store.store_id:
             return Placement(current.store_id, int(current.seq), current.group_id)
         if store.status != "open":
             raise StoreClosed(f"store {store.store_id} is closed")
         seq = current_seq(store.store_id)
-        result = _attempt(member_id, store, seq, current, now)
+        try:
+            result = _attempt(member_id, store, seq, current, now)
+        except txn.Contended:
+            continue
         if result is None:
             return Placement(store.store_id, seq, group_id(store.store_id, seq),
                              moved_from=current.store_id if current else None, created=True)
         if result is oc.Outcome.STORE_CLOSED:
             raise StoreClosed(f"store {store.store_id} is closed")
         if result is oc.Outcome.GROUP_FULL:
-            result = _advance(store.store_id, seq)
-        if time.monotonic() > deadline:
-            log.warning("join gave up", extra={"fields": {"store_id": store.store_id, "contended": contended}})
-            raise JoinContended()
-        if result is oc.Outcome.CONTENDED:
-            contended += 1
-            time.sleep(oc.backoff_s(contended))
+            try:
+                _advance(store.store_id, seq)
+            except txn.Contended:
+                pass
+    raise AssertionError("retry.attempts ends by raising")

@@ -187,7 +187,9 @@ def test_lost_races_are_retried_until_the_join_commits(api: Api, admin: str, mon
 
     def flaky(*args: Any) -> Any:  # the first attempts lose a TransactionConflict race
         calls.append(1)
-        return joiner.oc.Outcome.CONTENDED if len(calls) <= 3 else real(*args)
+        if len(calls) <= 3:
+            raise joiner.txn.Contended()
+        return real(*args)
 
     monkeypatch.setattr(joiner, "_attempt", flaky)
     reply = join(api, "m1", store_id="s1")
@@ -200,8 +202,14 @@ def test_a_join_that_keeps_losing_gives_up_with_503_and_writes_nothing(api: Api,
     from chalicelib.groups import join as joiner
 
     put_store(api, admin, "s1")
-    monkeypatch.setattr(joiner, "BUDGET_S", 0.05)
-    monkeypatch.setattr(joiner, "_attempt", lambda *args: joiner.oc.Outcome.CONTENDED)
+    from chalicelib import retry
+
+    def contended(*args: Any) -> Any:
+        raise joiner.txn.Contended()
+
+    monkeypatch.setattr(retry, "REQUEST_BUDGET_S", 0.05)
+    monkeypatch.setattr(joiner, "_attempt", contended)
     reply = join(api, "m1", store_id="s1")
     assert reply.status == 503 and reply.error_code == "try_again"
+    assert reply.headers.get("Retry-After") == "1"
     assert groups_of(api, admin, "s1")["groups"] == []
