@@ -29,6 +29,7 @@ MODEL_MODULES = (
     "chalicelib.payments.models",
     "chalicelib.stats.models",
     "chalicelib.inventory.models",
+    "chalicelib.idempotency",
 )
 
 _bound_to: Settings | None = None

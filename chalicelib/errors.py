@@ -11,6 +11,7 @@ class StoreloopError(Exception):
     status = 400
     code = "bad_request"
     default_message = "bad request"
+    retry_after_s: int | None = None  # sent as Retry-After when set
 
     def __init__(self, message: str | None = None, details: list[dict[str, Any]] | None = None):
         super().__init__(message or self.default_message)

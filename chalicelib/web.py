@@ -16,14 +16,14 @@ from typing import Any
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib import logs, retry
+from chalicelib import idempotency, logs, retry
 from chalicelib.auth import Principal, Role, principal_from_header
+from chalicelib.clock import get_clock
 from chalicelib.db import ensure_bound
 from chalicelib.errors import (
     InternalError,
     MethodNotAllowed,
     StoreloopError,
-    Unavailable,
     UnsupportedMediaType,
     ValidationFailed,
 )
@@ -64,7 +64,7 @@ def json_response(payload: Any, status: int = 200, headers: dict[str, str] | Non
 def error_response(err: StoreloopError, request_id: str | None = None) -> Response:
     envelope = {"error": {"code": err.code, "message": err.message, "details": err.details}}
     headers = {"x-request-id": request_id} if request_id else {}
-    if isinstance(err, Unavailable):
+    if err.retry_after_s is not None:
         headers["Retry-After"] = str(err.retry_after_s)
     return json_response(envelope, err.status, headers)
 
@@ -113,6 +113,10 @@ def _check_path_ids(path_params: dict[str, str]) -> None:
             raise ValidationFailed.field(name, "must be 1-64 characters of A-Z a-z 0-9 _ . : -")
 
 
+def _route_key(method: str, path: str, path_params: dict[str, str]) -> str:
+    return " ".join([method, path, *(f"{k}={v}" for k, v in sorted(path_params.items()))])
+
+
 def endpoint(bp: Blueprint, method: str, path: str, *, summary: str,
              roles: tuple[Role, ...] | None, body: type[BaseModel] | None = None,
              query: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
@@ -144,8 +148,13 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str,
                     kwargs["query"] = parse_query(request.query_params, query)
                 ensure_bound()
                 with retry.budget(retry.REQUEST_BUDGET_S):
-                    result = fn(principal, **kwargs)
-                return json_response(result, status, {"x-request-id": request_id})
+                    response = idempotency.run(
+                        _route_key(method, path, path_params), principal.sub if principal else "-",
+                        request.headers.get(idempotency.HEADER) if method == "POST" else None, request.raw_body,
+                        get_clock().now(),
+                        lambda: json_response(fn(principal, **kwargs), status))
+                response.headers["x-request-id"] = request_id
+                return response
             except StoreloopError as err:
                 log.info("refused", extra={"fields": {"status": err.status, "code": err.code}})
                 return error_response(err, request_id)
