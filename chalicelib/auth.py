@@ -23,6 +23,7 @@ class Principal:
     sub: str
     role: Role
     store_id: str | None = None
+    issued_at: int | None = None  # the token's `iat` (seconds), for roster revocation
 
     def require(self, *roles: Role) -> Principal:
         if self.role not in roles:
@@ -58,5 +59,7 @@ def principal_from_header(secret: str, header: str | None, allowed: Iterable[Rol
         raise Unauthenticated("token has no valid role/sub")
     if role == "staff" and not (isinstance(store_id, str) and _ID.match(store_id)):
         raise Unauthenticated("staff token has no valid store_id")
-    principal = Principal(sub=sub, role=role, store_id=store_id if role == "staff" else None)
+    iat = claims.get("iat")
+    principal = Principal(sub=sub, role=role, store_id=store_id if role == "staff" else None,
+                          issued_at=iat if isinstance(iat, int) else None)
     return principal.require(*allowed)

@@ -28,6 +28,7 @@ from chalicelib.errors import (
     ValidationFailed,
 )
 from chalicelib.settings import get_settings
+from chalicelib.staff import roster
 
 log = logs.get_logger("web")
 
@@ -141,12 +142,14 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str,
                                                       request.headers.get("authorization"), roles)
                     logs.bind(role=principal.role)
                 _check_path_ids(path_params)
+                ensure_bound()
+                if principal is not None:
+                    roster.check(principal)
                 kwargs: dict[str, Any] = dict(path_params)
                 if body is not None:
                     kwargs["body"] = parse_body(request.raw_body, body)
                 if query is not None:
                     kwargs["query"] = parse_query(request.query_params, query)
-                ensure_bound()
                 with retry.budget(retry.REQUEST_BUDGET_S):
                     response = idempotency.run(
                         _route_key(method, path, path_params), principal.sub if principal else "-",

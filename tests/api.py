@@ -15,9 +15,28 @@ from chalicelib.auth import issue_token
 TEST_SECRET = "test-secret-for-storeloop-tests-only-0123456789"
 
 
-def token(role: str, sub: str, store_id: str | None = None, secret: str = TEST_SECRET) -> str:
+def token(role: str, sub: str, store_id: str | None = None, secret: str = TEST_SECRET, *,
+          enroll: bool = True) -> str:
+    """A signed token. Staff tokens are honoured only for staff on the roster,
+    so a staff token also puts `sub` on the roster at `store_id` (pass
+    enroll=False to test a token for someone who is not)."""
+    if role == "staff" and enroll:
+        enroll_staff(sub, store_id)
     return issue_token(secret, sub, role, datetime.now(UTC), timedelta(hours=1),  # type: ignore[arg-type]
                        store_id=store_id)
+
+
+def enroll_staff(staff_id: str, store_id: str | None) -> None:
+    from chalicelib import db
+    from chalicelib.staff import roster
+    from chalicelib.staff.models import StaffRecord
+
+    try:
+        db.ensure_bound()
+        StaffRecord(staff_id, store_id=store_id or "-", role="clerk", updated_at=datetime.now(UTC)).save()
+    except Exception:  # noqa: BLE001 - no tables (yet) in this test: the token alone is what it wants
+        return
+    roster.forget(staff_id)
 
 
 @dataclass

@@ -14,6 +14,8 @@ class StaffRecord(Model):
     store_id = UnicodeAttribute()
     role = UnicodeAttribute()  # clerk | manager
     updated_at = UTCDateTimeAttribute()
+    status = UnicodeAttribute(null=True)  # active (default) | disabled
+    tokens_valid_after = UTCDateTimeAttribute(null=True)  # tokens issued before this are refused
 
 
 MODELS = [StaffRecord]
