@@ -49,3 +49,8 @@ def local_time(at: datetime, tz: str) -> datetime:
 
 def iso(at: datetime) -> str:
     return at.isoformat(timespec="seconds")
+
+
+def for_people(at: datetime, tz: str) -> str:
+    """An instant as a person at the store reads it: `2026-11-20 12:00 (Asia/Shanghai)`."""
+    return f"{local_time(at, tz):%Y-%m-%d %H:%M} ({tz})"

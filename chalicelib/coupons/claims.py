@@ -50,7 +50,7 @@ def claim(template_id: str, store_id: str, member_id: str, now: datetime) -> Cou
         raise NotFound(f"coupon template {template_id} not found")
     if store is None:
         raise NotFound(f"store {store_id} not found")
-    rules.check_claim_window(template.claim_start, template.claim_end, now)
+    rules.check_claim_window(template.claim_start, template.claim_end, now, store.timezone)
     if not scope_of(template).covers(store.store_id, store.traffic_tier, store.spend_tier):
         raise NotInScope(f"template {template_id} is not offered at store {store_id}")
     if template.audience_tiers and caller_tier(member_id, now) not in template.audience_tiers:

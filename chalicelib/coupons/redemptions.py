@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib.auth import Principal
-from chalicelib.clock import local_time
+from chalicelib.clock import for_people, local_time
 from chalicelib.coupons import codes, rules
 from chalicelib.coupons.errors import (
     AlreadyRedeemed,
@@ -65,7 +65,7 @@ def _check_redeemable(coupon: CouponRecord, now: datetime) -> None:
     if status == "redeemed":
         raise AlreadyRedeemed()
     if status == "expired":
-        raise CouponExpired(f"expired at {coupon.expires_at.isoformat()}")
+        raise CouponExpired(f"expired at {for_people(coupon.expires_at, coupon.timezone)}")
 
 
 def redeem(code: str, staff: Principal, now: datetime, spend_fen: int | None = None,

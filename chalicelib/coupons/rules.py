@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from chalicelib.clock import local_time
+from chalicelib.clock import for_people, local_time
 from chalicelib.coupons.errors import Ended, MinSpendNotMet, NotStarted
 from chalicelib.errors import ValidationFailed
 from chalicelib.types import WEEKDAYS
@@ -81,12 +81,13 @@ def claim_value(value: int, boost_value: int | None, member_day: bool) -> tuple[
     return value, False
 
 
-def check_claim_window(claim_start: datetime, claim_end: datetime, now: datetime) -> None:
-    """The window is [claim_start, claim_end)."""
+def check_claim_window(claim_start: datetime, claim_end: datetime, now: datetime,
+                       tz: str = "Asia/Shanghai") -> None:
+    """The window is [claim_start, claim_end); refusals name the store's local time."""
     if now < claim_start:
-        raise NotStarted(f"claiming starts at {claim_start.isoformat()}")
+        raise NotStarted(f"claiming starts at {for_people(claim_start, tz)}")
     if now >= claim_end:
-        raise Ended(f"claiming ended at {claim_end.isoformat()}")
+        raise Ended(f"claiming ended at {for_people(claim_end, tz)}")
 
 
 def expires_at(claimed_at: datetime, valid_days: int | None, valid_until: datetime | None) -> datetime:

@@ -105,7 +105,7 @@ def test_member_day_boost_applies_in_offers_and_claims(shops: Api, admin: str) -
     s1 = shops.get("/stores/S1/offers", as_=member()).body  # S1's member day is FRI: today
     assert s1["member_day"] is True
     assert s1["offers"] == [{"template_id": tid, "title": "满50减10", "kind": "amount_off", "value": 1500,
-                             "min_spend_fen": 5000, "remaining": 10, "claim_end": "2026-12-01T00:00:00+08:00",
+                             "min_spend_fen": 5000, "remaining": 10, "claim_end": "2026-11-30T16:00:00Z",
                              "boosted": True, "per_member_limit": 1}]
     s2 = shops.get("/stores/S2/offers", as_=member()).body
     assert s2["member_day"] is False  # S2's member day is MON: same template, unboosted there
@@ -135,7 +135,7 @@ def test_wallet_shows_status_and_derived_expiry(shops: Api, admin: str, clock: F
     first = claim(shops, tid, "S1", member()).body
     clock.advance(hours=2)
     second = claim(shops, tid, "S1", member()).body
-    assert first["expires_at"] == "2026-11-21T12:00:00+08:00"
+    assert first["expires_at"] == "2026-11-21T04:00:00Z"
     clock.advance(hours=23)  # the first has expired, the second has not
     wallet = shops.get("/members/me/coupons", as_=member()).body["coupons"]
     assert [(c["coupon_id"], c["status"]) for c in wallet] == [(second["coupon_id"], "claimed"),
