@@ -135,7 +135,8 @@ def reverse(redemption_id: str, actor: Principal, now: datetime) -> tuple[Redemp
         raise AlreadyReversed()
     if not rules.within(now, record.redeemed_at, REVERSAL_WINDOW):
         raise ReversalWindowClosed()
-    day = local_time(now, record.timezone).date()
+    # counted on the day of the redemption it undoes: a day's stats equal its redemption log
+    day = local_time(record.redeemed_at, record.timezone).date()
     for attempt in range(MAX_ATTEMPTS):
         tx = LabeledTransaction()
         tx.put("audit", _audit(record, "reversed", actor, now), AuditRecord.event_key.does_not_exist())

@@ -44,8 +44,9 @@ class DayStats(ApiModel):
     group_members: int | None = Field(description="members in the store's groups at the end of the day "
                                                   "(null for future days or more than a year back)")
     coupons_claimed: int
-    coupons_redeemed: int
-    redemption_rate: float | None = Field(description="redeemed / claimed that day; null with no claims")
+    coupons_redeemed: int = Field(description="redemptions made that day, as the day's redemption log lists them")
+    redemptions_reversed: int = Field(description="of that day's redemptions, how many were reversed since")
+    redemption_rate: float | None = Field(description="(redeemed - reversed) / claimed that day; null with no claims")
     clearance_units_claimed: int
     posts_sent: int
     posts_failed: int
@@ -64,12 +65,13 @@ def _n(value: float | None) -> int:
 
 def day_stats(day: date, row: StoreDayStats | None, group_members: int | None) -> DayStats:
     claimed = _n(row.coupons_claimed) if row else 0
-    redeemed = _n(row.coupons_redeemed) - _n(row.redemptions_reversed) if row else 0
+    redeemed = _n(row.coupons_redeemed) if row else 0
+    reversed_ = _n(row.redemptions_reversed) if row else 0
     return DayStats(
         day=day, members_joined=_n(row.members_joined) if row else 0,
         members_left=_n(row.members_left) if row else 0, group_members=group_members,
-        coupons_claimed=claimed, coupons_redeemed=redeemed,
-        redemption_rate=round(redeemed / claimed, 4) if claimed else None,
+        coupons_claimed=claimed, coupons_redeemed=redeemed, redemptions_reversed=reversed_,
+        redemption_rate=round((redeemed - reversed_) / claimed, 4) if claimed else None,
         clearance_units_claimed=_n(row.clearance_units_claimed) if row else 0,
         posts_sent=_n(row.posts_sent) if row else 0, posts_failed=_n(row.posts_failed) if row else 0,
         payments=_n(row.payments) if row else 0, gmv_fen=_n(row.gmv_fen) if row else 0)

@@ -273,3 +273,20 @@ def test_hq_may_choose_the_template_id_and_a_retried_create_is_refused(api: Api,
     assert first.status == 201 and first.body["template_id"] == "spring-basket-50-10"
     again = api.post("/coupon-templates", body, as_=admin)
     assert again.status == 409 and again.error_code == "template_exists"
+
+
+def test_stats_agree_with_the_redemption_log_even_when_reversed_the_next_day(shops: Api, admin: str,
+                                                                            clock: FixedClock) -> None:
+    tid = create(shops, admin, per_member_limit=2)
+    codes = [claim(shops, tid, "S1", member()).body["code"] for _ in range(2)]
+    rids = [shops.post("/redemptions", {"code": c, "spend_fen": 6000}, as_=staff("S1")).body["redemption_id"]
+            for c in codes]
+    clock.advance(hours=13)  # 2026-11-21 01:00 in Shanghai: the next local day, inside the 24 h window
+    assert shops.post(f"/redemptions/{rids[0]}/reverse", as_=staff("S1")).status == 200
+    for day in ("2026-11-20", "2026-11-21"):
+        log = shops.get(f"/stores/S1/redemptions?date={day}", as_=admin).body["redemptions"]
+        row = shops.get(f"/stats/stores/S1?from={day}&to={day}", as_=admin).body["days"][0]
+        assert row["coupons_redeemed"] == len(log)
+        assert row["redemptions_reversed"] == sum(r["status"] == "reversed" for r in log)
+    first = shops.get("/stats/stores/S1?from=2026-11-20&to=2026-11-20", as_=admin).body["days"][0]
+    assert (first["coupons_redeemed"], first["redemptions_reversed"], first["redemption_rate"]) == (2, 1, 0.5)

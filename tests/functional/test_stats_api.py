@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 from chalicelib.clock import FixedClock, set_clock
 from chalicelib.groups.models import GroupRecord
-from chalicelib.stats import counters
+from chalicelib import counters
 from tests.api import Api, token
 from tests.functional.test_stores_api import SHOP
 
