@@ -48,10 +48,15 @@ def claim_window(item: ClearanceItem, fire: datetime, local_date: date, tz: str)
 
 
 def template_id(store_id: str, local_date: date, sku: str) -> str:
-    """Deterministic, so a re-driven clearance run reuses the day's template.
-    Too long for an id: the sku is hashed, never cut (cut SKUs collide)."""
-    candidate = f"clr.{store_id}.{local_date.strftime('%Y%m%d')}.{sku}"
-    if len(candidate) <= 64:
-        return candidate
-    digest = hashlib.sha256(f"{store_id}/{sku}".encode()).hexdigest()[:16]
-    return f"clr.{local_date.strftime('%Y%m%d')}.{digest}.{store_id}"[:64]
+    """Deterministic, so a re-driven clearance run reuses the day's template,
+    and unambiguous across stores: `clr.{store}.{YYYYMMDD}.{sku}` only when
+    neither part contains a dot (then the four parts split back exactly) and
+    it fits; otherwise `clrh.{YYYYMMDD}.{hash}` of the length-prefixed parts
+    (a different prefix, so the two forms never meet)."""
+    day = local_date.strftime("%Y%m%d")
+    if "." not in store_id and "." not in sku:
+        candidate = f"clr.{store_id}.{day}.{sku}"
+        if len(candidate) <= 64:
+            return candidate
+    digest = hashlib.sha256(f"{len(store_id)}:{store_id}|{len(sku)}:{sku}".encode()).hexdigest()[:40]
+    return f"clrh.{day}.{digest}"

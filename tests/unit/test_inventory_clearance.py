@@ -52,3 +52,13 @@ def test_long_clearance_ids_are_hashed_never_cut_into_collisions() -> None:
     b = template_id(store, date(2026, 11, 20), "6901234567891")
     assert a != b and len(a) <= 64 and len(b) <= 64
     assert template_id("s1", date(2026, 11, 20), "bread") == "clr.s1.20261120.bread"
+
+
+def test_clearance_ids_never_collide_across_stores_whose_ids_contain_dots() -> None:
+    day = date(2026, 11, 20)
+    pairs = [("a", "20261120.c"), ("a.20261120", "c"), ("a.b", "c"), ("a", "b.c"), ("x" * 60, "sku"),
+             ("x" * 60, "sku2"), ("x" * 59, "xsku")]
+    ids = [template_id(store, day, sku) for store, sku in pairs]
+    assert len(set(ids)) == len(ids)
+    assert all(len(i) <= 64 for i in ids)
+    assert template_id("a.b", day, "c") == template_id("a.b", day, "c")  # still deterministic
