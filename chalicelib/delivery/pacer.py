@@ -9,10 +9,12 @@ from datetime import UTC, datetime
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
+from chalicelib import retry, txn
 from chalicelib.delivery.models import RobotPace
 from chalicelib.delivery.pacing import next_send_at, prune
+from chalicelib.errors import Unavailable
 
-_RACE_RETRIES = 8
+_RACE_BUDGET_S = 1.0  # then defer the send: the post is re-driven, never lost
 
 
 def robot_key(webhook_url: str) -> str:
@@ -27,20 +29,24 @@ def acquire(webhook_url: str, now: datetime) -> datetime | None:
     """Reserve one send for this robot at `now`; None if reserved, else the
     instant to try again."""
     key = robot_key(webhook_url)
-    for _ in range(_RACE_RETRIES):
-        try:
-            pace = RobotPace.get(key, consistent_read=True)
-        except DoesNotExist:
-            pace = RobotPace(key, sent_ms=[])
-        sent = [datetime.fromtimestamp(ms / 1000, UTC) for ms in pace.sent_ms or []]
-        allowed_at = next_send_at(sent, now)
-        if allowed_at > now:
-            return allowed_at
-        pace.sent_ms = [_ms(t) for t in prune(sent, now)] + [_ms(now)]
-        try:
-            pace.save()  # VersionAttribute: fails if another sender appended since our read
-            return None
-        except PutError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
-                raise
+    try:
+        with retry.budget(_RACE_BUDGET_S):
+            for _ in retry.attempts(what="the robot's pace"):
+                try:
+                    pace = RobotPace.get(key, consistent_read=True)
+                except DoesNotExist:
+                    pace = RobotPace(key, sent_ms=[])
+                sent = [datetime.fromtimestamp(ms / 1000, UTC) for ms in pace.sent_ms or []]
+                allowed_at = next_send_at(sent, now)
+                if allowed_at > now:
+                    return allowed_at
+                pace.sent_ms = [_ms(t) for t in prune(sent, now)] + [_ms(now)]
+                try:
+                    pace.save()  # VersionAttribute: fails if another sender appended since our read
+                    return None
+                except PutError as exc:
+                    if not txn.is_condition_failure(exc):
+                        raise
+    except Unavailable:
+        pass
     return now  # heavy contention: defer rather than risk the limit
