@@ -52,12 +52,14 @@ def bind(settings: Settings) -> None:
     client: PynamoDB would otherwise build a client (and load the DynamoDB
     service model, ~100 ms) per model class, on every cold start."""
     global _bound_to, _connection
-    _connection = Connection(region=settings.region, host=settings.dynamodb_endpoint, max_retry_attempts=8)
+    _connection = Connection(region=settings.region, host=settings.dynamodb_endpoint,
+                             max_retry_attempts=settings.ddb_max_retries, connect_timeout_seconds=2,
+                             read_timeout_seconds=settings.ddb_read_timeout_s)
     for model in all_models():
         model.Meta.table_name = table_name(model, settings)
         model.Meta.host = settings.dynamodb_endpoint
         model.Meta.region = settings.region
-        model.Meta.max_retry_attempts = 8
+        model.Meta.max_retry_attempts = settings.ddb_max_retries
         model._connection = None  # drop a connection made for other settings
         model._get_connection().connection._client = _connection.client
     _bound_to = settings

@@ -27,6 +27,7 @@ import contextlib
 import hashlib
 import json
 import re
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -59,6 +60,7 @@ class IdempotencyRecord(Model):
     lease_until = UTCDateTimeAttribute()
     response_status = NumberAttribute(null=True)
     response_body = UnicodeAttribute(null=True)
+    owner = UnicodeAttribute(null=True)  # which request holds it: our own lost-answer put is ours, not a rival
     expires_at = TTLAttribute()
 
 
@@ -89,9 +91,9 @@ def run(route: str, caller: str, key: str | None, raw_body: bytes | str | None, 
         raise ValidationFailed.field("Idempotency-Key", "must be 1-255 visible ASCII characters")
     scoped = scope_key(caller, route, key)
     record = IdempotencyRecord(txn.token_for(scoped), status="in_progress", body_hash=_hash(raw_body),
-                               lease_until=now + LEASE, expires_at=now + KEEP_FOR)
+                               lease_until=now + LEASE, expires_at=now + KEEP_FOR, owner=uuid.uuid4().hex)
     existing = txn.put_if_absent(record, "record_id")
-    if existing is not None:
+    if existing is not None and existing.owner != record.owner:
         if existing.body_hash != record.body_hash:
             raise KeyReused()
         if existing.status == "done":
@@ -125,8 +127,10 @@ def _take_over(record: IdempotencyRecord, now: datetime) -> None:
     """An in-progress record whose lease ran out belonged to a request that
     died; exactly one retry may take it over."""
     try:
-        record.update(actions=[IdempotencyRecord.lease_until.set(now + LEASE)],
-                      condition=(IdempotencyRecord.status == "in_progress") & (IdempotencyRecord.lease_until < now))
+        txn.resending(lambda: record.update(
+            actions=[IdempotencyRecord.lease_until.set(now + LEASE), IdempotencyRecord.owner.set(record.owner)],
+            condition=(IdempotencyRecord.status == "in_progress") & (
+                (IdempotencyRecord.lease_until < now) | (IdempotencyRecord.owner == record.owner))))
     except UpdateError as exc:
         if txn.is_condition_failure(exc):
             raise InProgress() from exc
@@ -141,13 +145,15 @@ def _remember(record: IdempotencyRecord, response: Response) -> None:
     if len(body) > _MAX_STORED_BODY:
         _forget(record)  # too large to keep: a retry re-runs and the write paths recognise their commits
         return
-    record.update(actions=[IdempotencyRecord.status.set("done"), IdempotencyRecord.response_status.set(
-        response.status_code), IdempotencyRecord.response_body.set(body)])
+    txn.resending(lambda: record.update(actions=[
+        IdempotencyRecord.status.set("done"), IdempotencyRecord.response_status.set(response.status_code),
+        IdempotencyRecord.response_body.set(body)]))
 
 
 def _forget(record: IdempotencyRecord) -> None:
     try:
-        record.delete(condition=IdempotencyRecord.status == "in_progress")
+        txn.resending(lambda: record.delete(condition=(IdempotencyRecord.status == "in_progress")
+                                            & (IdempotencyRecord.owner == record.owner)))
     except DeleteError as exc:
         if not txn.is_condition_failure(exc):
             raise

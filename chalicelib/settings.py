@@ -20,6 +20,10 @@ class Settings:
     region: str = "ap-east-1"
     channel: str = "record"
     fanout_queue: str = "storeloop-dev-fanout"  # SQS queue the tick fans out to
+    # botocore's own retries per DynamoDB call (throttling, 5xx, dropped connections),
+    # standard mode; then `txn`/`retry` re-send within the request's budget
+    ddb_max_retries: int = 3
+    ddb_read_timeout_s: float = 10.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -41,7 +45,22 @@ class Settings:
             region=region,
             channel=channel,
             fanout_queue=env.get("STORELOOP_FANOUT_QUEUE", f"{prefix}fanout"),
+            ddb_max_retries=_int(env, "STORELOOP_DDB_MAX_RETRIES", 3, 0, 10),
+            ddb_read_timeout_s=float(_int(env, "STORELOOP_DDB_READ_TIMEOUT_S", 10, 1, 60)),
         )
+
+
+def _int(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number") from exc
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}")
+    return value
 
 
 @lru_cache(maxsize=1)

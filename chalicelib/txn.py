@@ -62,6 +62,7 @@ _RESEND_ERRORS = frozenset({
 })
 
 M = TypeVar("M", bound=Model)
+T = TypeVar("T")
 
 
 def token_for(*parts: str) -> str:
@@ -215,4 +216,29 @@ def put_if_absent(model: M, key_attr: str) -> M | None:
                 raise
         except BotoCoreError:
             pass  # timeout or dropped connection: the put may have committed; re-send it
+    raise AssertionError("retry.attempts ends by raising")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """DynamoDB was unhealthy (5xx, throttling, a dropped connection) past
+    botocore's retries: the request may be retried as a whole (503)."""
+    cause = getattr(exc, "cause", exc)
+    if isinstance(cause, BotoCoreError):
+        return True
+    code = getattr(exc, "cause_response_code", None)
+    if code is None and isinstance(cause, ClientError):
+        code = cause.response.get("Error", {}).get("Code")
+    return code in _RESEND_ERRORS
+
+
+def resending(write: Callable[[], T]) -> T:
+    """Run a single-item write, re-sending it while DynamoDB is unhealthy
+    (within the request's budget). Only for writes that are safe to repeat:
+    conditional ones whose repeat fails its own condition, or idempotent SETs."""
+    for _ in retry.attempts(what="the write"):
+        try:
+            return write()
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
     raise AssertionError("retry.attempts ends by raising")

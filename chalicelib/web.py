@@ -16,7 +16,7 @@ from typing import Any
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib import idempotency, logs, retry
+from chalicelib import idempotency, logs, retry, txn
 from chalicelib.auth import Principal, Role, principal_from_header
 from chalicelib.clock import get_clock
 from chalicelib.db import ensure_bound
@@ -24,6 +24,7 @@ from chalicelib.errors import (
     InternalError,
     MethodNotAllowed,
     StoreloopError,
+    Unavailable,
     UnsupportedMediaType,
     ValidationFailed,
 )
@@ -161,7 +162,10 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str,
             except StoreloopError as err:
                 log.info("refused", extra={"fields": {"status": err.status, "code": err.code}})
                 return error_response(err, request_id)
-            except Exception:  # noqa: BLE001 - the one place unexpected errors become a 500 envelope
+            except Exception as exc:  # noqa: BLE001 - the one place unexpected errors become a 5xx envelope
+                if txn.is_transient(exc):  # DynamoDB unhealthy past every retry: nothing half-written, retry
+                    log.warning("dynamodb unavailable", exc_info=True)
+                    return error_response(Unavailable("storage is busy right now; try again"), request_id)
                 log.exception("unhandled error")
                 return error_response(InternalError(), request_id)
 

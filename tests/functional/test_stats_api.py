@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from chalicelib import counters
 from chalicelib.clock import FixedClock, set_clock
 from chalicelib.groups.models import GroupRecord
-from chalicelib import counters
 from tests.api import Api, token
 from tests.functional.test_stores_api import SHOP
 
