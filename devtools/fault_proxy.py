@@ -11,7 +11,11 @@ passes on, a share `rate` fails, spread evenly over four kinds:
               by a 500: the caller cannot tell it from `error`. This is the
               fault that makes naive retries double-apply.
 
-Table management calls (Create/Describe/List/Delete table, TTL) always pass.
+Tests can also script the next calls exactly (`proxy.script("lost", None,
+"conflict")`: None passes); `conflict` answers a TransactWriteItems with
+the cancellation DynamoDB gives a transaction that met another one
+(`TransactionConflict` on its first item). Table management calls
+(Create/Describe/List/Delete table, TTL) always pass.
 `GET /__faults` answers the counts so far (per kind and per operation).
 
     python -m devtools.fault_proxy --upstream http://127.0.0.1:8001 --port 8002 --rate 0.15
@@ -47,6 +51,7 @@ class FaultProxy:
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._local = threading.local()
+        self._script: list[str | None] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self.server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -70,11 +75,19 @@ class FaultProxy:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def script(self, *kinds: str | None) -> None:
+        """The next calls' fates, in order (None = pass); then back to `rate`."""
+        with self._lock:
+            self._script.extend(kinds)
+
     def pick(self, operation: str) -> str | None:
         if operation in _PASS:
             return None
         with self._lock:
-            kind = self._rng.choice(self.only) if self._rng.random() < self.rate else None
+            if self._script:
+                kind = self._script.pop(0)
+            else:
+                kind = self._rng.choice(self.only) if self._rng.random() < self.rate else None
             self.counts[f"{kind or 'ok'}"] += 1
             if kind:
                 self.counts[f"{kind}:{operation}"] += 1
@@ -123,6 +136,12 @@ class FaultProxy:
                     return self._json(500, _ERROR)
                 if kind == "throttle":
                     return self._json(400, _THROTTLE)
+                if kind == "conflict":
+                    items = len(json.loads(body or b"{}").get("TransactItems", [])) or 1
+                    reasons = [{"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}]
+                    reasons += [{"Code": "None"}] * (items - 1)
+                    return self._json(400, {"__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+                                            "Message": "Transaction cancelled", "CancellationReasons": reasons})
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
                 status, upstream_headers, answer = proxy.forward(body, headers)
                 if kind == "lost":
@@ -131,7 +150,7 @@ class FaultProxy:
                                                                                  "content-length")]
                 self._answer(status, keep, answer)
 
-            def _json(self, status: int, payload: dict[str, str]) -> None:
+            def _json(self, status: int, payload: dict[str, Any]) -> None:
                 self._answer(status, [("Content-Type", "application/x-amz-json-1.0")], json.dumps(payload).encode())
 
             def _answer(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
