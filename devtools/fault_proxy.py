@@ -51,7 +51,7 @@ class FaultProxy:
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._local = threading.local()
-        self._script: list[str | None] = []
+        self._script: list[tuple[str | None, str | None]] = []  # (operation or None for any, kind)
         self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self.server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -75,17 +75,19 @@ class FaultProxy:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def script(self, *kinds: str | None) -> None:
-        """The next calls' fates, in order (None = pass); then back to `rate`."""
+    def script(self, *kinds: str | None, operation: str | None = None) -> None:
+        """The next calls' fates, in order (None = pass), for calls of
+        `operation` only when given; then back to `rate`."""
         with self._lock:
-            self._script.extend(kinds)
+            self._script.extend((operation, kind) for kind in kinds)
 
     def pick(self, operation: str) -> str | None:
         if operation in _PASS:
             return None
         with self._lock:
-            if self._script:
-                kind = self._script.pop(0)
+            scripted = next((i for i, (op, _) in enumerate(self._script) if op in (None, operation)), None)
+            if scripted is not None:
+                kind = self._script.pop(scripted)[1]
             else:
                 kind = self._rng.choice(self.only) if self._rng.random() < self.rate else None
             self.counts[f"{kind or 'ok'}"] += 1
