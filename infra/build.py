@@ -50,6 +50,21 @@ def strip_runtime_packages(zip_path: Path) -> tuple[int, int]:
     return before, zip_path.stat().st_size
 
 
+def vendor_docs_assets(zip_path: Path) -> int:
+    """Swagger UI for `/docs` (chalicelib/apidocs.py), from node_modules into the zip."""
+    from chalicelib.apidocs import ASSETS, NODE_MODULES
+
+    added = 0
+    with zipfile.ZipFile(zip_path, "a", zipfile.ZIP_DEFLATED) as dst:
+        for name in ASSETS:
+            source = NODE_MODULES / name
+            if not source.exists():
+                raise SystemExit(f"{source} missing: run `npm install` (make deps) before packaging")
+            dst.write(source, f"chalicelib/vendor/swagger-ui/{name}")
+            added += source.stat().st_size
+    return added
+
+
 def build(stage: str, out: Path, lint: bool) -> dict[str, Any]:
     config = stage_config(stage)
     stage_env = {k: str(v) for k, v in config.get("environment_variables", {}).items()}
@@ -71,7 +86,9 @@ def build(stage: str, out: Path, lint: bool) -> dict[str, Any]:
     env = {**os.environ, **stage_env, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "ap-east-1")}
     subprocess.run([str(chalice), "package", "--stage", stage, "--merge-template", str(merge_path), str(out)],
                    cwd=ROOT, env=env, check=True)
-    before, after = strip_runtime_packages(out / "deployment.zip")
+    before, _ = strip_runtime_packages(out / "deployment.zip")
+    vendor_docs_assets(out / "deployment.zip")
+    after = (out / "deployment.zip").stat().st_size
     report = {"stage": stage, "template": str(out / "sam.json"), "zip_bytes_chalice": before, "zip_bytes": after}
     if lint:
         done = subprocess.run([str(Path(sys.executable).with_name("cfn-lint")), str(out / "sam.json")],

@@ -14,8 +14,8 @@ from chalice.app import SQSEventConfig
 from chalice.utils import to_cfn_resource_name
 
 from chalicelib.db import all_models
-from chalicelib.gateway import GATEWAY_RESPONSES
 from infra.access import ACCESS, ALL_TABLES, QUEUE_CONSUMERS, QUEUE_SENDERS
+from infra.gateway_responses import GATEWAY_RESPONSES
 
 API_FUNCTION = "api_handler"
 MAX_RECEIVE_COUNT = 5
