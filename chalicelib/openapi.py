@@ -159,7 +159,7 @@ def _operation(spec: RouteSpec, path_params: list[str]) -> dict[str, Any]:
         responses[str(status)] = _error_response(status, by_status[status])
     op["responses"] = responses
     if spec.roles is not None:
-        op["security"] = [{"bearer": []}]
+        op["security"] = [{"bearer": [], "posApiKey": []} if spec.api_key else {"bearer": []}]
     return op
 
 
@@ -210,6 +210,10 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
                 "name": "Idempotency-Key", "in": "header", "required": False,
                 "description": "Any unique string (a UUID) per logical operation; resend it on retries.",
                 "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"}}},
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "posApiKey": {"type": "apiKey", "in": "header", "name": "x-api-key",
+                              "description": "POS integrators' API Gateway key (usage plan), on POS routes "
+                                             "of stages that require it"}},
         },
     }

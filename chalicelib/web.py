@@ -59,6 +59,10 @@ IDEMPOTENCY_ERRORS: tuple[type[StoreloopError], ...] = (idempotency.KeyReused, i
 # declare becomes a 500, so every refusal a test provokes is checked against
 # the OpenAPI document. Deployed, it is only logged (`undeclared_error`).
 STRICT_ERRORS_ENV = "STORELOOP_STRICT_ERRORS"
+# Routes POS systems call (`pos=True`) require an API Gateway API key (header
+# `x-api-key`, usage plan in infra/) on stages that set this, read at import
+# as Chalice packages the API from it. chalice local does not check keys.
+POS_API_KEYS_REQUIRED = os.environ.get("STORELOOP_POS_API_KEYS") == "required"
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,7 @@ class RouteSpec:
     operation_id: str = ""  # camelCase of the view function's name unless given
     tag: str = ""  # the capability: chalicelib/<tag>/routes.py
     description: str = ""
+    api_key: bool = False  # API Gateway requires `x-api-key` (POS routes on stages that ask for it)
 
     def error_classes(self) -> tuple[type[StoreloopError], ...]:
         declared = [_BY_STATUS[e] if isinstance(e, int) else e for e in self.errors]
@@ -172,7 +177,7 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str,
              roles: tuple[Role, ...] | None, body: type[BaseModel] | None = None,
              query: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
              status: int = 200, errors: tuple[ErrorDecl, ...] = (),
-             operation_id: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+             operation_id: str | None = None, pos: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register `fn(principal, *, body=?, query=?, **path_params) -> model` as a route.
 
     `errors` lists the error classes (or, for the plain one, the status) the
@@ -184,10 +189,11 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str,
         spec = RouteSpec(method, path, summary, roles, body, query, response, status, errors,
                          operation_id=operation_id or _camel(fn.__name__),
                          tag=parts[1] if len(parts) > 2 and parts[0] == "chalicelib" else parts[0],
-                         description=" ".join((fn.__doc__ or "").split()))
+                         description=" ".join((fn.__doc__ or "").split()),
+                         api_key=pos and POS_API_KEYS_REQUIRED)
         ROUTES.append(spec)
 
-        @bp.route(path, methods=[method], content_types=["application/json"])
+        @bp.route(path, methods=[method], content_types=["application/json"], api_key_required=spec.api_key)
         @functools.wraps(fn)
         def view(**path_params: str) -> Response:
             def answer(result: Any) -> Response:

@@ -15,7 +15,7 @@ bp = Blueprint(__name__)
 
 
 @endpoint(bp, "PUT", "/stores/{store_id}/inventory/{sku}", summary="Set an item's qty, price and clearance rule",
-          roles=("admin", "staff"), body=InventoryIn, response=InventoryOut, errors=(400, 401, 403, 404))
+          roles=("admin", "staff"), body=InventoryIn, response=InventoryOut, errors=(400, 401, 403, 404), pos=True)
 def put_item(principal: Principal, store_id: str, sku: str, body: InventoryIn) -> InventoryOut:
     principal.require_store(store_id)
     get_store(store_id)

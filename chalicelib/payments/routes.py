@@ -16,7 +16,7 @@ bp = Blueprint(__name__)
 
 
 @endpoint(bp, "POST", "/payments", summary="Record a payment (idempotent by payment_id)",
-          roles=("admin", "staff"), body=PaymentIn, response=PaymentOut, errors=(NotFound, PaymentConflict))
+          roles=("admin", "staff"), body=PaymentIn, response=PaymentOut, errors=(NotFound, PaymentConflict), pos=True)
 def post_payment(principal: Principal, body: PaymentIn) -> PaymentOut:
     principal.require_store(body.store_id)
     payment, duplicate, tier = service.record_payment(body, get_clock().now())
