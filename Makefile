@@ -7,7 +7,7 @@ NODE_STAMP := node_modules/.deps-installed
 SAM_VENV := .venv-sam
 SAM_STAMP := $(SAM_VENV)/.deps-installed
 
-.PHONY: run test deps lint package clean
+.PHONY: run test deps lint package clean client
 
 deps: $(PY_STAMP) $(NODE_STAMP) $(SAM_STAMP)
 
@@ -43,3 +43,9 @@ clean:
 STAGE ?= dev
 package: deps
 	$(BIN)/python -m infra.build --stage $(STAGE) --lint
+
+# The typed TypeScript client (clients/typescript/): types from the OpenAPI document, then tsc.
+client: deps
+	$(BIN)/python -m devtools.export_openapi clients/typescript/openapi.json
+	cd clients/typescript && ../../node_modules/.bin/openapi-typescript openapi.json -o generated/schema.d.ts --default-non-nullable false
+	cd clients/typescript && ../../node_modules/.bin/tsc -p tsconfig.json
