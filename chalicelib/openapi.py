@@ -38,7 +38,8 @@ TAGS: dict[str, str] = {
 
 _STATUS_TEXT = {400: "Invalid input", 401: "Missing, invalid or expired bearer token",
                 403: "Authenticated but not allowed", 404: "Unknown id", 405: "Method not allowed",
-                409: "Business refusal", 422: "Idempotency-Key reused with another body", 412: "The resource changed since it was read (If-Match)",
+                409: "Business refusal", 422: "Idempotency-Key reused with another body",
+                412: "The resource changed since it was read (If-Match)",
                 415: "Send application/json", 500: "Internal error (logged with the request id)",
                 503: "Busy: nothing was written; retry after `Retry-After` seconds (same Idempotency-Key)"}
 

@@ -68,3 +68,21 @@ def test_a_future_instant_on_the_wecom_channel_needs_force(tmp_path: Path) -> No
     done = run("tick", "--at", "2099-01-01T12:00:00+08:00", env=env)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "--force" in done.stderr and "--dry-run" in done.stderr
+
+
+def test_progress_bar_draws_on_a_terminal_and_stays_silent_in_pipes() -> None:
+    import io
+
+    from chalicelib.cli.progress import Progress
+
+    shown = io.StringIO()
+    bar = Progress(4, "seed", stream=shown, force=True)
+    bar.advance(2)
+    bar.advance(2)
+    bar.close()
+    assert "seed [" in shown.getvalue() and "4/4" in shown.getvalue() and shown.getvalue().endswith("\n")
+    piped = io.StringIO()  # not a TTY
+    quiet = Progress(4, "seed", stream=piped)
+    quiet.advance(4)
+    quiet.close()
+    assert piped.getvalue() == ""
