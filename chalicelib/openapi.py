@@ -54,6 +54,8 @@ HEADERS: dict[str, Any] = {
     "RequestId": {"description": "Correlates the answer with the server's log lines; quote it in bug reports.",
                   "schema": {"type": "string"}},
     "RetryAfter": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer", "minimum": 0}},
+    "ETag": {"description": "The resource's version; send it back as `If-Match` to update it.",
+             "schema": {"type": "string"}},
 }
 
 # Hand-written examples for the operations a mini-program uses first; the
@@ -128,7 +130,9 @@ def _description(spec: RouteSpec) -> str:
     return f"{spec.description}\n\n{who}".strip()
 
 
-def _operation(spec: RouteSpec, path_params: list[str]) -> dict[str, Any]:
+def _operation(spec: RouteSpec, path_params: list[str], versioned: bool = False) -> dict[str, Any]:
+    """`versioned`: some operation on this path takes If-Match, so reads and
+    writes of it answer an `ETag`."""
     op: dict[str, Any] = {"operationId": spec.operation_id, "summary": spec.summary, "tags": [spec.tag],
                           "description": _description(spec)}
     params: list[dict[str, Any]] = [{"name": p, "in": "path", "required": True,
@@ -137,6 +141,8 @@ def _operation(spec: RouteSpec, path_params: list[str]) -> dict[str, Any]:
         params += _query_parameters(spec.query)
     if spec.method == "POST":
         params.append({"$ref": "#/components/parameters/IdempotencyKey"})
+    if spec.if_match:
+        params.append({"$ref": "#/components/parameters/IfMatch"})
     if params:
         op["parameters"] = params
     example = EXAMPLES.get(spec.operation_id, {})
@@ -147,6 +153,8 @@ def _operation(spec: RouteSpec, path_params: list[str]) -> dict[str, Any]:
         op["requestBody"] = {"required": True, "content": {"application/json": media}}
     ok: dict[str, Any] = {"description": "OK" if spec.status == 200 else "Created",
                           "headers": {"x-request-id": {"$ref": "#/components/headers/RequestId"}}}
+    if versioned and spec.method in ("GET", "PUT", "PATCH"):
+        ok["headers"]["ETag"] = {"$ref": "#/components/headers/ETag"}
     if spec.response is not None:
         media = {"schema": _ref(spec.response.__name__)}
         if "response" in example:
@@ -188,9 +196,10 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
         }},
     }
     paths: dict[str, Any] = {}
+    versioned = {spec.path for spec in ROUTES if spec.if_match}
     for spec in sorted(ROUTES, key=lambda s: (s.path, s.method)):
         path_params = [seg[1:-1] for seg in spec.path.split("/") if seg.startswith("{")]
-        paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec, path_params)
+        paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec, path_params, spec.path in versioned)
     used_tags = sorted({spec.tag for spec in ROUTES})
     url = server_url or os.environ.get("STORELOOP_PUBLIC_URL") or "/"
     return {
@@ -207,7 +216,11 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
         "components": {
             "schemas": schemas,
             "headers": HEADERS,
-            "parameters": {"IdempotencyKey": {
+            "parameters": {
+                "IfMatch": {"name": "If-Match", "in": "header", "required": False,
+                            "description": "The `ETag` you read: the write is refused (412) if it changed since.",
+                            "schema": {"type": "string"}},
+                "IdempotencyKey": {
                 "name": "Idempotency-Key", "in": "header", "required": False,
                 "description": "Any unique string (a UUID) per logical operation; resend it on retries.",
                 "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"}}},

@@ -6,6 +6,7 @@ so the spec cannot drift from the code."""
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import os
 import re
@@ -80,6 +81,7 @@ class RouteSpec:
     tag: str = ""  # the capability: chalicelib/<tag>/routes.py
     description: str = ""
     api_key: bool = False  # API Gateway requires `x-api-key` (POS routes on stages that ask for it)
+    if_match: bool = False  # the view takes `if_match` (If-Match header); its path's reads answer an ETag
 
     def error_classes(self) -> tuple[type[StoreloopError], ...]:
         declared = [_BY_STATUS[e] if isinstance(e, int) else e for e in self.errors]
@@ -190,7 +192,8 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str,
                          operation_id=operation_id or _camel(fn.__name__),
                          tag=parts[1] if len(parts) > 2 and parts[0] == "chalicelib" else parts[0],
                          description=" ".join((fn.__doc__ or "").split()),
-                         api_key=pos and POS_API_KEYS_REQUIRED)
+                         api_key=pos and POS_API_KEYS_REQUIRED,
+                         if_match="if_match" in inspect.signature(fn).parameters)
         ROUTES.append(spec)
 
         @bp.route(path, methods=[method], content_types=["application/json"], api_key_required=spec.api_key)

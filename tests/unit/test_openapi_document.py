@@ -167,3 +167,34 @@ def test_docs_page_and_assets_are_served_without_a_cdn() -> None:
             got = client.http.get(f"/docs/{asset}")
             assert got.status_code == 200 and len(got.body) > 10_000
         assert client.http.get("/docs/evil.js").status_code == 404
+
+
+def test_routes_taking_if_match_document_it_and_their_path_answers_an_etag(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalice import Blueprint as Bp
+
+    from chalicelib.schema import ApiModel
+
+    class Thing(ApiModel):
+        name: str
+
+    bp = Bp(__name__)
+    before = list(web.ROUTES)
+
+    @web.endpoint(bp, "GET", "/etag-probe/{thing_id}", summary="read", roles=("admin",), response=Thing)
+    def read_thing(principal: object, thing_id: str) -> Thing:
+        return Thing(name=thing_id)
+
+    @web.endpoint(bp, "PUT", "/etag-probe/{thing_id}", summary="write", roles=("admin",), body=Thing,
+                  response=Thing, errors=(404,))
+    def write_thing(principal: object, thing_id: str, body: Thing, if_match: str | None) -> Thing:
+        return body
+
+    try:
+        doc = build_openapi()
+        validate(doc)
+        ops = doc["paths"]["/etag-probe/{thing_id}"]
+        assert {"$ref": "#/components/parameters/IfMatch"} in ops["put"]["parameters"]
+        assert "ETag" in ops["get"]["responses"]["200"]["headers"]
+        assert "ETag" in ops["put"]["responses"]["200"]["headers"]
+    finally:
+        web.ROUTES[:] = before
