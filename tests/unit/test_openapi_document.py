@@ -198,3 +198,13 @@ def test_routes_taking_if_match_document_it_and_their_path_answers_an_etag(monke
         assert "ETag" in ops["put"]["responses"]["200"]["headers"]
     finally:
         web.ROUTES[:] = before
+
+
+def test_no_schema_property_is_untyped(doc: dict) -> None:
+    """A generator turns an untyped property into `unknown`: every field of
+    every model must say what it is (a serializer with `-> Any` on ApiModel
+    once erased them all)."""
+    typed = ("type", "$ref", "anyOf", "oneOf", "allOf", "const", "enum")
+    for name, schema in doc["components"]["schemas"].items():
+        for prop, sub in schema.get("properties", {}).items():
+            assert any(k in sub for k in typed), f"{name}.{prop} has no type: {sub}"
