@@ -88,6 +88,16 @@ EXAMPLES: dict[str, dict[str, Any]] = {
                      "spend_fen": 8800, "status": "redeemed", "reversed_at": None, "reversed_by": None,
                      "coupon_status": "redeemed"},
     },
+    "postPayment": {
+        "request": {"payment_id": "pos-29329-000123", "openid": "oABC123", "store_id": "29329", "amount_fen": 8800,
+                    "paid_at": "2026-11-25T03:00:00Z"},
+        "response": {"payment_id": "pos-29329-000123", "member_id": "m-1001", "store_id": "29329",
+                     "amount_fen": 8800, "paid_at": "2026-11-25T03:00:00Z", "duplicate": False, "tier": "silver"},
+    },
+    "putStore": {
+        "request": {"name": "人民广场店", "city": "上海市", "lat": 31.2304, "lng": 121.4737, "coord": "gcj02",
+                    "member_day": "FRI", "idle_hour": "16:00"},
+    },
 }
 
 
