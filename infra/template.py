@@ -250,6 +250,8 @@ def build_merge_template(app: Chalice, stage: str, stage_config: dict[str, Any])
                 "RetentionInDays": {"Ref": "LogRetentionDays"}}}
         variables: dict[str, Any] = {var: {"Ref": name} for name, (var, _, _) in SECRET_PARAMETERS.items()}
         variables["STORELOOP_STAGE"] = stage  # the metrics' Stage dimension
+        if function == API_FUNCTION:  # the OpenAPI document's `servers` (empty: relative "/")
+            variables["STORELOOP_PUBLIC_URL"] = {"Fn::If": ["HasDomain", {"Fn::Sub": "https://${DomainName}"}, ""]}
         props: dict[str, Any] = {
             "Role": {"Fn::GetAtt": [role_id, "Arn"]},
             "Environment": {"Variables": variables},

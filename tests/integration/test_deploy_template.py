@@ -132,6 +132,8 @@ def test_the_api_is_production_shaped(packaged) -> None:
     domain = res["ApiDomainName"]
     assert domain["Condition"] == "HasDomain" and domain["Properties"]["DomainName"] == {"Ref": "DomainName"}
     assert res["ApiBasePathMapping"]["Properties"]["RestApiId"] == {"Ref": "RestAPI"}
+    public_url = res["APIHandler"]["Properties"]["Environment"]["Variables"]["STORELOOP_PUBLIC_URL"]
+    assert public_url["Fn::If"][0] == "HasDomain"  # the OpenAPI `servers` names the custom domain
     assert "CertificateArn" in template["Parameters"]
     plan = res["PosUsagePlan"]["Properties"]
     assert plan["ApiStages"] == [{"ApiId": {"Ref": "RestAPI"}, "Stage": {"Ref": "RestAPI.Stage"}}]
