@@ -132,3 +132,39 @@ def test_emf_sums_counts_and_keeps_latency_values() -> None:
 
     operations = {spec.operation_id for spec in web.ROUTES}
     assert set(metrics.BUSINESS_OPERATIONS) <= operations
+
+
+def test_the_deployed_tick_and_worker_log_json_with_their_lambda_request_ids(
+        api: Api, admin: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import boto3
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib.campaigns.tick import advance_watermark
+    from chalicelib.settings import get_settings
+    from tests.functional.test_stores_api import SHOP
+
+    at = datetime(2026, 11, 20, 0, 30, tzinfo=UTC)  # 08:30 in Shanghai: the morning slot
+    sqs = boto3.client("sqs", region_name="ap-east-1")
+    url = sqs.create_queue(QueueName=get_settings().fanout_queue)["QueueUrl"]
+    assert api.put("/stores/s-obs", SHOP, as_=admin).status == 200
+    advance_watermark(at.replace(minute=25))
+    set_clock(FixedClock(at))
+    capsys.readouterr()
+    with Client(app) as chalice:
+        chalice.lambda_.invoke("campaigns_tick", chalice.events.generate_cw_event(
+            source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))
+        ticked = lines(capsys.readouterr().out)
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        event = chalice.events.generate_sqs_event(message_bodies=[m["Body"] for m in messages],
+                                                  queue_name=get_settings().fanout_queue)
+        chalice.lambda_.invoke("campaigns_fanout", event)
+        worked = lines(capsys.readouterr().out)
+    [summary] = [p for p in ticked if p.get("message") == "tick"]
+    assert summary["handler"] == "tick" and summary["due"] == 1 and summary["messages"] == 1
+    assert {"duration_ms", "posted", "duplicates", "failures"} <= set(summary)
+    tick_ids = {p["request_id"] for p in ticked if "_aws" not in p}
+    work_ids = {p["request_id"] for p in worked if "_aws" not in p}
+    assert len(tick_ids) == 1 and len(work_ids) == 1 and tick_ids != work_ids  # one per invocation
+    assert emf(ticked)[0]["TickRuns"] == 1 and emf(ticked)[0]["Service"] == "tick"
+    assert emf(worked)[0]["PostsSent"] == 1 and emf(worked)[0]["Service"] == "fanout"
