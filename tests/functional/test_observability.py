@@ -36,6 +36,11 @@ def emf(parsed: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [p for p in parsed if "_aws" in p]
 
 
+@pytest.fixture(autouse=True)
+def _no_leftover_metrics() -> None:
+    metrics.flush("test")  # counts other tests left in this process (not asserted on)
+
+
 @pytest.fixture
 def shop(api: Api, admin: str) -> str:
     set_clock(FixedClock(NOON_FRI))
