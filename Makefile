@@ -4,14 +4,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.deps-installed
 NODE_STAMP := node_modules/.deps-installed
+SAM_VENV := .venv-sam
+SAM_STAMP := $(SAM_VENV)/.deps-installed
 
-.PHONY: run test deps lint package clean
+.PHONY: run test deps lint package clean client
 
-deps: $(PY_STAMP) $(NODE_STAMP)
+deps: $(PY_STAMP) $(NODE_STAMP) $(SAM_STAMP)
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(SAM_STAMP): requirements-sam.txt
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.txt
 	touch $@
 
 $(NODE_STAMP): package.json
@@ -31,8 +38,14 @@ lint: deps
 	$(BIN)/mypy chalicelib app.py infra
 
 clean:
-	rm -rf $(VENV) node_modules .local .pytest_cache
+	rm -rf $(VENV) $(SAM_VENV) node_modules .local .pytest_cache
 
 STAGE ?= dev
 package: deps
 	$(BIN)/python -m infra.build --stage $(STAGE) --lint
+
+# The typed TypeScript client (clients/typescript/): types from the OpenAPI document, then tsc.
+client: deps
+	$(BIN)/python -m devtools.export_openapi clients/typescript/openapi.json
+	cd clients/typescript && ../../node_modules/.bin/openapi-typescript openapi.json -o generated/schema.d.ts --default-non-nullable false
+	cd clients/typescript && ../../node_modules/.bin/tsc -p tsconfig.json

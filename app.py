@@ -1,10 +1,13 @@
 """Chalice entry point: wiring only. Routes live in chalicelib/*/routes.py."""
 
+import sys
+
 from chalice import Chalice, Response
 
-from chalicelib import gateway, web
+from chalicelib import apidocs, web
 from chalicelib.campaigns.routes import bp as campaigns_bp
 from chalicelib.coupons.routes import bp as coupons_bp
+from chalicelib.errors import StoreloopError
 from chalicelib.groups.routes import bp as groups_bp
 from chalicelib.inventory.routes import bp as inventory_bp
 from chalicelib.members.routes import bp as members_bp
@@ -21,10 +24,30 @@ for blueprint in (stores_bp, staff_bp, members_bp, groups_bp, coupons_bp, campai
     app.register_blueprint(blueprint)
 
 app.register_middleware(web.envelope_framework_errors, "http")
-if gateway.running_under_local_gateway():
-    gateway.install_on_local_gateway()
+if "chalice.cli" in sys.modules or "chalice.test" in sys.modules:
+    # Under `chalice local` or the Chalice test client only (never in Lambda:
+    # devtools/ is not in the zip): make the emulator answer like API Gateway.
+    from devtools.local_gateway import install_on_local_gateway
+
+    install_on_local_gateway()
 
 
 @app.route("/openapi.json", methods=["GET"])
 def openapi() -> Response:
     return web.json_response(build_openapi())
+
+
+@app.route("/docs", methods=["GET"])
+def docs() -> Response:
+    # Without the trailing slash the page's relative asset URLs resolve under /docs/.
+    return Response(apidocs.PAGE, status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+@app.route("/docs/{asset}", methods=["GET"])
+def docs_asset(asset: str) -> Response:
+    try:
+        body, content_type = apidocs.asset(asset)
+    except StoreloopError as err:
+        return web.error_response(err)
+    return Response(body, status_code=200, headers={"Content-Type": content_type,
+                                                    "Cache-Control": "public, max-age=86400"})

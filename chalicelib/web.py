@@ -6,8 +6,11 @@ so the spec cannot drift from the code."""
 from __future__ import annotations
 
 import functools
+import inspect
 import json
+import os
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -16,14 +19,18 @@ from typing import Any
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib import idempotency, logs, retry, txn
+from chalicelib import idempotency, logs, metrics, retry, txn
 from chalicelib.auth import Principal, Role, principal_from_header
 from chalicelib.clock import get_clock
 from chalicelib.db import ensure_bound
 from chalicelib.errors import (
+    Conflict,
+    Forbidden,
     InternalError,
     MethodNotAllowed,
+    NotFound,
     StoreloopError,
+    Unauthenticated,
     Unavailable,
     UnsupportedMediaType,
     ValidationFailed,
@@ -38,6 +45,27 @@ _ID_RE = re.compile(ID_PATTERN)
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 
 
+ErrorDecl = int | type[StoreloopError]
+# `errors=(404,)` is shorthand for the plain error of that status.
+_BY_STATUS: dict[int, type[StoreloopError]] = {
+    400: ValidationFailed, 401: Unauthenticated, 403: Forbidden, 404: NotFound, 409: Conflict, 503: Unavailable,
+}
+# What any route can answer without declaring it: bad input, a spent retry
+# budget, a crash; and, behind a bearer token, the auth layer's refusals.
+ALWAYS: tuple[type[StoreloopError], ...] = (ValidationFailed, Unavailable, InternalError)
+AUTH_ERRORS: tuple[type[StoreloopError], ...] = (Unauthenticated, Forbidden)  # and the roster's Forbidden
+# POSTs take an Idempotency-Key: reusing one for another body, or while its first request runs
+IDEMPOTENCY_ERRORS: tuple[type[StoreloopError], ...] = (idempotency.KeyReused, idempotency.InProgress)
+# Set in the test suite: a route answering a code its operation does not
+# declare becomes a 500, so every refusal a test provokes is checked against
+# the OpenAPI document. Deployed, it is only logged (`undeclared_error`).
+STRICT_ERRORS_ENV = "STORELOOP_STRICT_ERRORS"
+# Routes POS systems call (`pos=True`) require an API Gateway API key (header
+# `x-api-key`, usage plan in infra/) on stages that set this, read at import
+# as Chalice packages the API from it. chalice local does not check keys.
+POS_API_KEYS_REQUIRED = os.environ.get("STORELOOP_POS_API_KEYS") == "required"
+
+
 @dataclass(frozen=True)
 class RouteSpec:
     method: str
@@ -48,10 +76,38 @@ class RouteSpec:
     query: type[BaseModel] | None
     response: type[BaseModel] | None
     status: int
-    errors: tuple[int, ...] = field(default=())
+    errors: tuple[ErrorDecl, ...] = field(default=())
+    operation_id: str = ""  # camelCase of the view function's name unless given
+    tag: str = ""  # the capability: chalicelib/<tag>/routes.py
+    description: str = ""
+    api_key: bool = False  # API Gateway requires `x-api-key` (POS routes on stages that ask for it)
+    if_match: bool = False  # the view takes `if_match` (If-Match header); its path's reads answer an ETag
+
+    def error_classes(self) -> tuple[type[StoreloopError], ...]:
+        declared = [_BY_STATUS[e] if isinstance(e, int) else e for e in self.errors]
+        implicit = ALWAYS + (AUTH_ERRORS if self.roles is not None else ()) + \
+            (IDEMPOTENCY_ERRORS if self.method == "POST" else ())
+        return tuple(dict.fromkeys([*declared, *implicit]))
+
+    def codes(self) -> frozenset[str]:
+        return frozenset(cls.code for cls in self.error_classes())
 
 
 ROUTES: list[RouteSpec] = []
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def _undeclared(spec: RouteSpec, err: StoreloopError) -> StoreloopError:
+    if err.code in spec.codes():
+        return err
+    log.error("undeclared_error", extra={"fields": {"operation": spec.operation_id, "code": err.code}})
+    if os.environ.get(STRICT_ERRORS_ENV) == "1":
+        return InternalError(f"{spec.operation_id} answered {err.code!r}, which its `errors=` does not declare")
+    return err
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -122,26 +178,41 @@ def _route_key(method: str, path: str, path_params: dict[str, str]) -> str:
 def endpoint(bp: Blueprint, method: str, path: str, *, summary: str,
              roles: tuple[Role, ...] | None, body: type[BaseModel] | None = None,
              query: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
-             status: int = 200, errors: tuple[int, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register `fn(principal, *, body=?, query=?, **path_params) -> model` as a route."""
-    spec = RouteSpec(method, path, summary, roles, body, query, response, status, errors)
-    ROUTES.append(spec)
+             status: int = 200, errors: tuple[ErrorDecl, ...] = (),
+             operation_id: str | None = None, pos: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register `fn(principal, *, body=?, query=?, **path_params) -> model` as a route.
+
+    `errors` lists the error classes (or, for the plain one, the status) the
+    route may answer; they become the operation's documented responses and
+    `code` enums. The function's docstring is the operation's description."""
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
-        @bp.route(path, methods=[method], content_types=["application/json"])
+        parts = fn.__module__.split(".")
+        spec = RouteSpec(method, path, summary, roles, body, query, response, status, errors,
+                         operation_id=operation_id or _camel(fn.__name__),
+                         tag=parts[1] if len(parts) > 2 and parts[0] == "chalicelib" else parts[0],
+                         description=" ".join((fn.__doc__ or "").split()),
+                         api_key=pos and POS_API_KEYS_REQUIRED,
+                         if_match="if_match" in inspect.signature(fn).parameters)
+        ROUTES.append(spec)
+
+        @bp.route(path, methods=[method], content_types=["application/json"], api_key_required=spec.api_key)
         @functools.wraps(fn)
         def view(**path_params: str) -> Response:
+            def answer(result: Any) -> Response:
+                logs.touch_from(result)
+                return json_response(result, status)
+
             request = bp.current_request
-            context = request.context or {}
-            request_id = str(context.get("requestId") or uuid.uuid4())
-            logs.clear()
-            logs.bind(request_id=request_id, route=f"{method} {path}")
+            request_id = logs.request_id() or str((request.context or {}).get("requestId") or uuid.uuid4())
+            logs.bind(request_id=request_id, route=f"{method} {path}", operation=spec.operation_id)
+            logs.touch(**path_params)
             try:
                 principal: Principal | None = None
                 if roles is not None:
                     principal = principal_from_header(get_settings().jwt_secret,
                                                       request.headers.get("authorization"), roles)
-                    logs.bind(role=principal.role)
+                    logs.bind(role=principal.role, actor=principal.sub)
                 _check_path_ids(path_params)
                 ensure_bound()
                 if principal is not None:
@@ -156,17 +227,20 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str,
                         _route_key(method, path, path_params), principal.sub if principal else "-",
                         request.headers.get(idempotency.HEADER) if method == "POST" else None, request.raw_body,
                         get_clock().now(),
-                        lambda: json_response(fn(principal, **kwargs), status))
+                        lambda: answer(fn(principal, **kwargs)))
                 response.headers["x-request-id"] = request_id
                 return response
             except StoreloopError as err:
-                log.info("refused", extra={"fields": {"status": err.status, "code": err.code}})
+                err = _undeclared(spec, err)
+                logs.bind(code=err.code)
                 return error_response(err, request_id)
             except Exception as exc:  # noqa: BLE001 - the one place unexpected errors become a 5xx envelope
                 if txn.is_transient(exc):  # DynamoDB unhealthy past every retry: nothing half-written, retry
                     log.warning("dynamodb unavailable", exc_info=True)
+                    logs.bind(code=Unavailable.code)
                     return error_response(Unavailable("storage is busy right now; try again"), request_id)
                 log.exception("unhandled error")
+                logs.bind(code=InternalError.code)
                 return error_response(InternalError(), request_id)
 
         return view
@@ -180,15 +254,28 @@ _CHALICE_ERRORS: dict[int, type[StoreloopError]] = {
 
 
 def envelope_framework_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
-    """HTTP middleware: errors Chalice produces before a view runs (405, 415)
-    come back in `{"Code", "Message"}` form; rewrite them into the envelope."""
+    """HTTP middleware around every request: errors Chalice produces before
+    a view runs (405, 415) come back in `{"Code", "Message"}` form; rewrite
+    them into the envelope. Then write the request's one access line and its
+    metrics, whoever answered."""
+    started = time.perf_counter()
+    logs.clear()
+    context = getattr(event, "context", None) or {}
+    request_id = str(context.get("requestId") or uuid.uuid4())
+    logs.bind(request_id=request_id)
     response = get_response(event)
     body = response.body
     if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
         err_cls = _CHALICE_ERRORS.get(response.status_code, StoreloopError)
         err = err_cls(str(body.get("Message", "")) or None)
-        enveloped = error_response(err)
+        enveloped = error_response(err, request_id)
         enveloped.status_code = response.status_code
         enveloped.headers.update({k: v for k, v in response.headers.items() if k.lower() == "allow"})
-        return enveloped
+        logs.bind(code=err.code)
+        response = enveloped
+    method = str(getattr(event, "method", "") or context.get("httpMethod", ""))
+    route = f"{method} {context.get('resourcePath') or getattr(event, 'path', '')}"
+    logs.access(route, response.status_code, (time.perf_counter() - started) * 1000)
+    metrics.request_done(logs.current().get("operation"), response.status_code,
+                         (time.perf_counter() - started) * 1000, logs.current().get("code"))
     return response

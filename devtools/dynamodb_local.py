@@ -10,6 +10,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +32,9 @@ def free_port() -> int:
 class DynamoDBLocal:
     """One DynamoDB Local process; `in_memory=False` keeps data under `data_dir`."""
 
-    def __init__(self, port: int | None = None, in_memory: bool = True, data_dir: Path | None = None):
+    def __init__(self, port: int | None = None, in_memory: bool = True, data_dir: Path | None = None,
+                 preexec_fn: Callable[[], None] | None = None):
+        self.preexec_fn = preexec_fn  # e.g. the stack's die-with-parent
         self.port = port or free_port()
         self.in_memory = in_memory
         self.data_dir = data_dir
@@ -55,7 +58,7 @@ class DynamoDBLocal:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             cmd += ["-sharedDb", "-dbPath", str(self.data_dir)]
         self.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                        cwd=str(jar_dir), start_new_session=True)
+                                        cwd=str(jar_dir), start_new_session=True, preexec_fn=self.preexec_fn)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -2,27 +2,71 @@
 
 DynamoDB Local (data kept in .local/dynamodb, or --in-memory), the tables,
 demo stores, `chalice local` on port 8000, and a scheduler loop that runs the
-same `tick` the deployed schedule runs, once a minute. Ctrl-C stops it all.
+same `tick` the deployed schedule runs, once a minute.
+
+Nothing outlives it: Ctrl-C, SIGTERM and SIGHUP (the terminal closing) stop
+every process it started, and each child is also asked by the kernel to stop
+if this process dies without cleaning up (PR_SET_PDEATHSIG). A port already in
+use is an error, never a silent attach to someone else's server. While up it
+writes `.local/stack.json` (endpoints, table prefix, pid), from which
+`python -m chalicelib.cli` finds the stack in any shell.
+
+Optional extra services (an emulator, a static server) plug in through
+`EXTRA_SERVICES`: each is a function `(env) -> Service | None`, started after
+the API and stopped before it.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Protocol
 
 from devtools.dynamodb_local import DynamoDBLocal
 
 ROOT = Path(__file__).resolve().parents[1]
-LOCAL = ROOT / ".local"
+# Where the stack keeps its state; tests point it elsewhere (the CLI reads the same variable).
+LOCAL = Path(os.environ.get("STORELOOP_LOCAL_DIR") or ROOT / ".local")
+STACK_FILE = LOCAL / "stack.json"
 BIN = Path(sys.executable).parent
+PR_SET_PDEATHSIG = 1
+
+
+class PortBusy(SystemExit):
+    pass
+
+
+def die_with_parent() -> None:
+    """preexec_fn for children: the kernel sends SIGTERM when we die (Linux)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the signal handlers still clean up
+        pass
+
+
+def require_free_port(port: int, what: str, flag: str) -> None:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            raise PortBusy(
+                f"port {port} (for {what}) is already in use: something else is listening there "
+                f"(`ss -ltnp 'sport = :{port}'` shows what). Stop it, or choose another port with {flag}.") from None
 
 
 def local_secret() -> str:
@@ -37,10 +81,43 @@ def local_secret() -> str:
 
 def cli(env: dict[str, str], *args: str, check: bool = True) -> str:
     done = subprocess.run([sys.executable, "-m", "chalicelib.cli", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, preexec_fn=die_with_parent)
     if check and done.returncode != 0:
         raise SystemExit(f"`chalicelib.cli {' '.join(args)}` failed:\n{done.stderr}")
     return (done.stdout + done.stderr).strip()
+
+
+class Service(Protocol):
+    name: str
+    banner: str  # lines for the banner (may be "")
+
+    def stop(self) -> None: ...
+
+
+@dataclass
+class ProcessService:
+    """A child process as a Service (what extra services usually are)."""
+    name: str
+    process: subprocess.Popen[bytes]
+    banner: str = ""
+
+    def stop(self) -> None:
+        stop_process(self.process)
+
+
+ExtraService = Callable[[dict[str, str]], "Service | None"]
+# Hook for optional services (WeCom emulator, console static server, ...).
+EXTRA_SERVICES: list[ExtraService] = []
+
+
+def stop_process(process: subprocess.Popen[Any], timeout_s: float = 10) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def scheduler_loop(env: dict[str, str], stop: threading.Event, every_s: float) -> None:
@@ -48,61 +125,135 @@ def scheduler_loop(env: dict[str, str], stop: threading.Event, every_s: float) -
     every 5 minutes; the tick catches up on anything due since)."""
     while not stop.is_set():
         at = datetime.now(UTC).replace(microsecond=0).isoformat()
-        print(f"[scheduler] {cli(env, 'tick', '--at', at, check=False)}", flush=True)
+        for line in cli(env, "tick", "--at", at, "--json", check=False).splitlines():
+            print(line if line.startswith("{") else json.dumps({"scheduler": line}, ensure_ascii=False), flush=True)
         stop.wait(every_s - time.time() % every_s)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    parser.add_argument("--ddb-port", type=int, default=int(os.environ.get("DDB_PORT", "8001")))
-    parser.add_argument("--in-memory", action="store_true", help="do not keep DynamoDB data between runs")
-    parser.add_argument("--tick-every", type=float, default=60.0, help="scheduler period in seconds")
-    args = parser.parse_args()
+def wait_for_http(url: str, process: subprocess.Popen[Any], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{url} did not come up: the process exited with {process.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not come up within {timeout_s:.0f} s")
 
-    ddb = DynamoDBLocal(port=args.ddb_port, in_memory=args.in_memory, data_dir=LOCAL / "dynamodb").start()
-    env = {**os.environ, **ddb.env(), "STORELOOP_JWT_SECRET": os.environ.get("STORELOOP_JWT_SECRET") or local_secret()}
-    env.setdefault("STORELOOP_TABLE_PREFIX", "storeloop-dev-")
-    env.setdefault("STORELOOP_CHANNEL", "record")
-    stop = threading.Event()
-    server: subprocess.Popen[bytes] | None = None
-    try:
-        print(f"DynamoDB Local on {ddb.endpoint} ({'in memory' if args.in_memory else LOCAL / 'dynamodb'})")
-        print(cli(env, "create-tables"))
-        marker = LOCAL / f"seeded-{env['STORELOOP_TABLE_PREFIX']}"
-        if args.in_memory or not marker.exists():
-            print(cli(env, "seed"))
-            marker.touch()
-        server = subprocess.Popen([str(BIN / "chalice"), "local", "--no-autoreload", "--port", str(args.port)],
-                                  cwd=ROOT, env=env)
-        threading.Thread(target=scheduler_loop, args=(env, stop, args.tick_every), daemon=True).start()
-        admin = cli(env, "token", "--role", "admin", "--sub", "local-admin")
-        member = cli(env, "token", "--role", "member", "--sub", "demo-member")
-        base = f"http://127.0.0.1:{args.port}"
-        print(f"""
-Storeloop is up on {base}  (Ctrl-C stops everything)
 
-  export ADMIN="{admin}"
-  export MEMBER="{member}"
-  curl -s {base}/openapi.json | head -c 300
+def banner(base: str, services: list[Service]) -> str:
+    """Every line runs verbatim in a new shell at the repository root: the
+    CLI finds this stack in .local/stack.json. No token is printed."""
+    cli_cmd = ".venv/bin/python -m chalicelib.cli"
+    extra = "".join(f"\n{s.banner}" for s in services if s.banner)
+    return f"""
+Storeloop is up on {base}  (Ctrl-C stops everything; so does closing this terminal)
+API docs: {base}/docs
+
+  export ADMIN=$({cli_cmd} token --role admin --sub local-admin)
+  export MEMBER=$({cli_cmd} token --role member --sub demo-member)
+  export STAFF=$({cli_cmd} token --role staff --sub clerk-1 --store-id 29329)
   curl -s -H "Authorization: Bearer $MEMBER" "{base}/stores/nearby?lat=31.2304&lng=121.4737&coord=gcj02"
   curl -s -X POST -H "Authorization: Bearer $MEMBER" -H 'Content-Type: application/json' \\
        -d '{{"lat":31.2304,"lng":121.4737,"coord":"gcj02"}}' {base}/groups/join
   curl -s -H "Authorization: Bearer $ADMIN" "{base}/stores/29329/posts?date=$(TZ=Asia/Shanghai date +%F)"
-  .venv/bin/python -m chalicelib.cli token --role staff --sub clerk-1 --store-id 29329
-""", flush=True)
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-        server.wait()
-        return server.returncode or 0
+  {cli_cmd} tick --store 29329 --dry-run
+  {cli_cmd} --help{extra}
+"""
+
+
+@dataclass
+class Stack:
+    port: int
+    ddb_port: int
+    in_memory: bool
+    tick_every: float
+    ddb: DynamoDBLocal | None = None
+    server: subprocess.Popen[bytes] | None = None
+    services: list[Service] = field(default_factory=list)
+    stop_event: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> str:
+        require_free_port(self.port, "the API (chalice local)", "--port / PORT")
+        require_free_port(self.ddb_port, "DynamoDB Local", "--ddb-port / DDB_PORT")
+        self.ddb = DynamoDBLocal(port=self.ddb_port, in_memory=self.in_memory, data_dir=LOCAL / "dynamodb",
+                                 preexec_fn=die_with_parent).start()
+        env = {**os.environ, **self.ddb.env(),
+               "STORELOOP_JWT_SECRET": os.environ.get("STORELOOP_JWT_SECRET") or local_secret()}
+        env.setdefault("STORELOOP_TABLE_PREFIX", "storeloop-dev-")
+        env.setdefault("STORELOOP_CHANNEL", "record")
+        print(f"DynamoDB Local on {self.ddb.endpoint} ({'in memory' if self.in_memory else LOCAL / 'dynamodb'})")
+        print(cli(env, "create-tables"))
+        marker = LOCAL / f"seeded-{env['STORELOOP_TABLE_PREFIX']}"
+        if self.in_memory or not marker.exists():
+            print(cli(env, "seed"))
+            marker.touch()
+        self.server = subprocess.Popen(
+            [str(BIN / "chalice"), "local", "--no-autoreload", "--port", str(self.port)],
+            cwd=ROOT, env=env, preexec_fn=die_with_parent)
+        base = f"http://127.0.0.1:{self.port}"
+        wait_for_http(base + "/openapi.json", self.server)
+        for make in EXTRA_SERVICES:
+            service = make(env)
+            if service is not None:
+                self.services.append(service)
+        self._write_stack_file(env, base)
+        threading.Thread(target=scheduler_loop, args=(env, self.stop_event, self.tick_every), daemon=True).start()
+        return base
+
+    def _write_stack_file(self, env: dict[str, str], base: str) -> None:
+        keys = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
+                "STORELOOP_TABLE_PREFIX", "STORELOOP_CHANNEL")
+        LOCAL.mkdir(exist_ok=True)
+        STACK_FILE.write_text(json.dumps({
+            "pid": os.getpid(), "api": base, "env": {k: env[k] for k in keys if k in env},
+            "services": [s.name for s in self.services]}, indent=2))
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        for service in reversed(self.services):
+            service.stop()
+        if self.server is not None:
+            stop_process(self.server)
+        if self.ddb is not None:
+            self.ddb.stop()
+        try:
+            if json.loads(STACK_FILE.read_text()).get("pid") == os.getpid():
+                STACK_FILE.unlink()
+        except (OSError, ValueError):
+            pass
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument("--ddb-port", type=int, default=int(os.environ.get("DDB_PORT", "8001")))
+    parser.add_argument("--in-memory", action="store_true", help="do not keep DynamoDB data between runs")
+    parser.add_argument("--tick-every", type=float, default=60.0, help="scheduler period in seconds")
+    args = parser.parse_args(argv)
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, _interrupt)
+    stack = Stack(args.port, args.ddb_port, args.in_memory, args.tick_every)
+    try:
+        base = stack.start()
+        print(banner(base, stack.services), flush=True)
+        assert stack.server is not None
+        stack.server.wait()
+        return stack.server.returncode or 0
+    except PortBusy as busy:
+        print(busy.code, file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         return 0
     finally:
-        stop.set()
-        if server is not None and server.poll() is None:
-            server.terminate()
-            server.wait(timeout=10)
-        ddb.stop()
-        print("stopped DynamoDB Local and chalice local")
+        stack.stop()
+        print("stopped DynamoDB Local and chalice local", flush=True)
 
 
 if __name__ == "__main__":

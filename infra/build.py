@@ -6,7 +6,9 @@
 2. runs `chalice package --merge-template` (SAM template + deployment.zip),
 3. drops from the zip what the Lambda Python runtime already provides
    (boto3, botocore and their dependencies),
-4. optionally runs cfn-lint on the result, and prints the sizes.
+4. adds the `/docs` page's Swagger UI assets from node_modules,
+5. with --lint, runs cfn-lint and `sam validate --lint` (the SAM CLI lives in
+   .venv-sam, see requirements-sam.txt) on the result, and prints the sizes.
 Deploy the output with `sam deploy` or `aws cloudformation package/deploy`.
 """
 
@@ -23,6 +25,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 # In the Lambda Python runtime already; shipping them only slows cold starts.
+SAM_CLI = ROOT / ".venv-sam" / "bin" / "sam"
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 
 
@@ -50,6 +53,21 @@ def strip_runtime_packages(zip_path: Path) -> tuple[int, int]:
     return before, zip_path.stat().st_size
 
 
+def vendor_docs_assets(zip_path: Path) -> int:
+    """Swagger UI for `/docs` (chalicelib/apidocs.py), from node_modules into the zip."""
+    from chalicelib.apidocs import ASSETS, NODE_MODULES
+
+    added = 0
+    with zipfile.ZipFile(zip_path, "a", zipfile.ZIP_DEFLATED) as dst:
+        for name in ASSETS:
+            source = NODE_MODULES / name
+            if not source.exists():
+                raise SystemExit(f"{source} missing: run `npm install` (make deps) before packaging")
+            dst.write(source, f"chalicelib/vendor/swagger-ui/{name}")
+            added += source.stat().st_size
+    return added
+
+
 def build(stage: str, out: Path, lint: bool) -> dict[str, Any]:
     config = stage_config(stage)
     stage_env = {k: str(v) for k, v in config.get("environment_variables", {}).items()}
@@ -71,7 +89,9 @@ def build(stage: str, out: Path, lint: bool) -> dict[str, Any]:
     env = {**os.environ, **stage_env, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "ap-east-1")}
     subprocess.run([str(chalice), "package", "--stage", stage, "--merge-template", str(merge_path), str(out)],
                    cwd=ROOT, env=env, check=True)
-    before, after = strip_runtime_packages(out / "deployment.zip")
+    before, _ = strip_runtime_packages(out / "deployment.zip")
+    vendor_docs_assets(out / "deployment.zip")
+    after = (out / "deployment.zip").stat().st_size
     report = {"stage": stage, "template": str(out / "sam.json"), "zip_bytes_chalice": before, "zip_bytes": after}
     if lint:
         done = subprocess.run([str(Path(sys.executable).with_name("cfn-lint")), str(out / "sam.json")],
@@ -79,7 +99,21 @@ def build(stage: str, out: Path, lint: bool) -> dict[str, Any]:
         report["cfn_lint"] = done.stdout.strip() or "clean"
         if done.returncode != 0:
             raise SystemExit(f"cfn-lint found problems:\n{done.stdout}{done.stderr}")
+        report["sam_validate"] = sam_validate(out / "sam.json")
     return report
+
+
+def sam_validate(template: Path) -> str:
+    if not SAM_CLI.exists():
+        raise SystemExit(f"{SAM_CLI} missing: `make deps` installs the SAM CLI (requirements-sam.txt)")
+    # validation is offline; the SAM CLI still wants a region and no telemetry
+    env = {"AWS_DEFAULT_REGION": "ap-east-1", "AWS_ACCESS_KEY_ID": "validate", "AWS_SECRET_ACCESS_KEY": "validate",
+           **os.environ, "SAM_CLI_TELEMETRY": "0"}
+    done = subprocess.run([str(SAM_CLI), "validate", "--lint", "--template-file", str(template)],
+                          capture_output=True, text=True, env=env, timeout=300)
+    if done.returncode != 0:
+        raise SystemExit(f"sam validate --lint found problems:\n{done.stdout}{done.stderr}")
+    return (done.stdout + done.stderr).strip().splitlines()[-1]
 
 
 def main() -> int:
@@ -94,6 +128,7 @@ def main() -> int:
           f"(chalice's {report['zip_bytes_chalice'] / 1e6:.1f} MB less the runtime's boto3/botocore)")
     if "cfn_lint" in report:
         print(f"cfn-lint: {report['cfn_lint']}")
+        print(f"sam validate --lint: {report['sam_validate']}")
     return 0
 
 

@@ -18,6 +18,8 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
 os.environ.setdefault("AWS_DEFAULT_REGION", "ap-east-1")
 os.environ["STORELOOP_JWT_SECRET"] = TEST_SECRET
+# a route answering an error code its `errors=` does not declare answers 500 (web.py)
+os.environ["STORELOOP_STRICT_ERRORS"] = "1"
 
 
 def use_environment(monkeypatch: pytest.MonkeyPatch, **env: str | None) -> None:

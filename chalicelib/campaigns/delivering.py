@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from chalicelib import metrics
 from chalicelib.campaigns import posts
 from chalicelib.campaigns.models import PostRecord
 from chalicelib.delivery.channel import Channel, Deferred, Delivered, Target
@@ -51,9 +52,11 @@ def deliver(post: PostRecord, channel: Channel, now: datetime, groups: list[Grou
         posts.mark_part_sent(post, unrecorded)
     if errors:
         posts.mark_failed(post, "; ".join(errors), now)
+        metrics.count("PostsFailed")
         return "failed"
     if retry_at is not None:
         posts.defer(post, retry_at)
         return "deferred"
     posts.mark_sent(post, now, last_part=unrecorded)
+    metrics.count("PostsSent")
     return "sent"

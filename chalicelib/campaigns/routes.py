@@ -83,7 +83,7 @@ def list_posts(principal: Principal, store_id: str, query: DateQuery) -> PostLis
 
 
 @endpoint(bp, "POST", "/stores/{store_id}/posts/{post_id}/retry", summary="Re-drive a failed post now",
-          roles=("admin",), response=Post, errors=(400, 401, 403, 404, 409))
+          roles=("admin",), response=Post, errors=(404, PostNotRetryable))
 def retry_post(principal: Principal, store_id: str, post_id: str) -> Post:
     now = get_clock().now()
     posts.requeue(store_id, post_id, now)
@@ -102,15 +102,17 @@ def _sqs_client() -> Any:
 
 @bp.schedule(Rate(5, unit=Rate.MINUTES), name="campaigns_tick")
 def scheduled_tick(event: Any) -> None:
-    ensure_bound()
-    client = _sqs_client()
-    url = client.get_queue_url(QueueName=get_settings().fanout_queue)["QueueUrl"]
-    summary = run_tick(get_clock().now(), SqsQueue(url, client))
-    log.info(summary.line(), extra={"fields": {"due": summary.due, "retries": summary.retries}})
+    with logs.invocation("tick", event):
+        ensure_bound()
+        client = _sqs_client()
+        url = client.get_queue_url(QueueName=get_settings().fanout_queue)["QueueUrl"]
+        summary = run_tick(get_clock().now(), SqsQueue(url, client))
+        summary.report(log)
 
 
 @bp.on_sqs_message(queue=FANOUT_QUEUE, batch_size=10, name="campaigns_fanout")
 def fanout_worker(event: Any) -> dict[str, Any]:
-    ensure_bound()
-    channel = get_channel(get_settings())
-    return process_batch(list(event), lambda message: handle(message, get_clock().now(), channel))
+    with logs.invocation("fanout", event):
+        ensure_bound()
+        channel = get_channel(get_settings())
+        return process_batch(list(event), lambda message: handle(message, get_clock().now(), channel))

@@ -9,12 +9,15 @@ simply redone by the next one."""
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from chalicelib import metrics
 from chalicelib.campaigns import posts, schedule
 from chalicelib.campaigns.fanout import FanoutQueue
 from chalicelib.campaigns.models import TickWatermark
@@ -35,6 +38,7 @@ class TickSummary:
     retries: int = 0
     messages: int = 0
     outcome: Counter[str] = field(default_factory=Counter)
+    duration_ms: float = 0.0
 
     def line(self) -> str:
         o = self.outcome
@@ -45,6 +49,23 @@ class TickSummary:
         if extras:
             text += " (" + ", ".join(f"{k} {v}" for k, v in extras.items()) + ")"
         return text
+
+    def fields(self) -> dict[str, object]:
+        """The summary as log fields (and metrics: `report`)."""
+        o = self.outcome
+        return {"at": iso(self.at), "window_start": iso(self.start), "duration_ms": round(self.duration_ms, 1),
+                "due": self.due, "posted": o["posted"], "duplicates": o["duplicate"],
+                "failures": o["errors"] + o["retry_failed"], "retries": self.retries, "messages": self.messages,
+                "outcome": dict(sorted(o.items()))}
+
+    def report(self, log: logging.Logger) -> None:
+        """One JSON log line, and the TickRuns/TickDuration/PostsDue/PostsDuplicate metrics."""
+        log.info("tick", extra={"fields": self.fields()})
+        metrics.count("TickRuns")
+        metrics.record("TickDuration", round(self.duration_ms, 1))
+        metrics.count("PostsDue", self.due)
+        if self.outcome["duplicate"]:
+            metrics.count("PostsDuplicate", self.outcome["duplicate"])
 
 
 def read_watermark() -> datetime | None:
@@ -83,6 +104,7 @@ def find_due(start: datetime, end: datetime) -> tuple[dict[str, list[DueItem]], 
 
 
 def run_tick(now: datetime, queue: FanoutQueue) -> TickSummary:
+    started = time.perf_counter()
     start = window_start(now, read_watermark(), TRIGGER_PERIOD)
     summary = TickSummary(at=now, start=start)
     by_store, summary.buckets = find_due(start, now)
@@ -101,4 +123,5 @@ def run_tick(now: datetime, queue: FanoutQueue) -> TickSummary:
         # watermark so the next tick re-reads this window; the ledger drops
         # what did get posted.
         advance_watermark(now)
+    summary.duration_ms = (time.perf_counter() - started) * 1000
     return summary

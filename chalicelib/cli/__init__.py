@@ -1,14 +1,18 @@
-"""Operator commands: `python -m chalicelib.cli <command>`.
+"""Operator commands: `python -m chalicelib.cli <command>` (`--help` lists them all).
 
-  create-tables                 create every table (idempotent)
-  token --role R --sub ID       print a signed JWT for local use
-  seed [--csv PATH]             upsert demo stores (shared data when present)
+Where they act: the environment's settings (STORELOOP_JWT_SECRET,
+AWS_ENDPOINT_URL_DYNAMODB, STORELOOP_TABLE_PREFIX, AWS_DEFAULT_REGION, ...).
+Where those are not set and `make run` is up, the local stack it describes in
+`.local/stack.json` (and `.local/jwt-secret`) is used, so its banner's
+examples work in any new shell.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
+import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -16,22 +20,60 @@ from pathlib import Path
 
 from chalicelib import db
 from chalicelib.auth import ROLES, issue_token
+from chalicelib.cli.progress import Progress, chunks
+from chalicelib.errors import ConfigError
 from chalicelib.settings import get_settings
 
 Command = Callable[[argparse.Namespace], int]
 # Modules of other capabilities that add commands with @command.
 CAPABILITY_COMMANDS: tuple[str, ...] = ("chalicelib.campaigns.cli",)
-COMMANDS: dict[str, tuple[Command, Callable[[argparse.ArgumentParser], None]]] = {}
+COMMANDS: dict[str, tuple[Command, Callable[[argparse.ArgumentParser], None], str]] = {}
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCAL = Path(os.environ.get("STORELOOP_LOCAL_DIR") or ROOT / ".local")  # as devtools/stack.py
+LOCAL_STACK = LOCAL / "stack.json"
+LOCAL_SECRET = LOCAL / "jwt-secret"
+# What a deployed or hand-configured environment sets; with none of these
+# set, the CLI looks for the local stack.
+_CONFIGURED = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL", "STORELOOP_TABLE_PREFIX")
 
 
-def command(name: str, configure: Callable[[argparse.ArgumentParser], None] = lambda p: None):
+def command(name: str, configure: Callable[[argparse.ArgumentParser], None] = lambda p: None, help: str = ""):
     def register(fn: Command) -> Command:
-        COMMANDS[name] = (fn, configure)
+        doc = (fn.__doc__ or "").strip().splitlines()
+        COMMANDS[name] = (fn, configure, help or (doc[0] if doc else ""))
         return fn
     return register
 
 
-@command("create-tables")
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def local_stack_env(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The variables of the running `make run` stack, for what the
+    environment does not set itself ({} when none is running)."""
+    env = os.environ if environ is None else environ
+    found: dict[str, str] = {}
+    if not any(env.get(k) for k in _CONFIGURED) and LOCAL_STACK.exists():
+        try:
+            stack = json.loads(LOCAL_STACK.read_text())
+        except ValueError:
+            stack = {}
+        if isinstance(stack.get("pid"), int) and _alive(stack["pid"]):
+            found.update({k: str(v) for k, v in stack.get("env", {}).items() if k not in env})
+    if not env.get("STORELOOP_JWT_SECRET") and LOCAL_SECRET.exists():
+        found["STORELOOP_JWT_SECRET"] = LOCAL_SECRET.read_text().strip()
+    return found
+
+
+@command("create-tables", help="create every table (idempotent)")
 def create_tables(args: argparse.Namespace) -> int:
     created = db.create_tables()
     print(f"created {len(created)} table(s): {', '.join(created) or 'none (all existed)'}")
@@ -45,7 +87,7 @@ def _token_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hours", type=float, default=24 * 7)
 
 
-@command("token", _token_args)
+@command("token", _token_args, help="print a signed JWT for local use (--role R --sub ID [--store-id S])")
 def token(args: argparse.Namespace) -> int:
     if args.role == "staff" and not args.store_id:
         print("staff tokens need --store-id", file=sys.stderr)
@@ -61,7 +103,10 @@ def _seed_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, default=0, help="only the first N stores")
 
 
-@command("seed", _seed_args)
+SEED_CHUNK = 100
+
+
+@command("seed", _seed_args, help="upsert demo stores (shared data when present)")
 def seed(args: argparse.Namespace) -> int:
     from chalicelib.stores.csv_import import default_source, read_rows
     from chalicelib.stores.service import upsert_many
@@ -71,19 +116,40 @@ def seed(args: argparse.Namespace) -> int:
     if args.limit:
         rows = rows[: args.limit]
     db.ensure_bound()
-    upsert_many([(row.store_id, row) for row in rows], datetime.now(UTC))
+    now = datetime.now(UTC)
+    bar = Progress(len(rows), "seed")
+    for chunk in chunks(rows, SEED_CHUNK):
+        upsert_many([(row.store_id, row) for row in chunk], now)
+        bar.advance(len(chunk))
+    bar.close()
     print(f"seeded {len(rows)} stores from {source.name}")
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     for module in CAPABILITY_COMMANDS:  # they register themselves on import
         importlib.import_module(module)
+    listing = "\n".join(f"  {name:15s} {help_text}" for name, (_, _, help_text) in COMMANDS.items())
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli", description=__doc__,
+                                     epilog=f"commands:\n{listing}",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    for name, (_, configure) in COMMANDS.items():
-        configure(sub.add_parser(name))
-    args = parser.parse_args(argv)
-    return COMMANDS[args.command][0](args)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="<command>")
+    for name, (_, configure, help_text) in COMMANDS.items():
+        configure(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    found = local_stack_env()
+    if found.keys() - {"STORELOOP_JWT_SECRET"}:
+        print(f"(using the local stack of {LOCAL_STACK}: "
+              f"DynamoDB {found.get('AWS_ENDPOINT_URL_DYNAMODB')}, tables {found.get('STORELOOP_TABLE_PREFIX')}*)",
+              file=sys.stderr)
+    os.environ.update(found)
+    try:
+        return COMMANDS[args.command][0](args)
+    except ConfigError as exc:
+        print(f"{exc}\n\nSet it in the environment, or start the local stack (`make run`), whose settings "
+              f"this CLI then finds in .local/ by itself.", file=sys.stderr)
+        return 2

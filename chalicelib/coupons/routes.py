@@ -8,6 +8,24 @@ from chalice import Blueprint
 from chalicelib.auth import Principal
 from chalicelib.clock import get_clock, local_time
 from chalicelib.coupons import claims, codes, offers, redemptions, templates
+from chalicelib.coupons.errors import (
+    AlreadyRedeemed,
+    AlreadyReversed,
+    Busy,
+    CouponExpired,
+    EditConflict,
+    Ended,
+    InvalidCode,
+    LimitReached,
+    MinSpendNotMet,
+    NotEligible,
+    NotInScope,
+    NotStarted,
+    ReversalWindowClosed,
+    SoldOut,
+    TemplateExists,
+    WrongStore,
+)
 from chalicelib.coupons.models import CouponRecord, RedemptionRecord
 from chalicelib.coupons.schemas import (
     Claimed,
@@ -24,6 +42,7 @@ from chalicelib.coupons.schemas import (
     WalletCoupon,
     WalletQuery,
 )
+from chalicelib.errors import NotFound
 from chalicelib.stores.service import get_store
 from chalicelib.web import endpoint
 
@@ -31,7 +50,7 @@ bp = Blueprint(__name__)
 
 
 @endpoint(bp, "POST", "/coupon-templates", summary="Define a coupon template", roles=("admin",),
-          body=TemplateCreateIn, response=Template, status=201, errors=(400, 401, 403, 409))
+          body=TemplateCreateIn, response=Template, status=201, errors=(TemplateExists,))
 def create_template(principal: Principal, body: TemplateCreateIn) -> Template:
     record = templates.create_template(body, get_clock().now(), template_id=body.template_id)
     return templates.to_view(record, body.total_stock)
@@ -45,7 +64,7 @@ def get_template(principal: Principal, template_id: str) -> Template:
 
 
 @endpoint(bp, "PUT", "/coupon-templates/{template_id}", summary="Edit a template; issued coupons keep their terms",
-          roles=("admin",), body=TemplateIn, response=Template, errors=(400, 401, 403, 404, 409))
+          roles=("admin",), body=TemplateIn, response=Template, errors=(NotFound, EditConflict))
 def put_template(principal: Principal, template_id: str, body: TemplateIn) -> Template:
     record = templates.update_template(template_id, body, get_clock().now())
     return templates.to_view(record, templates.remaining(record))
@@ -58,7 +77,8 @@ def store_offers(principal: Principal, store_id: str) -> Offers:
 
 
 @endpoint(bp, "POST", "/coupon-templates/{template_id}/claim", summary="Claim a coupon at a store",
-          roles=("member",), body=ClaimIn, response=Claimed, status=201, errors=(400, 401, 403, 404, 409, 503))
+          roles=("member",), body=ClaimIn, response=Claimed, status=201, operation_id="claimCoupon",
+          errors=(NotFound, SoldOut, LimitReached, NotStarted, Ended, NotInScope, NotEligible, Busy))
 def claim(principal: Principal, template_id: str, body: ClaimIn) -> Claimed:
     coupon = claims.claim(template_id, body.store_id, principal.sub, get_clock().now())
     return Claimed(
@@ -77,7 +97,7 @@ def _wallet_view(coupon: CouponRecord, status: str, key: bytes) -> WalletCoupon:
 
 
 @endpoint(bp, "GET", "/members/me/coupons", summary="The caller's coupons, newest first", roles=("member",),
-          query=WalletQuery, response=Wallet, errors=(400, 401, 403))
+          query=WalletQuery, response=Wallet, operation_id="getWallet")
 def my_coupons(principal: Principal, query: WalletQuery) -> Wallet:
     key = redemptions.code_key()
     held = claims.wallet(principal.sub, get_clock().now(), query.status)
@@ -97,14 +117,16 @@ def _redemption_view(record: RedemptionRecord, coupon_status: str | None = None)
 
 
 @endpoint(bp, "POST", "/redemptions", summary="Redeem a scanned coupon code at the staff's store",
-          roles=("staff",), body=RedeemIn, response=Redemption, status=201, errors=(400, 401, 403, 404, 409, 503))
+          roles=("staff",), body=RedeemIn, response=Redemption, status=201, operation_id="redeemCoupon",
+          errors=(InvalidCode, NotFound, WrongStore, NotStarted, MinSpendNotMet, CouponExpired, AlreadyRedeemed, Busy))
 def redeem(principal: Principal, body: RedeemIn) -> Redemption:
     record = redemptions.redeem(body.code, principal, get_clock().now(), body.spend_fen, body.order_ref)
     return _redemption_view(record)
 
 
 @endpoint(bp, "POST", "/redemptions/{redemption_id}/reverse", summary="Reverse a redemption within 24 h",
-          roles=("staff", "admin"), response=Redemption, errors=(400, 401, 403, 404, 409, 503))
+          roles=("staff", "admin"), response=Redemption, operation_id="reverseRedemption",
+          errors=(NotFound, WrongStore, AlreadyReversed, ReversalWindowClosed, Busy))
 def reverse(principal: Principal, redemption_id: str) -> Redemption:
     record, coupon_status = redemptions.reverse(redemption_id, principal, get_clock().now())
     return _redemption_view(record, coupon_status)

@@ -6,7 +6,9 @@ from chalice import Blueprint
 
 from chalicelib.auth import Principal
 from chalicelib.clock import get_clock
+from chalicelib.errors import NotFound
 from chalicelib.groups import service
+from chalicelib.groups.errors import NoStoreNearby, StoreClosed
 from chalicelib.groups.schemas import Group, GroupPatch, JoinIn, JoinOut, StoreGroupsOut
 from chalicelib.web import endpoint
 
@@ -14,7 +16,7 @@ bp = Blueprint(__name__)
 
 
 @endpoint(bp, "POST", "/groups/join", summary="Join the nearest covering store's group, or a named store's",
-          roles=("member",), body=JoinIn, response=JoinOut, errors=(400, 401, 403, 404, 409, 503))
+          roles=("member",), body=JoinIn, response=JoinOut, errors=(NotFound, NoStoreNearby, StoreClosed))
 def join_group(principal: Principal, body: JoinIn) -> JoinOut:
     now = get_clock().now()
     if body.store_id is not None:

@@ -15,7 +15,8 @@ bp = Blueprint(__name__)
 
 
 @endpoint(bp, "PUT", "/stores/{store_id}/inventory/{sku}", summary="Set an item's qty, price and clearance rule",
-          roles=("admin", "staff"), body=InventoryIn, response=InventoryOut, errors=(400, 401, 403, 404))
+          roles=("admin", "staff"), body=InventoryIn, response=InventoryOut, errors=(400, 401, 403, 404), pos=True,
+          operation_id="putInventoryItem")
 def put_item(principal: Principal, store_id: str, sku: str, body: InventoryIn) -> InventoryOut:
     principal.require_store(store_id)
     get_store(store_id)
@@ -23,7 +24,7 @@ def put_item(principal: Principal, store_id: str, sku: str, body: InventoryIn) -
 
 
 @endpoint(bp, "GET", "/stores/{store_id}/inventory", summary="A store's inventory lines",
-          roles=("admin", "staff"), response=InventoryList, errors=(400, 401, 403, 404))
+          roles=("admin", "staff"), response=InventoryList, errors=(400, 401, 403, 404), operation_id="listInventory")
 def list_items(principal: Principal, store_id: str) -> InventoryList:
     principal.require_store(store_id)
     get_store(store_id)  # unknown ids are 404, not an empty list

@@ -6,7 +6,9 @@ from chalice import Blueprint
 
 from chalicelib.auth import Principal
 from chalicelib.clock import get_clock
+from chalicelib.errors import NotFound
 from chalicelib.payments import service
+from chalicelib.payments.errors import OpenIdBound, PaymentConflict
 from chalicelib.payments.schemas import OpenIdIn, OpenIdOut, PaymentIn, PaymentOut
 from chalicelib.web import endpoint
 
@@ -14,7 +16,7 @@ bp = Blueprint(__name__)
 
 
 @endpoint(bp, "POST", "/payments", summary="Record a payment (idempotent by payment_id)",
-          roles=("admin", "staff"), body=PaymentIn, response=PaymentOut, errors=(400, 401, 403, 404, 409))
+          roles=("admin", "staff"), body=PaymentIn, response=PaymentOut, errors=(NotFound, PaymentConflict), pos=True)
 def post_payment(principal: Principal, body: PaymentIn) -> PaymentOut:
     principal.require_store(body.store_id)
     payment, duplicate, tier = service.record_payment(body, get_clock().now())
@@ -23,7 +25,7 @@ def post_payment(principal: Principal, body: PaymentIn) -> PaymentOut:
 
 
 @endpoint(bp, "PUT", "/payments/openids/{openid}", summary="Bind a WeChat openid to a member",
-          roles=("admin",), body=OpenIdIn, response=OpenIdOut, errors=(400, 401, 403, 409))
+          roles=("admin",), body=OpenIdIn, response=OpenIdOut, errors=(OpenIdBound,))
 def bind_openid(principal: Principal, openid: str, body: OpenIdIn) -> OpenIdOut:
     record = service.bind_openid(openid, body.member_id, get_clock().now())
     return OpenIdOut(openid=record.openid, member_id=record.member_id)

@@ -66,7 +66,7 @@ class ChaliceLocal:
             try:
                 requests.get(self.url + "/openapi.json", timeout=1)
                 return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up yet, or busy starting
                 time.sleep(0.2)
         self.stop()
         raise RuntimeError("chalice local did not start")

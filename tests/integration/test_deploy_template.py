@@ -1,5 +1,6 @@
 """`python -m infra.build` turns the same code into a deployable stack: the
-packaged template passes cfn-lint and keeps the production invariants."""
+packaged template passes cfn-lint and `sam validate --lint` and keeps the
+production invariants."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def packaged(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Any], Path]:
     out = tmp_path_factory.mktemp("build") / "prod"
-    report = build("prod", out, lint=True)  # raises if cfn-lint reports anything
+    report = build("prod", out, lint=True)  # raises if cfn-lint or `sam validate --lint` reports anything
     return report, json.loads((out / "sam.json").read_text()), out
 
 
@@ -78,7 +79,102 @@ def test_the_secret_is_a_parameter_name_never_a_value(packaged) -> None:
     for function in resources(template, "AWS::Serverless::Function").values():
         variables = function["Properties"]["Environment"]["Variables"]
         assert variables["STORELOOP_JWT_SECRET_PARAM"] == {"Ref": "JwtSecretParameterName"}
+        assert variables["STORELOOP_WECOM_SECRET_PARAM"] == {"Ref": "WecomSecretParameterName"}
+        assert variables["STORELOOP_WECOM_CALLBACK_TOKEN_PARAM"] == {"Ref": "WecomCallbackTokenParameterName"}
+        assert variables["STORELOOP_WECOM_AES_KEY_PARAM"] == {"Ref": "WecomAesKeyParameterName"}
+        assert variables["STORELOOP_STAGE"] == "prod"
         assert function["Properties"]["Runtime"] == f"python{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def test_alarms_fire_on_api_5xx_latency_a_stalled_tick_and_failed_posts(packaged) -> None:
+    _, template, _ = packaged
+    res = template["Resources"]
+    api_dims = [{"Name": "ApiName", "Value": "storeloop-prod"}, {"Name": "Stage", "Value": "api"}]
+    five = res["AlarmApi5xx"]["Properties"]
+    assert (five["Namespace"], five["MetricName"], five["Dimensions"]) == ("AWS/ApiGateway", "5XXError", api_dims)
+    assert res["RestAPI"]["Properties"]["Name"] == "storeloop-prod"  # what the ApiName dimension names
+    p99 = res["AlarmApiLatencyP99"]["Properties"]
+    assert p99["MetricName"] == "Latency" and p99["ExtendedStatistic"] == "p99"
+    tick = res["AlarmTickNotRunning"]["Properties"]
+    assert (tick["Namespace"], tick["MetricName"]) == ("Storeloop", "TickRuns")
+    assert tick["Period"] * tick["EvaluationPeriods"] == 15 * 60
+    assert tick["ComparisonOperator"] == "LessThanThreshold" and tick["TreatMissingData"] == "breaching"
+    assert {"Name": "Service", "Value": "tick"} in tick["Dimensions"]
+    failed = res["AlarmPostsFailed"]["Properties"]
+    assert failed["MetricName"] == "PostsFailed" and {"Name": "Service", "Value": "fanout"} in failed["Dimensions"]
+    for alarm in resources(template, "AWS::CloudWatch::Alarm").values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_the_dashboard_shows_the_emitted_metrics(packaged) -> None:
+    from chalicelib.metrics import NAMES
+
+    _, template, _ = packaged
+    body = json.loads(template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"])
+    shown = {m[1] for w in body["widgets"] for m in w["properties"]["metrics"] if m[0] == "Storeloop"}
+    assert {"Claims", "SoldOuts", "Redemptions", "Reversals", "PostsSent", "PostsFailed", "ServerErrors",
+            "Latency", "TickRuns"} <= shown <= set(NAMES)
+
+
+def test_the_api_is_production_shaped(packaged) -> None:
+    _, template, _ = packaged
+    res = template["Resources"]
+    api = res["RestAPI"]["Properties"]
+    assert api["EndpointConfiguration"] == {"Type": {"Ref": "EndpointType"}}
+    assert template["Parameters"]["EndpointType"]["Default"] == "REGIONAL"
+    assert api["TracingEnabled"] is True
+    [settings] = api["MethodSettings"]
+    assert settings["ThrottlingRateLimit"] == {"Ref": "ThrottleRateLimit"} and settings["ResourcePath"] == "/*"
+    access = api["AccessLogSetting"]
+    assert access["DestinationArn"] == {"Fn::GetAtt": ["LogGroupApiAccess", "Arn"]}
+    assert json.loads(access["Format"])["request_id"] == "$context.requestId"
+    assert res["ApiGatewayAccount"]["Type"] == "AWS::ApiGateway::Account"
+    domain = res["ApiDomainName"]
+    assert domain["Condition"] == "HasDomain" and domain["Properties"]["DomainName"] == {"Ref": "DomainName"}
+    assert res["ApiBasePathMapping"]["Properties"]["RestApiId"] == {"Ref": "RestAPI"}
+    public_url = res["APIHandler"]["Properties"]["Environment"]["Variables"]["STORELOOP_PUBLIC_URL"]
+    assert public_url["Fn::If"][0] == "HasDomain"  # the OpenAPI `servers` names the custom domain
+    assert "CertificateArn" in template["Parameters"]
+    plan = res["PosUsagePlan"]["Properties"]
+    assert plan["ApiStages"] == [{"ApiId": {"Ref": "RestAPI"}, "Stage": {"Ref": "RestAPI.Stage"}}]
+    assert plan["Throttle"]["RateLimit"] == {"Ref": "PosRateLimit"} and plan["Quota"]["Period"] == "DAY"
+    assert res["PosUsagePlanKey"]["Properties"]["KeyId"] == {"Ref": "PosApiKey"}
+    # POS routes need the key on prod (STORELOOP_POS_API_KEYS=required); members' routes never do
+    paths = api["DefinitionBody"]["paths"]
+    assert paths["/payments"]["post"]["security"] == [{"api_key": []}]
+    assert "security" not in paths["/coupon-templates/{template_id}/claim"]["post"]
+
+
+def test_functions_log_to_their_own_retained_groups_with_scoped_permissions_and_xray(packaged) -> None:
+    _, template, _ = packaged
+    res = template["Resources"]
+    for function in resources(template, "AWS::Serverless::Function").values():
+        props = function["Properties"]
+        assert props["Tracing"] == "Active"
+        group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
+        group = res[group_id]
+        assert group["Type"] == "AWS::Logs::LogGroup"
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        role_id = props["Role"]["Fn::GetAtt"][0]
+        statements = res[role_id]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        logs = [s for s in statements if any(a.startswith("logs:") for a in s["Action"])]
+        assert logs == [{"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                         "Resource": [{"Fn::GetAtt": [group_id, "Arn"]}]}]
+        assert any("xray:PutTraceSegments" in s["Action"] for s in statements)
+    assert res["LogGroupApiAccess"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_retained_tables_can_be_imported_after_a_teardown(packaged) -> None:
+    from infra.import_tables import resources_to_import, tables_template
+
+    _, template, _ = packaged
+    imports = resources_to_import("prod")
+    tables = tables_template(template)["Resources"]
+    assert {i["LogicalResourceId"] for i in imports} == set(tables)
+    for item in imports:
+        table = tables[item["LogicalResourceId"]]
+        assert table["DeletionPolicy"] == "Retain"
+        assert table["Properties"]["TableName"] == item["ResourceIdentifier"]["TableName"]
 
 
 def test_alarms_watch_the_dead_letter_queue_and_every_function(packaged) -> None:
@@ -86,7 +182,7 @@ def test_alarms_watch_the_dead_letter_queue_and_every_function(packaged) -> None
     alarms = resources(template, "AWS::CloudWatch::Alarm").values()
     assert any(a["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible" for a in alarms)
     errored = {a["Properties"]["Dimensions"][0]["Value"]["Ref"] for a in alarms
-               if a["Properties"]["MetricName"] == "Errors"}
+               if a["Properties"]["MetricName"] == "Errors" and a["Properties"]["Namespace"] == "AWS/Lambda"}
     assert errored == set(resources(template, "AWS::Serverless::Function"))
 
 
@@ -105,4 +201,8 @@ def test_the_zip_leaves_boto_to_the_runtime_and_stays_small(packaged) -> None:
     assert not any(n.startswith(("botocore/", "boto3/")) for n in names)
     assert "app.py" in names and any(n.startswith("chalicelib/") for n in names)
     assert any(n.startswith("pynamodb/") for n in names) and any(n.startswith("pydantic_core/") for n in names)
+    assert "chalicelib/vendor/swagger-ui/swagger-ui-bundle.js" in names  # /docs works deployed
+    assert not any(n.startswith("devtools/") or n == "chalicelib/gateway.py" for n in names)
+    assert report["zip_bytes"] <= 8_000_000
+    assert "valid SAM Template" in report["sam_validate"]
     print(f"deployment.zip: {report['zip_bytes']} bytes (chalice: {report['zip_bytes_chalice']})")

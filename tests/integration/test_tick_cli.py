@@ -4,6 +4,7 @@ posted exactly once across them."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -53,3 +54,31 @@ def test_tick_prints_a_summary_line(ddb_env: dict[str, str]) -> None:
     again = subprocess.run([sys.executable, "-m", "chalicelib.cli", "tick", "--at", "2026-11-20T12:00:00+08:00"],
                            cwd=ROOT, env={**os.environ, **ddb_env}, capture_output=True, text=True, timeout=120)
     assert again.stdout.strip().splitlines()[-1] == "tick 2026-11-20T12:00:00+08:00: 1 due, 0 posted, 1 duplicate"
+
+
+def cli_tick(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "chalicelib.cli", "tick", *args], cwd=ROOT,
+                          env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+
+
+def test_dry_run_lists_what_is_due_and_store_fires_one_store_only(ddb_env: dict[str, str]) -> None:
+    from chalicelib.campaigns.tick import read_watermark
+
+    add_store("a1", idle_hour=None)
+    add_store("b1", idle_hour=None)
+    advance_watermark(sh("11:55"))
+    dry = cli_tick(ddb_env, "--at", "2026-11-20T12:00:00+08:00", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "2 slot(s) due" in dry.stdout and "store a1: slot" in dry.stdout and "store b1: slot" in dry.stdout
+    assert posts.for_day("a1", DAY) == [] and read_watermark() == sh("11:55")  # changed nothing
+
+    one = cli_tick(ddb_env, "--at", "2026-11-20T12:00:00+08:00", "--store", "a1", "--json")
+    assert one.returncode == 0, one.stderr
+    summary = json.loads(one.stdout.strip().splitlines()[-1])
+    assert summary["store"] == "a1" and summary["tick"]["due"] == 1 and summary["tick"]["posted"] == 1
+    assert len(posts.for_day("a1", DAY)) == 1 and posts.for_day("b1", DAY) == []
+    assert read_watermark() == sh("11:55")  # b1's slot is still due for the next regular tick
+
+    rest = cli_tick(ddb_env, "--at", "2026-11-20T12:00:00+08:00")
+    assert rest.stdout.strip().splitlines()[-1].endswith("2 due, 1 posted, 1 duplicate")
+    assert len(posts.for_day("b1", DAY)) == 1

@@ -1,26 +1,19 @@
-"""API-Gateway-level error responses: what a client gets for a path no route
-serves. Deployed, `infra/` installs these as API Gateway GatewayResponses;
-under `chalice local` and the Chalice test client the same responses are
-installed on Chalice's local gateway emulator, so both answer alike."""
+"""A patch of Chalice's local API Gateway emulator (`chalice local` and the
+Chalice test client), so it answers as the deployed API Gateway does:
+the envelope for a path no route serves (infra/gateway_responses.py, which
+the deployed stack installs as GatewayResponses), 405 for any method, a
+deep listen backlog. Development only: app.py imports this module only when
+Chalice's CLI or test client is loaded, and it is not in the Lambda zip."""
 
 from __future__ import annotations
 
 import json
-import sys
+import time
+import uuid
 from typing import Any
 
-UNKNOWN_ROUTE_BODY = {"error": {"code": "not_found", "message": "no such route", "details": []}}
-
-# API Gateway response type -> (status, envelope); used by infra/ for the deployed API.
-GATEWAY_RESPONSES: dict[str, tuple[int, dict[str, Any]]] = {
-    "MISSING_AUTHENTICATION_TOKEN": (404, UNKNOWN_ROUTE_BODY),
-    "DEFAULT_4XX": (400, {"error": {"code": "bad_request", "message": "$context.error.message", "details": []}}),
-    "DEFAULT_5XX": (500, {"error": {"code": "internal_error", "message": "$context.error.message", "details": []}}),
-}
-
-
-def running_under_local_gateway() -> bool:
-    return "chalice.cli" in sys.modules or "chalice.test" in sys.modules
+from chalicelib import logs
+from infra.gateway_responses import GATEWAY_RESPONSES
 
 
 def install_on_local_gateway() -> None:
@@ -31,13 +24,21 @@ def install_on_local_gateway() -> None:
     original = local.LocalGateway.handle_request
 
     def handle_request(self: Any, method: str, path: str, headers: Any, body: Any) -> Any:
+        started = time.perf_counter()
         try:
             return original(self, method, path, headers, body)
         except local.ForbiddenError:
             # Chalice's emulator raises this (as API Gateway does) only for a
             # path that matches no route: no authorizers are used here.
             status, envelope = GATEWAY_RESPONSES["MISSING_AUTHENTICATION_TOKEN"]
-            return {"statusCode": status, "headers": {"Content-Type": "application/json; charset=utf-8"},
+            request_id = str(uuid.uuid4())
+            # Deployed, API Gateway's access log has this line; locally, we write it.
+            logs.clear()
+            logs.bind(request_id=request_id, code=envelope["error"]["code"])
+            logs.access(f"{method} (no route)", status, (time.perf_counter() - started) * 1000)
+            logs.clear()
+            return {"statusCode": status, "headers": {"Content-Type": "application/json; charset=utf-8",
+                                                      "x-request-id": request_id},
                     "multiValueHeaders": {}, "body": json.dumps(envelope)}
 
     local.LocalGateway.handle_request = handle_request  # type: ignore[method-assign]

@@ -1,0 +1,27 @@
+"""Write the API's OpenAPI document (what `/openapi.json` serves) to a file
+or stdout, without a server: `python -m devtools.export_openapi [PATH]`."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    os.environ.setdefault("STORELOOP_JWT_SECRET", "x" * 48)  # importing the app needs one; nothing is signed
+    import app  # noqa: F401 - registers every route
+    from chalicelib.openapi import build_openapi
+
+    text = json.dumps(build_openapi(), indent=2, ensure_ascii=False)
+    if args:
+        Path(args[0]).write_text(text + "\n")
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
