@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ConfigDict
 
-from chalicelib.errors import StoreloopError
+from chalicelib.errors import StoreloopError, ValidationFailed
 from chalicelib.schema import ApiModel
 
 
@@ -51,14 +51,23 @@ def require(if_match: str | None, current: str) -> None:
         raise PreconditionFailed()
 
 
-def merge_patch(target: Any, patch: Any) -> Any:
+MAX_PATCH_DEPTH = 16  # our resources nest 2 deep; deeper is refused, never a RecursionError
+
+
+def merge_patch(target: Any, patch: Any, depth: int = 0) -> Any:
     """RFC 7386: objects merge recursively, `null` deletes, anything else replaces."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return copy.deepcopy(patch) if depth < MAX_PATCH_DEPTH else _too_deep()
+    if depth >= MAX_PATCH_DEPTH:
+        _too_deep()
     result = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)
         else:
-            result[key] = merge_patch(result.get(key), value)
+            result[key] = merge_patch(result.get(key), value, depth + 1)
     return result
+
+
+def _too_deep() -> Any:
+    raise ValidationFailed.field("body", f"nested more than {MAX_PATCH_DEPTH} levels")

@@ -24,7 +24,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 
@@ -126,6 +126,17 @@ class ByMember(GlobalSecondaryIndex["CouponRecord"]):
     claimed_at = UTCDateTimeAttribute(range_key=True)
 
 
+class CouponsByTemplate(GlobalSecondaryIndex["CouponRecord"]):
+    """Claims of a template by time (keys only): per-template stats."""
+
+    class Meta:
+        index_name = "by_template"
+        projection = KeysOnlyProjection()
+
+    template_id = UnicodeAttribute(hash_key=True)
+    claimed_at = UTCDateTimeAttribute(range_key=True)
+
+
 class CouponRecord(Model):
     """An issued coupon. Terms are copied from the template at claim time so
     a later template edit never changes a coupon already held."""
@@ -155,6 +166,7 @@ class CouponRecord(Model):
     short_code = UnicodeAttribute(null=True)  # digits staff can type; see short_codes.py
 
     by_member = ByMember()
+    by_template = CouponsByTemplate()
 
 
 class ByStoreDay(GlobalSecondaryIndex["RedemptionRecord"]):
@@ -163,6 +175,17 @@ class ByStoreDay(GlobalSecondaryIndex["RedemptionRecord"]):
         projection = AllProjection()
 
     store_day = UnicodeAttribute(hash_key=True)
+    redeemed_at = UTCDateTimeAttribute(range_key=True)
+
+
+class RedemptionsByTemplate(GlobalSecondaryIndex["RedemptionRecord"]):
+    """Redemptions of a template by time: per-template stats."""
+
+    class Meta:
+        index_name = "by_template"
+        projection = AllProjection()
+
+    template_id = UnicodeAttribute(hash_key=True)
     redeemed_at = UTCDateTimeAttribute(range_key=True)
 
 
@@ -189,6 +212,7 @@ class RedemptionRecord(Model):
     reversed_by = UnicodeAttribute(null=True)
 
     by_store_day = ByStoreDay()
+    by_template = RedemptionsByTemplate()
 
 
 class AuditRecord(Model):

@@ -230,3 +230,25 @@ def test_short_codes_stay_unique_when_concurrent_claims_collide(ddb_env: dict[st
     assert len(set(codes)) == 400
     for coupon in coupons[:50]:
         assert ShortCodeRecord.get(coupon.short_code, consistent_read=True).coupon_id == coupon.coupon_id
+
+
+def test_chain_and_template_stats_per_day_and_csv_exports(api: Api, admin: str) -> None:
+    coupon, staff = redeemable_coupon(api, admin, "Q1")
+    store(api, admin, "Q2", traffic_tier="low")
+    tid = coupon["template_id"]
+    assert api.post(f"/coupon-templates/{tid}/claim", {"store_id": "Q2"}, as_=token("member", "m-q2")).status == 201
+    assert api.post("/redemptions", {"code": coupon["short_code"], "spend_fen": 4200}, as_=staff).status == 201
+    chain = api.get("/stats/chain", as_=admin).body
+    assert len(chain["days"]) == 7  # the default range ends today
+    today = chain["days"][-1]
+    assert (today["coupons_claimed"], today["coupons_redeemed"], today["stores_reporting"]) == (2, 1, 2)
+    assert today["redemption_rate"] == 0.5
+    tpl = api.get(f"/stats/templates/{tid}", as_=admin).body["days"][-1]
+    assert (tpl["claims"], tpl["redemptions"], tpl["gmv_influenced_fen"]) == (2, 1, 4200)
+    assert api.get("/stats/templates/nope", as_=admin).status == 404
+    assert api.get("/stats/chain?from=2026-01-01&to=2026-03-01", as_=admin).error_code == "validation_error"
+    for path, who in (("/stores/Q1/redemptions/export", staff), ("/stats/chain/export", admin),
+                      (f"/stats/stores/Q1/export?from={today['day']}&to={today['day']}", admin)):
+        reply = api.get(path, as_=who)
+        assert reply.status == 200 and reply.headers["Content-Type"].startswith("text/csv"), path
+    assert api.get("/stores/Q1/redemptions/export", as_=token("staff", "x", store_id="Q2")).status == 403
