@@ -72,7 +72,8 @@ class Api:
         if self._client is not None:
             resp = getattr(self._client.http, method.lower())(path, headers=hdrs, body=payload or b"")
             text = resp.body.decode() if isinstance(resp.body, bytes) else resp.body
-            return Reply(resp.status_code, _parse(text, {k.lower(): v for k, v in resp.headers.items()}.get("content-type", "")), dict(resp.headers))
+            ctype = {k.lower(): v for k, v in resp.headers.items()}.get("content-type", "")
+            return Reply(resp.status_code, _parse(text, ctype), dict(resp.headers))
         assert self._session is not None
         r = self._session.request(method, self._base + path, data=payload, headers=hdrs, timeout=30)
         return Reply(r.status_code, _parse(r.text, r.headers.get("content-type", "")), dict(r.headers))

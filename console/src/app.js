@@ -194,8 +194,13 @@ async function storeEditView(view, storeId) {
   view.innerHTML = `<h1>编辑门店 Edit store ${esc(storeId)}</h1>
   <form class="card" id="edit"><div class="row">${STORE_FIELDS.map((f) => field(f, store[f[0]])).join("")}</div>
   <button type="submit">保存 Save</button> <a href="#/stores">返回 Back</a></form>
+  <div class="card"><h2>社群 Groups</h2><table><thead><tr><th>序号 Seq</th><th>成员/容量 Members / capacity</th><th>群聊 Chat</th><th>机器人 Robot</th></tr></thead><tbody id="groups"></tbody></table></div>
   <div class="card"><h2>门店券预览 Offers as a member tier sees them</h2>
   <form class="row" id="as-tier"><label>会员层级 Tier<select name="tier"><option value="">任何 any</option><option>new</option><option>active</option><option>loyal</option><option>at_risk</option></select></label><button type="submit">预览 Preview</button></form><ul id="offers"></ul></div>`;
+  guarded(async () => {
+    const { data } = await api("GET", `/stores/${encodeURIComponent(storeId)}/groups`);
+    $("#groups").innerHTML = data.groups.map((g) => `<tr><td>${g.seq}${g.seq === data.current_seq ? " (当前 joining)" : ""}</td><td>${g.member_count} / ${g.capacity}</td><td>${esc(g.chat_ref || "-")}</td><td>${g.webhook_set ? "已设置 set" : "未设置 not set"}</td></tr>`).join("") || `<tr><td colspan="4">还没有群 No groups yet</td></tr>`;
+  });
   $("#edit").onsubmit = (e) => {
     e.preventDefault();
     const patch = {};
@@ -303,41 +308,88 @@ function today() { return new Date(Date.now() + 8 * 3600e3).toISOString().slice(
 async function calendarView(view) {
   view.innerHTML = `<h1>发帖日历 Campaign calendar</h1>
   <form class="row" id="pick"><label>门店 Store<input name="store" required value="S1"></label><label>日期 Date<input name="date" type="date" value="${today()}"></label><button type="submit">查看 Show</button></form>
-  <table class="wide"><thead><tr><th>时段 Slot</th><th>时间 At</th><th>类型 Kind</th><th>状态 Status</th><th>内容 What it said</th></tr></thead><tbody id="rows"></tbody></table>`;
+  <table class="wide"><thead><tr><th>时段 Slot</th><th>时间 At</th><th>类型 Kind</th><th>状态 Status</th><th>内容 What it said</th><th></th></tr></thead><tbody id="rows"></tbody></table>`;
+  const STATUS = { pending: "待发 pending", sent: "已发 sent", failed: "失败 failed" };
+  let timeZone = "Asia/Shanghai";
+  const at = (iso) => new Date(iso).toLocaleTimeString("zh-CN", { timeZone, hour: "2-digit", minute: "2-digit", hour12: false });
+  const row = (p) => `<tr data-id="${esc(p.post_id)}"><td>${esc(p.slot)}</td><td>${esc(at(p.fire_at))}</td><td>${esc(p.kind)}</td>
+    <td>${STATUS[p.status] || esc(p.status)}${p.group_ids.length ? ` (群 groups ${p.sent_group_ids.length}/${p.group_ids.length})` : ""}${p.last_error ? `<br><small>${esc(p.last_error)}</small>` : ""}</td>
+    <td>${esc(p.body || "")}</td><td>${p.status === "failed" ? `<button type="button" data-act="retry">重试 Retry</button>` : ""}</td></tr>`;
+  let storeId = null;
   $("#pick").onsubmit = (e) => {
     e.preventDefault();
     const f = new FormData(e.target);
+    storeId = f.get("store");
     guarded(async () => {
-      const { data } = await api("GET", `/stores/${encodeURIComponent(f.get("store"))}/posts?date=${f.get("date")}`);
-      $("#rows").innerHTML = data.posts.map((p) => `<tr><td>${esc(p.slot)}</td><td>${esc((p.fire_at || "").slice(11, 16))}</td><td>${esc(p.kind)}</td><td>${esc(p.status)}</td><td>${esc(p.body)}</td></tr>`).join("") || `<tr><td colspan="5">今天还没有帖子 No posts yet</td></tr>`;
+      timeZone = (await api("GET", `/stores/${encodeURIComponent(storeId)}`)).data.timezone;
+      const { data } = await api("GET", `/stores/${encodeURIComponent(storeId)}/posts?date=${f.get("date")}`);
+      $("#rows").innerHTML = data.posts.map(row).join("") || `<tr><td colspan="6">这天没有帖子 No posts this day</td></tr>`;
+    });
+  };
+  $("#rows").onclick = (e) => {
+    if (e.target.dataset.act !== "retry") return;
+    const tr = e.target.closest("tr");
+    guarded(async () => {
+      const { data } = await api("POST", `/stores/${encodeURIComponent(storeId)}/posts/${encodeURIComponent(tr.dataset.id)}/retry`);
+      tr.outerHTML = row(data);
+      flash("已重试。 Retried.", true);
     });
   };
 }
 
 // ---------- HQ: dashboard ----------
 let chart = null;
+async function download(path, filename) {
+  const s = session();
+  const resp = await fetch("/api" + path, { headers: { Authorization: `Bearer ${s.token}` } });
+  if (!resp.ok) throw new ApiError(resp.status, await resp.json());
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(await resp.blob());
+  link.download = filename;
+  link.click();
+  URL.revokeObjectURL(link.href);
+}
+
 async function dashboardView(view) {
   const to = today();
   const from = new Date(Date.parse(to) - 13 * 864e5).toISOString().slice(0, 10);
   view.innerHTML = `<h1>看板 Dashboard</h1>
-  <form class="row" id="pick"><label>门店 Store<input name="store" required value="S1"></label><label>从 From<input name="from" type="date" value="${from}"></label><label>到 To<input name="to" type="date" value="${to}"></label><button type="submit">查看 Show</button></form>
-  <div class="card"><div id="chart" role="img" aria-label="领取与核销 claims and redemptions per day"></div></div>
-  <table id="figures"><thead><tr><th>日期 Day</th><th>领取 Claims</th><th>核销 Redemptions</th><th>核销率 Rate</th><th>GMV (元)</th><th>群成员 Group members</th></tr></thead><tbody></tbody></table>`;
+  <form class="row" id="pick"><label>门店 Store (空=全连锁 blank = whole chain)<input name="store" autocomplete="off"></label>
+  <label>券模板 Template id (可选 optional)<input name="template" autocomplete="off"></label>
+  <label>从 From<input name="from" type="date" value="${from}"></label><label>到 To<input name="to" type="date" value="${to}"></label>
+  <button type="submit">查看 Show</button><button type="button" class="secondary" id="csv">导出 CSV Export</button></form>
+  <div class="card"><div id="chart" role="img" aria-label="每日领取与核销 claims and redemptions per day"></div></div>
+  <table id="figures"><thead><tr><th>日期 Day</th><th>领取 Claims</th><th>核销 Redemptions</th><th>核销率 Rate</th><th>GMV (元)</th><th>群成员/门店 Members / stores</th></tr></thead><tbody></tbody></table>`;
+  const source = (f) => {
+    const range = `from=${f.get("from")}&to=${f.get("to")}`;
+    if (f.get("template")) return { path: `/stats/templates/${encodeURIComponent(f.get("template"))}?${range}`, csv: null };
+    if (f.get("store")) return { path: `/stats/stores/${encodeURIComponent(f.get("store"))}?${range}`, csv: `/stats/stores/${encodeURIComponent(f.get("store"))}/export?${range}` };
+    return { path: `/stats/chain?${range}`, csv: `/stats/chain/export?${range}` };
+  };
+  // one row shape for store, chain and template answers
+  const norm = (d) => ({ day: d.day, claims: d.coupons_claimed ?? d.claims, redeemed: d.coupons_redeemed ?? d.redemptions,
+    rate: d.redemption_rate, gmv: d.gmv_fen ?? d.gmv_influenced_fen ?? 0, extra: d.group_members ?? d.stores_reporting ?? null });
   const show = (f) => guarded(async () => {
-    const { data } = await api("GET", `/stats/stores/${encodeURIComponent(f.get("store"))}?from=${f.get("from")}&to=${f.get("to")}`);
-    const days = data.days;
+    const { data } = await api("GET", source(f).path);
+    const days = data.days.map(norm);
     if (chart) chart.dispose();
     chart = echarts.init($("#chart"));
     chart.setOption({
       animation: false, aria: { enabled: true }, tooltip: { trigger: "axis" }, legend: {},
-      xAxis: { type: "category", data: days.map((d) => d.day.slice(5)) }, yAxis: { type: "value", minInterval: 1 },
-      series: [{ name: "领取 Claims", type: "bar", data: days.map((d) => d.coupons_claimed) },
-        { name: "核销 Redemptions", type: "bar", data: days.map((d) => d.coupons_redeemed) },
-        { name: "群成员 Group members", type: "line", data: days.map((d) => d.group_members) }],
+      xAxis: { type: "category", data: days.map((d) => d.day.slice(5)) },
+      yAxis: [{ type: "value", minInterval: 1 }, { type: "value", name: "GMV 元", position: "right" }],
+      series: [{ name: "领取 Claims", type: "bar", data: days.map((d) => d.claims) },
+        { name: "核销 Redemptions", type: "bar", data: days.map((d) => d.redeemed) },
+        { name: "GMV 元", type: "line", yAxisIndex: 1, data: days.map((d) => d.gmv / 100) }],
     });
-    $("#figures tbody").innerHTML = days.map((d) => `<tr><td>${d.day}</td><td>${d.coupons_claimed}</td><td>${d.coupons_redeemed}</td><td>${d.redemption_rate ?? "-"}</td><td>${yuan(d.gmv_fen)}</td><td>${d.group_members ?? "-"}</td></tr>`).join("");
+    $("#figures tbody").innerHTML = days.map((d) => `<tr><td>${d.day}</td><td>${d.claims}</td><td>${d.redeemed}</td><td>${d.rate ?? "-"}</td><td>${yuan(d.gmv)}</td><td>${d.extra ?? "-"}</td></tr>`).join("");
   });
   $("#pick").onsubmit = (e) => { e.preventDefault(); show(new FormData(e.target)); };
+  $("#csv").onclick = () => guarded(async () => {
+    const { csv } = source(new FormData($("#pick")));
+    if (!csv) { flash("模板数据请用图表查看。 Template figures are shown above; CSV covers stores and the chain."); return; }
+    await download(csv, csv.includes("chain") ? "stats-chain.csv" : "stats-store.csv");
+  });
   await show(new FormData($("#pick")));
 }
 
@@ -396,12 +448,13 @@ async function redeemView(view) {
 
 async function todayView(view) {
   const s = session();
-  view.innerHTML = `<h1>今日核销 Today's redemptions</h1><table class="wide"><thead><tr><th>时间 Time</th><th>抵扣 Discount</th><th>会员 Member</th><th>状态 Status</th><th></th></tr></thead><tbody id="rows"></tbody></table>`;
+  view.innerHTML = `<h1>今日核销 Today's redemptions</h1><div class="row"><button type="button" class="secondary" id="csv">导出近7天 CSV Export last 7 days</button></div><table class="wide"><thead><tr><th>时间 Time</th><th>抵扣 Discount</th><th>会员 Member</th><th>状态 Status</th><th></th></tr></thead><tbody id="rows"></tbody></table>`;
   const load = () => guarded(async () => {
     const { data } = await api("GET", `/stores/${encodeURIComponent(s.store_id)}/redemptions`);
     $("#rows").innerHTML = data.redemptions.map((r) => `<tr data-id="${esc(r.redemption_id)}"><td>${esc(r.redeemed_at.slice(11, 19))}</td><td>¥${yuan(r.discount_fen)}</td><td>${esc(r.member_id)}</td><td>${r.status === "reversed" ? "已撤销 reversed" : "已核销 redeemed"}</td>
       <td>${r.status === "redeemed" ? `<button type="button" class="danger" data-act="reverse">撤销 Reverse</button>` : ""}</td></tr>`).join("") || `<tr><td colspan="5">今天还没有核销 None yet today</td></tr>`;
   });
+  $("#csv").onclick = () => guarded(() => download(`/stores/${encodeURIComponent(s.store_id)}/redemptions/export`, `redemptions-${s.store_id}.csv`));
   $("#rows").onclick = (e) => {
     if (e.target.dataset.act !== "reverse") return;
     const id = e.target.closest("tr").dataset.id;

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -35,7 +39,7 @@ def sign_in(page: Any, console: str, role: str, store_id: str = "S1") -> None:
 
 
 def test_operator_creates_pauses_resumes_a_tier_template_and_sees_it_in_list_and_chart(
-        browser: Any, console: str, http: Api, admin: str, errors: ConsoleErrors) -> None:
+        browser: Any, console: str, http: Api, admin: str, errors: ConsoleErrors, ddb_env: dict[str, str]) -> None:
     seed(http, admin)
     page = errors.watch(browser.new_page(viewport={"width": 1280, "height": 900}))
     sign_in(page, console, "admin")
@@ -71,12 +75,22 @@ def test_operator_creates_pauses_resumes_a_tier_template_and_sees_it_in_list_and
     page.get_by_role("link", name="Dashboard").click()
     page.locator("#chart canvas").wait_for()
     today = page.locator("#figures tbody tr").last
-    assert today.locator("td").nth(1).inner_text() == "1"  # the claim just made, charted and tabled
+    expect(today.locator("td").nth(1)).to_have_text("1")  # chain-wide: the claim just made, charted and tabled
     shot(page, "hq-dashboard")
+    page.get_by_label("Template id").fill(str(template_id))
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("#figures tbody tr").last.locator("td").nth(1)).to_have_text("1")
+    with page.expect_download() as download:
+        page.get_by_label("Template id").fill("")
+        page.get_by_role("button", name="Export").click()
+    assert download.value.suggested_filename == "stats-chain.csv"
 
+    noon = datetime.now(ZoneInfo("Asia/Shanghai")).replace(hour=12, minute=1, second=0, microsecond=0)
+    subprocess.run([sys.executable, "-m", "chalicelib.cli", "tick", "--at", noon.isoformat()],
+                   env={**os.environ, **ddb_env}, check=True, capture_output=True)
     page.get_by_role("link", name="Calendar").click()
     page.get_by_role("button", name="Show").click()
-    page.locator("#rows tr").first.wait_for()
+    expect(page.locator("#rows tr", has_text="noon")).to_contain_text("flash_coupon")
     shot(page, "hq-calendar")
 
 
