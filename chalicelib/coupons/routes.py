@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
+from chalicelib import history
 from chalicelib.auth import Principal
 from chalicelib.clock import get_clock, local_time
 from chalicelib.coupons import claims, codes, lifecycle, offers, preview, redemptions, short_codes, templates
@@ -47,6 +48,7 @@ from chalicelib.coupons.schemas import (
 )
 from chalicelib.errors import NotFound
 from chalicelib.etags import MergePatch, PreconditionFailed
+from chalicelib.schema import ApiModel
 from chalicelib.stores.service import get_store
 from chalicelib.web import WithHeaders, endpoint
 
@@ -200,3 +202,19 @@ def store_redemptions(principal: Principal, store_id: str, query: RedemptionsQue
     day = query.date or local_time(get_clock().now(), store.timezone).date()
     records = redemptions.store_redemptions(store_id, day.isoformat())
     return Redemptions(store_id=store_id, date=day.isoformat(), redemptions=[_redemption_view(r) for r in records])
+
+
+class RedemptionPage(ApiModel):
+    store_id: str
+    redemptions: list[Redemption]
+    next_cursor: str | None
+
+
+@endpoint(bp, "GET", "/stores/{store_id}/redemptions/history", summary="A store's redemptions over local dates",
+          roles=("staff", "admin"), query=history.RangePageQuery, response=RedemptionPage, errors=(400, 401, 403, 404))
+def redemption_history(principal: Principal, store_id: str, query: history.RangePageQuery) -> RedemptionPage:
+    principal.require_store(store_id)
+    get_store(store_id)
+    page = history.redemptions(store_id, query)
+    return RedemptionPage(store_id=store_id, redemptions=[_redemption_view(r) for r in page.items],
+                          next_cursor=page.next_cursor)

@@ -252,3 +252,29 @@ def test_chain_and_template_stats_per_day_and_csv_exports(api: Api, admin: str) 
         reply = api.get(path, as_=who)
         assert reply.status == 200 and reply.headers["Content-Type"].startswith("text/csv"), path
     assert api.get("/stores/Q1/redemptions/export", as_=token("staff", "x", store_id="Q2")).status == 403
+
+
+def test_redemption_and_post_history_pages_across_days(api: Api, admin: str) -> None:
+    from chalicelib.clock import FixedClock, set_clock
+
+    clock = FixedClock(datetime(2026, 11, 20, 2, 0, tzinfo=UTC))  # 10:00 in Shanghai
+    set_clock(clock)
+    store(api, admin, "H1")
+    staff = token("staff", "staff-H1", store_id="H1")
+    body = {"title": "历史券", "kind": "amount_off", "value": 300, "valid_days": 10,
+            "claim_start": "2026-11-19T00:00:00+08:00", "claim_end": "2026-11-30T00:00:00+08:00"}
+    tid = api.post("/coupon-templates", {**body, "per_member_limit": 10}, as_=admin).body["template_id"]
+    made = []
+    for day in range(3):  # 2, 1 and 2 redemptions on three local days
+        for _ in range((2, 1, 2)[day]):
+            coupon = api.post(f"/coupon-templates/{tid}/claim", {"store_id": "H1"}, as_=token("member", "mh")).body
+            made.append(api.post("/redemptions", {"code": coupon["short_code"]}, as_=staff).body["redemption_id"])
+            clock.advance(minutes=5)
+        clock.advance(days=1)
+    seen = [r["redemption_id"] for r in all_pages(
+        api, "/stores/H1/redemptions/history?from=2026-11-19&to=2026-11-23&limit=2", "redemptions", staff)]
+    assert sorted(seen) == sorted(made) and len(seen) == 5
+    assert seen[0] == made[-1]  # newest first
+    posts = api.get("/stores/H1/posts/history?from=2026-11-01&to=2026-11-30", as_=staff)
+    assert posts.status == 200 and posts.body["next_cursor"] is None
+    assert api.get("/stores/H1/posts/history?from=2026-11-02&to=2026-11-01", as_=staff).status == 400
