@@ -71,8 +71,20 @@ def handler(api_url: str, secret: str) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             ask = json.loads(self.rfile.read(length) or b"{}")
             role = ask.get("role") if ask.get("role") in ("admin", "staff") else "admin"
-            tok = issue_token(secret, str(ask.get("sub") or f"local-{role}"), role, datetime.now(UTC),
-                              timedelta(hours=8), store_id=ask.get("store_id") if role == "staff" else None)
+            sub, store_id = str(ask.get("sub") or f"local-{role}"), ask.get("store_id") if role == "staff" else None
+            now = datetime.now(UTC)
+            if role == "staff":  # the API only accepts staff on the roster: put this one there
+                admin = issue_token(secret, "local-console", "admin", now, timedelta(minutes=1))
+                req = urllib.request.Request(f"{api_url}/staff/{sub}", method="PUT",
+                                             data=json.dumps({"store_id": store_id}).encode(),
+                                             headers={"Authorization": f"Bearer {admin}",
+                                                      "Content-Type": "application/json"})
+                try:
+                    urllib.request.urlopen(req, timeout=30).close()
+                except urllib.error.HTTPError as err:  # e.g. no such store: tell the sign-in page
+                    self._send(err.code, err.read(), {"Content-Type": "application/json"})
+                    return
+            tok = issue_token(secret, sub, role, now, timedelta(hours=8), store_id=store_id)
             self._send(200, json.dumps({"token": tok}).encode(), {"Content-Type": "application/json"})
 
         def _static(self) -> None:

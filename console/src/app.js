@@ -118,7 +118,9 @@ async function route() {
 // ---------- sign in ----------
 async function signIn(role, storeId) {
   const resp = await fetch("/dev/token", { method: "POST", body: JSON.stringify({ role, store_id: storeId, sub: role === "staff" ? `staff-${storeId}` : "hq-operator" }) });
-  const { token } = await resp.json();
+  const answer = await resp.json();
+  if (!resp.ok) { flash(explain(new ApiError(resp.status, answer))); return; }
+  const { token } = answer;
   sessionStorage.setItem("storeloop", JSON.stringify({ role, token, store_id: storeId }));
   go(role === "admin" ? "#/stores" : "#/redeem");
 }

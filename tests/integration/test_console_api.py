@@ -33,6 +33,12 @@ def template(api: Api, admin: str, **over: Any) -> dict[str, Any]:
     return reply.body  # type: ignore[no-any-return]
 
 
+def staff_token(api: Api, admin: str, staff_id: str, store_id: str) -> str:
+    """A staff token for someone on the roster (the API refuses others)."""
+    assert api.put(f"/staff/{staff_id}", {"store_id": store_id}, as_=admin).status == 200
+    return token("staff", staff_id, store_id=store_id)
+
+
 def all_pages(api: Api, path: str, key: str, admin: str, on_page: Any = None) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     cursor = None
@@ -149,7 +155,7 @@ def redeemable_coupon(api: Api, admin: str, store_id: str = "R1") -> tuple[dict[
     member = token("member", f"m-{store_id}")
     claimed = api.post(f"/coupon-templates/{tid}/claim", {"store_id": store_id}, as_=member)
     assert claimed.status == 201, claimed.body
-    return claimed.body, token("staff", f"staff-{store_id}", store_id=store_id)
+    return claimed.body, staff_token(api, admin, f"staff-{store_id}", store_id)
 
 
 def test_preview_changes_nothing_then_short_code_redeems_and_reverses(api: Api, admin: str) -> None:
@@ -162,8 +168,8 @@ def test_preview_changes_nothing_then_short_code_redeems_and_reverses(api: Api, 
     after = api.post("/redemptions/preview", {"code": coupon["short_code"]}, as_=staff).body
     assert not after["redeemable"] and after["refusal"]["code"] == "already_redeemed"
     assert api.post("/redemptions", {"code": coupon["short_code"]}, as_=staff).error_code == "already_redeemed"
-    other = token("staff", "staff-x", store_id="R2")
     store(api, admin, "R2", traffic_tier="low")
+    other = staff_token(api, admin, "staff-x", "R2")
     assert api.post(f"/redemptions/{done.body['redemption_id']}/reverse", as_=staff).status == 200
     assert api.post("/redemptions/preview", {"code": coupon["short_code"]}, as_=other).body["redeemable"]
 
@@ -177,7 +183,7 @@ def test_wrong_short_codes_are_limited_per_staff(api: Api, admin: str) -> None:
     assert locked.status == 429 and locked.error_code == "too_many_attempts"
     assert api.post("/redemptions", {"code": coupon["short_code"]}, as_=staff).status == 429
     assert api.post("/redemptions", {"code": coupon["code"]}, as_=staff).status == 201  # the QR still works
-    colleague = token("staff", "staff-G1-b", store_id="G1")
+    colleague = staff_token(api, admin, "staff-G1-b", "G1")
     assert api.post("/redemptions/preview", {"code": coupon["short_code"]}, as_=colleague).status == 200
 
 
@@ -251,7 +257,7 @@ def test_chain_and_template_stats_per_day_and_csv_exports(api: Api, admin: str) 
                       (f"/stats/stores/Q1/export?from={today['day']}&to={today['day']}", admin)):
         reply = api.get(path, as_=who)
         assert reply.status == 200 and reply.headers["Content-Type"].startswith("text/csv"), path
-    assert api.get("/stores/Q1/redemptions/export", as_=token("staff", "x", store_id="Q2")).status == 403
+    assert api.get("/stores/Q1/redemptions/export", as_=staff_token(api, admin, "x", "Q2")).status == 403
 
 
 def test_redemption_and_post_history_pages_across_days(api: Api, admin: str) -> None:
@@ -260,7 +266,7 @@ def test_redemption_and_post_history_pages_across_days(api: Api, admin: str) -> 
     clock = FixedClock(datetime(2026, 11, 20, 2, 0, tzinfo=UTC))  # 10:00 in Shanghai
     set_clock(clock)
     store(api, admin, "H1")
-    staff = token("staff", "staff-H1", store_id="H1")
+    staff = staff_token(api, admin, "staff-H1", "H1")
     body = {"title": "历史券", "kind": "amount_off", "value": 300, "valid_days": 10,
             "claim_start": "2026-11-19T00:00:00+08:00", "claim_end": "2026-11-30T00:00:00+08:00"}
     tid = api.post("/coupon-templates", {**body, "per_member_limit": 10}, as_=admin).body["template_id"]
