@@ -67,9 +67,11 @@ def test_operator_creates_pauses_resumes_a_tier_template_and_sees_it_in_list_and
     assert refused.error_code == "template_paused"
     row.get_by_role("button", name="Resume").click()
     row.locator(".status-active").wait_for()
+    row.get_by_role("button", name="Copy").click()
+    expect(page.locator("tr", has_text="高客流专享满减")).to_have_count(2)
     page.get_by_label("Status").select_option("active")
     page.get_by_role("button", name="Filter").click()
-    page.locator("tr", has_text="高客流专享满减").locator(".status-active").wait_for()
+    expect(page.locator("tr", has_text="高客流专享满减").locator(".status-active")).to_have_count(2)
     assert http.post(f"/coupon-templates/{template_id}/claim", {"store_id": "S1"}, as_=member).status == 201
 
     page.get_by_role("link", name="Dashboard").click()
