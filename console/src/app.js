@@ -197,12 +197,40 @@ async function storeEditView(view, storeId) {
   <form class="card" id="edit"><div class="row">${STORE_FIELDS.map((f) => field(f, store[f[0]])).join("")}</div>
   <button type="submit">保存 Save</button> <a href="#/stores">返回 Back</a></form>
   <div class="card"><h2>社群 Groups</h2><table><thead><tr><th>序号 Seq</th><th>成员/容量 Members / capacity</th><th>群聊 Chat</th><th>机器人 Robot</th></tr></thead><tbody id="groups"></tbody></table></div>
+  <div class="card"><h2>店员 Staff</h2><table><thead><tr><th>编号 Id</th><th>角色 Role</th><th>状态 Status</th><th></th></tr></thead><tbody id="staff"></tbody></table>
+  <form class="row" id="add-staff"><label>新店员编号 New staff id<input name="staff_id" required autocomplete="off"></label>
+  <label>角色 Role<select name="role"><option value="clerk">店员 clerk</option><option value="manager">店长 manager</option></select></label><button type="submit">添加 Add</button></form></div>
   <div class="card"><h2>门店券预览 Offers as a member tier sees them</h2>
   <form class="row" id="as-tier"><label>会员层级 Tier<select name="tier"><option value="">任何 any</option><option>new</option><option>active</option><option>loyal</option><option>at_risk</option></select></label><button type="submit">预览 Preview</button></form><ul id="offers"></ul></div>`;
   guarded(async () => {
     const { data } = await api("GET", `/stores/${encodeURIComponent(storeId)}/groups`);
     $("#groups").innerHTML = data.groups.map((g) => `<tr><td>${g.seq}${g.seq === data.current_seq ? " (当前 joining)" : ""}</td><td>${g.member_count} / ${g.capacity}</td><td>${esc(g.chat_ref || "-")}</td><td>${g.webhook_set ? "已设置 set" : "未设置 not set"}</td></tr>`).join("") || `<tr><td colspan="4">还没有群 No groups yet</td></tr>`;
   });
+  const staffRow = (m) => `<tr data-id="${esc(m.staff_id)}"><td>${esc(m.staff_id)}</td><td>${m.role === "manager" ? "店长 manager" : "店员 clerk"}</td>
+    <td>${m.status === "disabled" ? "停用 disabled" : "在职 active"}</td><td><button type="button" class="secondary" data-status="${m.status === "disabled" ? "active" : "disabled"}">${m.status === "disabled" ? "启用 Enable" : "停用 Disable"}</button></td></tr>`;
+  guarded(async () => {
+    const { data } = await api("GET", `/stores/${encodeURIComponent(storeId)}/staff?limit=200`);
+    $("#staff").innerHTML = data.staff.map(staffRow).join("") || `<tr><td colspan="4">还没有店员 No staff yet</td></tr>`;
+  });
+  $("#staff").onclick = (e) => {
+    const status = e.target.dataset.status;
+    if (!status) return;
+    const tr = e.target.closest("tr");
+    guarded(async () => {
+      const { data } = await api("PATCH", `/staff/${encodeURIComponent(tr.dataset.id)}`, { status });
+      tr.outerHTML = staffRow(data);
+    });
+  };
+  $("#add-staff").onsubmit = (e) => {
+    e.preventDefault();
+    const f = new FormData(e.target);
+    guarded(async () => {
+      const { data } = await api("PUT", `/staff/${encodeURIComponent(f.get("staff_id"))}`, { store_id: storeId, role: f.get("role") });
+      $("#staff td[colspan]")?.parentElement.remove();  // the "no staff yet" line
+      $("#staff").insertAdjacentHTML("beforeend", staffRow(data));
+      e.target.reset();
+    });
+  };
   $("#edit").onsubmit = (e) => {
     e.preventDefault();
     const patch = {};

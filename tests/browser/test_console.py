@@ -146,4 +146,9 @@ def test_a_stale_edit_in_a_second_tab_gets_412_and_the_ui_says_so(
     second.get_by_text("已被他人修改").wait_for()
     assert "Someone else changed this" in second.locator("#flash").inner_text()
     shot(second, "hq-stale-edit")
+    second.get_by_label("New staff id").fill("clerk-9")
+    second.get_by_role("button", name="添加 Add").click()
+    second.locator("#staff tr", has_text="clerk-9").get_by_role("button", name="Disable").click()
+    expect(second.locator("#staff tr", has_text="clerk-9")).to_contain_text("停用 disabled")
+    assert http.get("/staff/clerk-9", as_=admin).body["status"] == "disabled"
     assert http.get("/stores/S1", as_=admin).body["idle_hour"] is None
