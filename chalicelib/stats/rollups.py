@@ -26,6 +26,7 @@ from chalicelib.coupons.models import CouponRecord, RedemptionRecord
 from chalicelib.errors import ValidationFailed
 from chalicelib.schema import ApiModel
 from chalicelib.stats.models import StoreDayStats
+from chalicelib.stores.models import StoreRecord
 from chalicelib.types import IsoDate
 
 CHAIN_TZ = "Asia/Shanghai"  # HQ's calendar for chain-wide and per-template days
@@ -117,6 +118,51 @@ def chain_stats(days: list[date]) -> ChainStats:
             clearance_units_claimed=totals["clearance_units_claimed"], posts_sent=totals["posts_sent"],
             posts_failed=totals["posts_failed"], payments=totals["payments"], gmv_fen=totals["gmv_fen"]))
     return ChainStats(timezone=CHAIN_TZ, days=out)
+
+
+class TierFigures(ApiModel):
+    dimension: str = Field(description="traffic_tier or spend_tier (of the store)")
+    tier: str
+    stores_reporting: int
+    coupons_claimed: int
+    coupons_redeemed: int
+    redemption_rate: float | None
+    gmv_fen: int
+
+
+class TierStats(ApiModel):
+    first_day: date
+    last_day: date
+    tiers: list[TierFigures]
+
+
+def tier_stats(days: list[date]) -> TierStats:
+    """Claims, redemptions and rate over the range by the stores' traffic
+    and spend tiers (as they are now): the by_day Queries, then one
+    BatchGet of the stores that reported."""
+    rows = [row for day in days for row in StoreDayStats.by_day.query(day.isoformat())]
+    ids = sorted({row.store_id for row in rows})
+    stores = {s.store_id: s for s in StoreRecord.batch_get(ids)} if ids else {}
+    totals: dict[tuple[str, str], Counter[str]] = {}
+    reporting: dict[tuple[str, str], set[str]] = {}
+    for row in rows:
+        store = stores.get(row.store_id)
+        if store is None:
+            continue
+        for dimension in ("traffic_tier", "spend_tier"):
+            key = (dimension, getattr(store, dimension))
+            t = totals.setdefault(key, Counter())
+            t["claimed"] += _n(row.coupons_claimed)
+            t["redeemed"] += _n(row.coupons_redeemed) - _n(row.redemptions_reversed)
+            t["gmv"] += _n(row.gmv_fen)
+            reporting.setdefault(key, set()).add(row.store_id)
+    order = {"high": 0, "medium": 1, "low": 2}
+    return TierStats(first_day=days[0], last_day=days[-1], tiers=[
+        TierFigures(dimension=dim, tier=tier, stores_reporting=len(reporting[(dim, tier)]),
+                    coupons_claimed=t["claimed"], coupons_redeemed=t["redeemed"],
+                    redemption_rate=_rate(t["redeemed"], t["claimed"]), gmv_fen=t["gmv"])
+        for (dim, tier), t in sorted(totals.items(), key=lambda kv: (kv[0][0] != "traffic_tier",
+                                                                     order.get(kv[0][1], 9)))])
 
 
 def _bounds(days: list[date]) -> tuple[datetime, datetime]:

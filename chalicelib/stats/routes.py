@@ -132,6 +132,12 @@ def chain_stats(principal: Principal, query: rollups.RangeQuery) -> rollups.Chai
     return rollups.chain_stats(query.days(get_clock().now(), rollups.MAX_CHAIN_DAYS))
 
 
+@endpoint(bp, "GET", "/stats/chain/tiers", summary="Claims, redemptions and rate by store tier over a range",
+          roles=("admin",), query=rollups.RangeQuery, response=rollups.TierStats, errors=(400, 401, 403))
+def chain_tier_stats(principal: Principal, query: rollups.RangeQuery) -> rollups.TierStats:
+    return rollups.tier_stats(query.days(get_clock().now(), rollups.MAX_CHAIN_DAYS))
+
+
 @endpoint(bp, "GET", "/stats/chain/export", summary="Chain-wide counters per day as CSV",
           roles=("admin",), query=rollups.RangeQuery, errors=(400, 401, 403))
 def chain_stats_csv(principal: Principal, query: rollups.RangeQuery) -> Response:

@@ -369,6 +369,7 @@ async function calendarView(view) {
 
 // ---------- HQ: dashboard ----------
 let chart = null;
+let tierChart = null;
 async function download(path, filename) {
   const s = session();
   const resp = await fetch("/api" + path, { headers: { Authorization: `Bearer ${s.token}` } });
@@ -389,6 +390,8 @@ async function dashboardView(view) {
   <label>从 From<input name="from" type="date" value="${from}"></label><label>到 To<input name="to" type="date" value="${to}"></label>
   <button type="submit">查看 Show</button><button type="button" class="secondary" id="csv">导出 CSV Export</button></form>
   <div class="card"><div id="chart" role="img" aria-label="每日领取与核销 claims and redemptions per day"></div></div>
+  <div class="card" id="tier-card"><h2>按门店层级的核销率 Redemption rate by store tier</h2><div id="tier-chart" style="width:100%;height:240px" role="img" aria-label="按层级核销率 redemption rate by store tier"></div>
+  <table id="tier-figures"><thead><tr><th>层级 Tier</th><th>门店 Stores</th><th>领取 Claims</th><th>核销 Redemptions</th><th>核销率 Rate</th></tr></thead><tbody></tbody></table></div>
   <table id="figures"><thead><tr><th>日期 Day</th><th>领取 Claims</th><th>核销 Redemptions</th><th>核销率 Rate</th><th>GMV (元)</th><th>群成员/门店 Members / stores</th></tr></thead><tbody></tbody></table>`;
   const source = (f) => {
     const range = `from=${f.get("from")}&to=${f.get("to")}`;
@@ -412,6 +415,18 @@ async function dashboardView(view) {
         { name: "核销 Redemptions", type: "bar", data: days.map((d) => d.redeemed) },
         { name: "GMV 元", type: "line", yAxisIndex: 1, data: days.map((d) => d.gmv / 100) }],
     });
+    const chainWide = !f.get("store") && !f.get("template");
+    $("#tier-card").hidden = !chainWide;
+    if (chainWide) {
+      const { data: t } = await api("GET", `/stats/chain/tiers?from=${f.get("from")}&to=${f.get("to")}`);
+      const label = (x) => `${x.dimension === "traffic_tier" ? "客流 traffic" : "消费 spend"} ${x.tier}`;
+      if (tierChart) tierChart.dispose();
+      tierChart = echarts.init($("#tier-chart"));
+      tierChart.setOption({ animation: false, aria: { enabled: true }, tooltip: {}, grid: { left: 120 },
+        xAxis: { type: "value", max: 1 }, yAxis: { type: "category", data: t.tiers.map(label) },
+        series: [{ name: "核销率 Rate", type: "bar", data: t.tiers.map((x) => x.redemption_rate ?? 0) }] });
+      $("#tier-figures tbody").innerHTML = t.tiers.map((x) => `<tr><td>${label(x)}</td><td>${x.stores_reporting}</td><td>${x.coupons_claimed}</td><td>${x.coupons_redeemed}</td><td>${x.redemption_rate ?? "-"}</td></tr>`).join("");
+    }
     $("#figures tbody").innerHTML = days.map((d) => `<tr><td>${d.day}</td><td>${d.claims}</td><td>${d.redeemed}</td><td>${d.rate ?? "-"}</td><td>${yuan(d.gmv)}</td><td>${d.extra ?? "-"}</td></tr>`).join("");
   });
   $("#pick").onsubmit = (e) => { e.preventDefault(); show(new FormData(e.target)); };

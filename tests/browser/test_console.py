@@ -78,6 +78,7 @@ def test_operator_creates_pauses_resumes_a_tier_template_and_sees_it_in_list_and
     page.locator("#chart canvas").wait_for()
     today = page.locator("#figures tbody tr").last
     expect(today.locator("td").nth(1)).to_have_text("1")  # chain-wide: the claim just made, charted and tabled
+    expect(page.locator("#tier-figures tbody tr", has_text="客流 traffic high")).to_contain_text("1")
     shot(page, "hq-dashboard")
     page.get_by_label("Template id").fill(str(template_id))
     page.get_by_role("button", name="Show").click()

@@ -249,6 +249,11 @@ def test_chain_and_template_stats_per_day_and_csv_exports(api: Api, admin: str) 
     today = chain["days"][-1]
     assert (today["coupons_claimed"], today["coupons_redeemed"], today["stores_reporting"]) == (2, 1, 2)
     assert today["redemption_rate"] == 0.5
+    tiers = {(t["dimension"], t["tier"]): t for t in api.get("/stats/chain/tiers", as_=admin).body["tiers"]}
+    assert tiers[("traffic_tier", "high")]["redemption_rate"] == 1.0  # Q1: claimed 1, redeemed 1
+    low, spend_low = tiers[("traffic_tier", "low")], tiers[("spend_tier", "low")]
+    assert (low["coupons_claimed"], low["coupons_redeemed"]) == (1, 0)
+    assert (spend_low["redemption_rate"], spend_low["stores_reporting"]) == (0.5, 2)
     tpl = api.get(f"/stats/templates/{tid}", as_=admin).body["days"][-1]
     assert (tpl["claims"], tpl["redemptions"], tpl["gmv_influenced_fen"]) == (2, 1, 4200)
     assert api.get("/stats/templates/nope", as_=admin).status == 404
