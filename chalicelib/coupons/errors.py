@@ -84,3 +84,7 @@ class TooManyGuesses(StoreloopError):
 
     status, code = 429, "too_many_attempts"
     default_message = "too many wrong codes; wait a few minutes or scan the QR code"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__()
+        self.retry_after_s = max(1, retry_after_s)  # until the counting window ends

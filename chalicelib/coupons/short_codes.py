@@ -73,6 +73,11 @@ def _locked(staff: Principal, now: datetime) -> bool:
         return False
 
 
+def _wait(staff: Principal, now: datetime) -> TooManyGuesses:
+    _, window_end = _window_key(staff, now)
+    return TooManyGuesses(int((window_end - now).total_seconds()) + 1)
+
+
 def _count_wrong_guess(staff: Principal, now: datetime) -> None:
     key, window_end = _window_key(staff, now)
     try:
@@ -81,7 +86,7 @@ def _count_wrong_guess(staff: Principal, now: datetime) -> None:
             condition=GuessCounter.n.does_not_exist() | (GuessCounter.n < WRONG_GUESS_LIMIT))
     except UpdateError as exc:
         if is_condition_failure(exc):
-            raise TooManyGuesses() from exc
+            raise _wait(staff, now) from exc
         raise
 
 
@@ -92,7 +97,7 @@ def coupon_id_for(code: str, staff: Principal, key: bytes, now: datetime) -> str
         return codes.verify(code, key)
     digits = code.strip().replace(" ", "")
     if _locked(staff, now):
-        raise TooManyGuesses()
+        raise _wait(staff, now)
     try:
         # expired but not yet reused: still names its coupon (redeem says "expired")
         return ShortCodeRecord.get(digits, consistent_read=True).coupon_id

@@ -181,6 +181,7 @@ def test_wrong_short_codes_are_limited_per_staff(api: Api, admin: str) -> None:
     assert codes == ["invalid_code"] * WRONG_GUESS_LIMIT
     locked = api.post("/redemptions/preview", {"code": coupon["short_code"]}, as_=staff)
     assert locked.status == 429 and locked.error_code == "too_many_attempts"
+    assert 1 <= int(locked.headers["Retry-After"]) <= 600
     assert api.post("/redemptions", {"code": coupon["short_code"]}, as_=staff).status == 429
     assert api.post("/redemptions", {"code": coupon["code"]}, as_=staff).status == 201  # the QR still works
     colleague = staff_token(api, admin, "staff-G1-b", "G1")
