@@ -119,6 +119,29 @@ def start(api_url: str, secret: str, port: int = 0) -> ThreadingHTTPServer:
     return server
 
 
+class ConsoleService:
+    """The console as a `devtools.stack` extra service (see `stack_service`)."""
+
+    name = "console"
+
+    def __init__(self, server: ThreadingHTTPServer):
+        self.server = server
+        self.banner = (f"  Console:  http://127.0.0.1:{server.server_address[1]}/  "
+                       "(one-click local sign-in: HQ operator or store staff)")
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def stack_service(env: dict[str, str]) -> ConsoleService:
+    """For `devtools.stack.EXTRA_SERVICES`: serve the console next to the
+    local API (`http://127.0.0.1:$PORT`, default 8000) on `$CONSOLE_PORT`
+    (default 8080), signing dev tokens with the stack's JWT secret."""
+    api = f"http://127.0.0.1:{env.get('PORT', '8000')}"
+    return ConsoleService(start(api, env["STORELOOP_JWT_SECRET"], int(env.get("CONSOLE_PORT", "8080"))))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--api", default="http://127.0.0.1:8000")
