@@ -7,7 +7,8 @@ NODE_STAMP := node_modules/.deps-installed
 SAM_VENV := .venv-sam
 SAM_STAMP := $(SAM_VENV)/.deps-installed
 
-.PHONY: run test deps lint package clean client
+.PHONY: run test deps lint package clean client browser console
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 deps: $(PY_STAMP) $(NODE_STAMP) $(SAM_STAMP)
 
@@ -25,10 +26,21 @@ $(NODE_STAMP): package.json
 	npm install --no-package-lock --no-audit --no-fund --loglevel=error
 	touch $@
 
-run: deps
+run: deps console
 	$(BIN)/python -m devtools.stack
 
-test: deps
+# Browser tests drive Debian's chromium (browsers cannot be downloaded here);
+# a small CJK font makes the screenshots readable. Installed once, if missing.
+browser:
+	@test -x /usr/bin/chromium && fc-list :lang=zh | grep -q . || { \
+	  $(SUDO) apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }; }
+
+# The console bundle (esbuild from npm; output in console/dist, not committed).
+console: deps
+	$(BIN)/python -c "from devtools.console_server import build; build()"
+
+test: deps browser console
 	$(BIN)/ruff check .
 	$(BIN)/mypy chalicelib app.py infra
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q

@@ -24,6 +24,7 @@ for blueprint in (stores_bp, staff_bp, members_bp, groups_bp, coupons_bp, campai
     app.register_blueprint(blueprint)
 
 app.register_middleware(web.envelope_framework_errors, "http")
+app.register_middleware(web.cors_headers, "http")
 if "chalice.cli" in sys.modules or "chalice.test" in sys.modules:
     # Under `chalice local` or the Chalice test client only (never in Lambda:
     # devtools/ is not in the zip): make the emulator answer like API Gateway.

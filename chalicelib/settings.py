@@ -24,6 +24,7 @@ class Settings:
     # standard mode; then `txn`/`retry` re-send within the request's budget
     ddb_max_retries: int = 3
     ddb_read_timeout_s: float = 10.0
+    cors_origins: tuple[str, ...] = ()  # console origins allowed cross-origin (none by default)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -47,6 +48,7 @@ class Settings:
             fanout_queue=env.get("STORELOOP_FANOUT_QUEUE", f"{prefix}fanout"),
             ddb_max_retries=_int(env, "STORELOOP_DDB_MAX_RETRIES", 3, 0, 10),
             ddb_read_timeout_s=float(_int(env, "STORELOOP_DDB_READ_TIMEOUT_S", 10, 1, 60)),
+            cors_origins=tuple(o.strip() for o in env.get("STORELOOP_CORS_ORIGINS", "").split(",") if o.strip()),
         )
 
 

@@ -96,6 +96,14 @@ class RouteSpec:
 ROUTES: list[RouteSpec] = []
 
 
+@dataclass(frozen=True)
+class WithHeaders:
+    """A route's result plus response headers (e.g. `ETag`)."""
+
+    body: Any
+    headers: dict[str, str]
+
+
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
@@ -196,12 +204,18 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str,
                          if_match="if_match" in inspect.signature(fn).parameters)
         ROUTES.append(spec)
 
-        @bp.route(path, methods=[method], content_types=["application/json"], api_key_required=spec.api_key)
+        types = ["application/json", "application/merge-patch+json"] if method == "PATCH" else ["application/json"]
+
+        @bp.route(path, methods=[method], content_types=types, api_key_required=spec.api_key)
         @functools.wraps(fn)
         def view(**path_params: str) -> Response:
             def answer(result: Any) -> Response:
+                if isinstance(result, Response):  # e.g. a CSV download
+                    return result
+                headers = result.headers if isinstance(result, WithHeaders) else {}
+                result = result.body if isinstance(result, WithHeaders) else result
                 logs.touch_from(result)
-                return json_response(result, status)
+                return json_response(result, status, headers)
 
             request = bp.current_request
             request_id = logs.request_id() or str((request.context or {}).get("requestId") or uuid.uuid4())
@@ -222,6 +236,8 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str,
                     kwargs["body"] = parse_body(request.raw_body, body)
                 if query is not None:
                     kwargs["query"] = parse_query(request.query_params, query)
+                if spec.if_match:
+                    kwargs["if_match"] = request.headers.get("if-match")
                 with retry.budget(retry.REQUEST_BUDGET_S):
                     response = idempotency.run(
                         _route_key(method, path, path_params), principal.sub if principal else "-",
@@ -278,4 +294,17 @@ def envelope_framework_errors(event: Any, get_response: Callable[[Any], Response
     logs.access(route, response.status_code, (time.perf_counter() - started) * 1000)
     metrics.request_done(logs.current().get("operation"), response.status_code,
                          (time.perf_counter() - started) * 1000, logs.current().get("code"))
+    return response
+
+
+def cors_headers(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """HTTP middleware: CORS headers for the console origins in
+    `STORELOOP_CORS_ORIGINS` (none by default). Preflight (OPTIONS) is
+    answered by API Gateway / `chalice local`, see docs/console.md."""
+    response = get_response(event)
+    origin = (event.headers or {}).get("origin")
+    if origin and origin in get_settings().cors_origins:
+        response.headers.update({
+            "Access-Control-Allow-Origin": origin, "Vary": "Origin",
+            "Access-Control-Expose-Headers": "ETag, x-request-id, Retry-After"})
     return response

@@ -50,6 +50,13 @@ class Reply:
         return self.body.get("error", {}).get("code") if isinstance(self.body, dict) else None
 
 
+def _parse(text: str, content_type: str) -> Any:
+    """JSON bodies as data; anything else (a CSV export) as text."""
+    if not text:
+        return None
+    return text if content_type.startswith("text/") else json.loads(text)
+
+
 class Api:
     def __init__(self, chalice_client: Any = None, base_url: str | None = None):
         self._client = chalice_client
@@ -65,10 +72,11 @@ class Api:
         if self._client is not None:
             resp = getattr(self._client.http, method.lower())(path, headers=hdrs, body=payload or b"")
             text = resp.body.decode() if isinstance(resp.body, bytes) else resp.body
-            return Reply(resp.status_code, json.loads(text) if text else None, dict(resp.headers))
+            ctype = {k.lower(): v for k, v in resp.headers.items()}.get("content-type", "")
+            return Reply(resp.status_code, _parse(text, ctype), dict(resp.headers))
         assert self._session is not None
         r = self._session.request(method, self._base + path, data=payload, headers=hdrs, timeout=30)
-        return Reply(r.status_code, r.json() if r.content else None, dict(r.headers))
+        return Reply(r.status_code, _parse(r.text, r.headers.get("content-type", "")), dict(r.headers))
 
     def get(self, path: str, **kw: Any) -> Reply:
         return self.call("GET", path, **kw)

@@ -9,7 +9,7 @@ from typing import Any
 
 from chalice import Blueprint, Rate
 
-from chalicelib import logs
+from chalicelib import history, logs
 from chalicelib.auth import Principal
 from chalicelib.campaigns import posts, schedule
 from chalicelib.campaigns.errors import PostNotRetryable
@@ -22,6 +22,7 @@ from chalicelib.campaigns.worker import handle, redrive
 from chalicelib.clock import get_clock
 from chalicelib.db import ensure_bound
 from chalicelib.delivery.channel import get_channel
+from chalicelib.schema import ApiModel
 from chalicelib.settings import get_settings
 from chalicelib.stores.service import get_store
 from chalicelib.web import endpoint
@@ -116,3 +117,17 @@ def fanout_worker(event: Any) -> dict[str, Any]:
         ensure_bound()
         channel = get_channel(get_settings())
         return process_batch(list(event), lambda message: handle(message, get_clock().now(), channel))
+
+
+class PostPage(ApiModel):
+    posts: list[Post]
+    next_cursor: str | None
+
+
+@endpoint(bp, "GET", "/stores/{store_id}/posts/history", summary="A store's posts over local dates, newest first",
+          roles=("admin", "staff"), query=history.RangePageQuery, response=PostPage, errors=(400, 401, 403, 404))
+def post_history(principal: Principal, store_id: str, query: history.RangePageQuery) -> PostPage:
+    principal.require_store(store_id)
+    get_store(store_id)
+    page = history.posts(store_id, query)
+    return PostPage(posts=[post_view(p) for p in page.items], next_cursor=page.next_cursor)

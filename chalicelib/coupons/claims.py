@@ -30,12 +30,12 @@ from datetime import datetime
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.clock import local_time
-from chalicelib.coupons import rules, shards
+from chalicelib.coupons import rules, shards, short_codes
 from chalicelib.coupons.audience import caller_tier
 from chalicelib.coupons.codes import new_coupon_id
 from chalicelib.coupons.errors import Busy, LimitReached, NotEligible, NotInScope, SoldOut
 from chalicelib.coupons.models import ClaimCount, CouponRecord, StockShard, TemplateRecord
-from chalicelib.coupons.templates import scope_of, shard_stock
+from chalicelib.coupons.templates import check_claimable, scope_of, shard_stock
 from chalicelib.coupons.txn import CONDITION_FAILED, LabeledTransaction, backoff, get_many, is_contention
 from chalicelib.errors import NotFound
 from chalicelib.stores.models import StoreRecord
@@ -51,6 +51,7 @@ def claim(template_id: str, store_id: str, member_id: str, now: datetime) -> Cou
     if store is None:
         raise NotFound(f"store {store_id} not found")
     rules.check_claim_window(template.claim_start, template.claim_end, now, store.timezone)
+    check_claimable(template)  # paused or ended by the operator
     if not scope_of(template).covers(store.store_id, store.traffic_tier, store.spend_tier):
         raise NotInScope(f"template {template_id} is not offered at store {store_id}")
     if template.audience_tiers and caller_tier(member_id, now) not in template.audience_tiers:
@@ -69,6 +70,9 @@ def claim(template_id: str, store_id: str, member_id: str, now: datetime) -> Cou
             return coupon
         except TransactWriteError as exc:
             reasons = tx.reasons(exc)
+            if reasons.get("short_code") == CONDITION_FAILED:  # digits held by a live coupon
+                coupon.short_code = short_codes.new_code()
+                continue
             if reasons.get("limit") == CONDITION_FAILED:
                 raise LimitReached(f"limit of {int(template.per_member_limit)} per member") from exc
             if reasons.get("stock") == CONDITION_FAILED:
@@ -92,13 +96,15 @@ def _issue(template: TemplateRecord, store: StoreRecord, member_id: str, now: da
         min_spend_fen=int(template.min_spend_fen), scope_store_ids=list(template.scope_store_ids or []),
         scope_traffic_tiers=list(template.scope_traffic_tiers or []),
         scope_spend_tiers=list(template.scope_spend_tiers or []), claimed_at=now,
-        expires_at=rules.expires_at(now, valid_days, template.valid_until), status="claimed")
+        expires_at=rules.expires_at(now, valid_days, template.valid_until), status="claimed",
+        short_code=short_codes.new_code())
 
 
 def _claim_transaction(template: TemplateRecord, store: StoreRecord, coupon: CouponRecord,
                        shard: int | None, now: datetime) -> LabeledTransaction:
     tx = LabeledTransaction()
     tx.put("coupon", coupon, CouponRecord.coupon_id.does_not_exist())
+    tx.put("short_code", short_codes.reservation(coupon), short_codes.free(now))
     if shard is not None:
         tx.update("stock", StockShard(template.template_id, shard), [StockShard.remaining.add(-1)],
                   StockShard.remaining > 0)

@@ -69,3 +69,22 @@ class Busy(StoreloopError):
 
 class EditConflict(Conflict):
     code, default_message = "edit_conflict", "the template changed while you edited it; read it and retry"
+
+
+class TemplatePaused(Conflict):
+    code, default_message = "template_paused", "this coupon is paused by the operator; try again later"
+
+
+class TemplateEnded(Conflict):
+    code, default_message = "template_ended", "this template has ended and cannot be resumed"
+
+
+class TooManyGuesses(StoreloopError):
+    """Too many wrong short codes from one staff member in a window."""
+
+    status, code = 429, "too_many_attempts"
+    default_message = "too many wrong codes; wait a few minutes or scan the QR code"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__()
+        self.retry_after_s = max(1, retry_after_s)  # until the counting window ends

@@ -19,11 +19,12 @@ from typing import Any
 from pynamodb.attributes import (
     ListAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 
@@ -31,6 +32,17 @@ def _strings(**kw: Any) -> ListAttribute[str]:
     """A list of strings. (PynamoDB types `of=UnicodeAttribute` as a list of
     attributes; the values really are str.)"""
     return ListAttribute(of=UnicodeAttribute, **kw)  # type: ignore[arg-type]
+
+
+class ByCreated(GlobalSecondaryIndex["TemplateRecord"]):
+    """Every template in one partition, by creation: `GET /coupon-templates`."""
+
+    class Meta:
+        index_name = "by_created"
+        projection = AllProjection()
+
+    list_key = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
 
 
 class TemplateRecord(Model):
@@ -60,6 +72,11 @@ class TemplateRecord(Model):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
+    status = UnicodeAttribute(null=True)  # active | paused | ended (None = active)
+    list_key = UnicodeAttribute(null=True)  # "template": files it in by_created
+    created_key = UnicodeAttribute(null=True)  # created_at (UTC) + "#" + template_id
+
+    by_created = ByCreated()
 
 
 class TemplateIndexEntry(Model):
@@ -109,6 +126,17 @@ class ByMember(GlobalSecondaryIndex["CouponRecord"]):
     claimed_at = UTCDateTimeAttribute(range_key=True)
 
 
+class CouponsByTemplate(GlobalSecondaryIndex["CouponRecord"]):
+    """Claims of a template by time (keys only): per-template stats."""
+
+    class Meta:
+        index_name = "by_template"
+        projection = KeysOnlyProjection()
+
+    template_id = UnicodeAttribute(hash_key=True)
+    claimed_at = UTCDateTimeAttribute(range_key=True)
+
+
 class CouponRecord(Model):
     """An issued coupon. Terms are copied from the template at claim time so
     a later template edit never changes a coupon already held."""
@@ -135,8 +163,10 @@ class CouponRecord(Model):
     expires_at = UTCDateTimeAttribute()
     status = UnicodeAttribute()  # claimed | redeemed ("expired" is derived at read time)
     redemption_id = UnicodeAttribute(null=True)
+    short_code = UnicodeAttribute(null=True)  # digits staff can type; see short_codes.py
 
     by_member = ByMember()
+    by_template = CouponsByTemplate()
 
 
 class ByStoreDay(GlobalSecondaryIndex["RedemptionRecord"]):
@@ -145,6 +175,17 @@ class ByStoreDay(GlobalSecondaryIndex["RedemptionRecord"]):
         projection = AllProjection()
 
     store_day = UnicodeAttribute(hash_key=True)
+    redeemed_at = UTCDateTimeAttribute(range_key=True)
+
+
+class RedemptionsByTemplate(GlobalSecondaryIndex["RedemptionRecord"]):
+    """Redemptions of a template by time: per-template stats."""
+
+    class Meta:
+        index_name = "by_template"
+        projection = AllProjection()
+
+    template_id = UnicodeAttribute(hash_key=True)
     redeemed_at = UTCDateTimeAttribute(range_key=True)
 
 
@@ -171,6 +212,7 @@ class RedemptionRecord(Model):
     reversed_by = UnicodeAttribute(null=True)
 
     by_store_day = ByStoreDay()
+    by_template = RedemptionsByTemplate()
 
 
 class AuditRecord(Model):
@@ -194,4 +236,35 @@ class AuditRecord(Model):
     order_ref = UnicodeAttribute(null=True)
 
 
-MODELS = [TemplateRecord, TemplateIndexEntry, StockShard, ClaimCount, CouponRecord, RedemptionRecord, AuditRecord]
+class ShortCodeRecord(Model):
+    """A coupon's short numeric code, reserved in the claim transaction
+    (`attribute_not_exists OR expired`), so two live coupons never share one.
+    DynamoDB's TTL removes it some time after the coupon expires."""
+
+    BASE_NAME = "coupon-short-codes"
+
+    class Meta:
+        table_name = "coupon-short-codes"
+
+    short_code = UnicodeAttribute(hash_key=True)
+    coupon_id = UnicodeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    ttl = TTLAttribute(null=True)
+
+
+class GuessCounter(Model):
+    """Wrong short codes typed by one staff member in one window; a guarded
+    ADD (`n < limit`) caps it, so at most `limit` wrong guesses per window."""
+
+    BASE_NAME = "coupon-guess-counters"
+
+    class Meta:
+        table_name = "coupon-guess-counters"
+
+    key = UnicodeAttribute(hash_key=True)  # staff_id + "#" + window start
+    n = NumberAttribute(null=True)
+    ttl = TTLAttribute(null=True)
+
+
+MODELS = [TemplateRecord, TemplateIndexEntry, StockShard, ClaimCount, CouponRecord, RedemptionRecord, AuditRecord,
+          ShortCodeRecord, GuessCounter]

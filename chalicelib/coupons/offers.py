@@ -29,7 +29,7 @@ def live_template_ids(store: StoreRecord, now: datetime) -> set[str]:
 
 
 def _claimable_at(record: TemplateRecord, store: StoreRecord, now: datetime) -> bool:
-    return (record.claim_start <= now < record.claim_end
+    return (record.claim_start <= now < record.claim_end and record.status in (None, "active")
             and scope_of(record).covers(store.store_id, store.traffic_tier, store.spend_tier))
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
+from chalicelib import history
 from chalicelib.auth import Principal
 from chalicelib.clock import get_clock, local_time
-from chalicelib.coupons import claims, codes, offers, redemptions, templates
+from chalicelib.coupons import claims, codes, lifecycle, offers, preview, redemptions, short_codes, templates
 from chalicelib.coupons.errors import (
     AlreadyRedeemed,
     AlreadyReversed,
@@ -23,10 +24,13 @@ from chalicelib.coupons.errors import (
     NotStarted,
     ReversalWindowClosed,
     SoldOut,
+    TemplateEnded,
     TemplateExists,
+    TemplatePaused,
+    TooManyGuesses,
     WrongStore,
 )
-from chalicelib.coupons.models import CouponRecord, RedemptionRecord
+from chalicelib.coupons.models import CouponRecord, RedemptionRecord, TemplateRecord
 from chalicelib.coupons.schemas import (
     Claimed,
     ClaimIn,
@@ -43,8 +47,10 @@ from chalicelib.coupons.schemas import (
     WalletQuery,
 )
 from chalicelib.errors import NotFound
+from chalicelib.etags import MergePatch, PreconditionFailed
+from chalicelib.schema import ApiModel
 from chalicelib.stores.service import get_store
-from chalicelib.web import endpoint
+from chalicelib.web import WithHeaders, endpoint
 
 bp = Blueprint(__name__)
 
@@ -56,18 +62,69 @@ def create_template(principal: Principal, body: TemplateCreateIn) -> Template:
     return templates.to_view(record, body.total_stock)
 
 
-@endpoint(bp, "GET", "/coupon-templates/{template_id}", summary="Read a template with its stock left",
+def _tagged(record: TemplateRecord) -> WithHeaders:
+    return WithHeaders(lifecycle.view(record), {"ETag": lifecycle.etag(record)})
+
+
+@endpoint(bp, "GET", "/coupon-templates", summary="Templates by status, kind, store, active window; cursor-paged",
+          roles=("admin",), query=lifecycle.TemplateListQuery, response=lifecycle.TemplateList,
+          errors=(400, 401, 403, 404))
+def list_templates(principal: Principal, query: lifecycle.TemplateListQuery) -> lifecycle.TemplateList:
+    records, cursor = lifecycle.list_templates(query, get_clock().now())
+    return lifecycle.TemplateList(templates=[lifecycle.view(r) for r in records], next_cursor=cursor)
+
+
+@endpoint(bp, "GET", "/coupon-templates/{template_id}", summary="Read a template with its stock left (and ETag)",
           roles=("admin",), response=Template, errors=(400, 401, 403, 404))
-def get_template(principal: Principal, template_id: str) -> Template:
-    record = templates.get_template(template_id)
-    return templates.to_view(record, templates.remaining(record))
+def get_template(principal: Principal, template_id: str) -> WithHeaders:
+    return _tagged(templates.get_template(template_id))
 
 
 @endpoint(bp, "PUT", "/coupon-templates/{template_id}", summary="Edit a template; issued coupons keep their terms",
-          roles=("admin",), body=TemplateIn, response=Template, errors=(NotFound, EditConflict))
-def put_template(principal: Principal, template_id: str, body: TemplateIn) -> Template:
-    record = templates.update_template(template_id, body, get_clock().now())
-    return templates.to_view(record, templates.remaining(record))
+          roles=("admin",), body=TemplateIn, response=Template,
+          errors=(NotFound, EditConflict, PreconditionFailed))
+def put_template(principal: Principal, template_id: str, body: TemplateIn, if_match: str | None) -> WithHeaders:
+    return _tagged(templates.update_template(template_id, body, get_clock().now(), if_match=if_match))
+
+
+@endpoint(bp, "PATCH", "/coupon-templates/{template_id}", summary="Change some fields (JSON merge patch)",
+          roles=("admin",), body=MergePatch, response=Template,
+          errors=(NotFound, EditConflict, PreconditionFailed))
+def patch_template(principal: Principal, template_id: str, body: MergePatch, if_match: str | None) -> WithHeaders:
+    return _tagged(lifecycle.patch_template(template_id, body.patch(), if_match, get_clock().now()))
+
+
+def _lifecycle_route(action: str, status: str, summary: str) -> None:
+    @endpoint(bp, "POST", f"/coupon-templates/{{template_id}}/{action}", summary=summary, roles=("admin",),
+              response=Template, operation_id=f"{action}Template",
+              errors=(NotFound, TemplateEnded, PreconditionFailed))
+    def change(principal: Principal, template_id: str, if_match: str | None) -> WithHeaders:
+        return _tagged(lifecycle.set_status(template_id, status, if_match, get_clock().now()))
+
+
+_lifecycle_route("pause", "paused", "Pause a template: claims refused (409 template_paused) until resumed")
+_lifecycle_route("resume", "active", "Resume a paused template")
+_lifecycle_route("end", "ended", "End a template for good (claims refused as ended)")
+
+
+@endpoint(bp, "POST", "/coupon-templates/{template_id}/copy", summary="Copy a template's terms into a new one",
+          roles=("admin",), body=lifecycle.CopyIn, response=Template, status=201,
+          errors=(NotFound, TemplateExists))
+def copy_template(principal: Principal, template_id: str, body: lifecycle.CopyIn) -> WithHeaders:
+    return _tagged(lifecycle.copy_template(template_id, body, get_clock().now()))
+
+
+@endpoint(bp, "GET", "/stores/{store_id}/offers/preview", summary="HQ: a store's offers as a member tier sees them",
+          roles=("admin",), query=preview.OffersPreviewQuery, response=Offers, errors=(400, 401, 403, 404))
+def offers_preview(principal: Principal, store_id: str, query: preview.OffersPreviewQuery) -> Offers:
+    return preview.offers_as(store_id, query.tier, get_clock().now())
+
+
+@endpoint(bp, "POST", "/redemptions/preview", summary="What redeeming this code would do; changes nothing",
+          roles=("staff",), body=preview.PreviewIn, response=preview.RedemptionPreview,
+          errors=(InvalidCode, NotFound, TooManyGuesses))
+def redemption_preview(principal: Principal, body: preview.PreviewIn) -> preview.RedemptionPreview:
+    return preview.preview_redemption(body.code, principal, get_clock().now(), body.spend_fen)
 
 
 @endpoint(bp, "GET", "/stores/{store_id}/offers", summary="Coupons the caller can claim now at this store",
@@ -78,12 +135,13 @@ def store_offers(principal: Principal, store_id: str) -> Offers:
 
 @endpoint(bp, "POST", "/coupon-templates/{template_id}/claim", summary="Claim a coupon at a store",
           roles=("member",), body=ClaimIn, response=Claimed, status=201, operation_id="claimCoupon",
-          errors=(NotFound, SoldOut, LimitReached, NotStarted, Ended, NotInScope, NotEligible, Busy))
+          errors=(NotFound, SoldOut, LimitReached, NotStarted, Ended, NotInScope, NotEligible, Busy, TemplatePaused))
 def claim(principal: Principal, template_id: str, body: ClaimIn) -> Claimed:
     coupon = claims.claim(template_id, body.store_id, principal.sub, get_clock().now())
     return Claimed(
         coupon_id=coupon.coupon_id, template_id=coupon.template_id, store_id=coupon.store_id,
-        code=codes.sign(coupon.coupon_id, redemptions.code_key()), value=int(coupon.value),
+        code=codes.sign(coupon.coupon_id, redemptions.code_key()), short_code=coupon.short_code,
+        value=int(coupon.value),
         expires_at=local_time(coupon.expires_at, coupon.timezone), status="claimed", title=coupon.title,
         kind=coupon.kind, min_spend_fen=int(coupon.min_spend_fen), boosted=bool(coupon.boosted))  # type: ignore
 
@@ -93,7 +151,8 @@ def _wallet_view(coupon: CouponRecord, status: str, key: bytes) -> WalletCoupon:
         coupon_id=coupon.coupon_id, template_id=coupon.template_id, store_id=coupon.store_id, title=coupon.title,
         kind=coupon.kind, value=int(coupon.value), min_spend_fen=int(coupon.min_spend_fen),  # type: ignore
         status=status, claimed_at=local_time(coupon.claimed_at, coupon.timezone),  # type: ignore[arg-type]
-        expires_at=local_time(coupon.expires_at, coupon.timezone), code=codes.sign(coupon.coupon_id, key))
+        expires_at=local_time(coupon.expires_at, coupon.timezone), code=codes.sign(coupon.coupon_id, key),
+        short_code=coupon.short_code)
 
 
 @endpoint(bp, "GET", "/members/me/coupons", summary="The caller's coupons, newest first", roles=("member",),
@@ -116,11 +175,14 @@ def _redemption_view(record: RedemptionRecord, coupon_status: str | None = None)
         reversed_by=record.reversed_by, coupon_status=coupon_status)  # type: ignore[arg-type]
 
 
-@endpoint(bp, "POST", "/redemptions", summary="Redeem a scanned coupon code at the staff's store",
+@endpoint(bp, "POST", "/redemptions", summary="Redeem a scanned (or typed short) code at the staff's store",
           roles=("staff",), body=RedeemIn, response=Redemption, status=201, operation_id="redeemCoupon",
-          errors=(InvalidCode, NotFound, WrongStore, NotStarted, MinSpendNotMet, CouponExpired, AlreadyRedeemed, Busy))
+          errors=(InvalidCode, NotFound, WrongStore, NotStarted, MinSpendNotMet, CouponExpired, AlreadyRedeemed, Busy,
+                  TooManyGuesses))
 def redeem(principal: Principal, body: RedeemIn) -> Redemption:
-    record = redemptions.redeem(body.code, principal, get_clock().now(), body.spend_fen, body.order_ref)
+    now = get_clock().now()
+    code = short_codes.to_signed(body.code, principal, redemptions.code_key(), now)
+    record = redemptions.redeem(code, principal, now, body.spend_fen, body.order_ref)
     return _redemption_view(record)
 
 
@@ -140,3 +202,19 @@ def store_redemptions(principal: Principal, store_id: str, query: RedemptionsQue
     day = query.date or local_time(get_clock().now(), store.timezone).date()
     records = redemptions.store_redemptions(store_id, day.isoformat())
     return Redemptions(store_id=store_id, date=day.isoformat(), redemptions=[_redemption_view(r) for r in records])
+
+
+class RedemptionPage(ApiModel):
+    store_id: str
+    redemptions: list[Redemption]
+    next_cursor: str | None
+
+
+@endpoint(bp, "GET", "/stores/{store_id}/redemptions/history", summary="A store's redemptions over local dates",
+          roles=("staff", "admin"), query=history.RangePageQuery, response=RedemptionPage, errors=(400, 401, 403, 404))
+def redemption_history(principal: Principal, store_id: str, query: history.RangePageQuery) -> RedemptionPage:
+    principal.require_store(store_id)
+    get_store(store_id)
+    page = history.redemptions(store_id, query)
+    return RedemptionPage(store_id=store_id, redemptions=[_redemption_view(r) for r in page.items],
+                          next_cursor=page.next_cursor)

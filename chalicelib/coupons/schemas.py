@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from chalicelib.schema import ApiModel
 from chalicelib.types import EntityId, Fen, Instant, IsoDate, MemberTier, Name, Tier3
@@ -37,7 +37,21 @@ class AudienceIn(_In):
     tiers: list[MemberTier] = Field(min_length=1)
 
 
+TemplateStatus = Literal["active", "paused", "ended"]
+TEMPLATE_READ_ONLY = ("template_id", "remaining", "created_at", "updated_at", "version", "status")
+
+
 class TemplateIn(_In):
+    """A template as `GET` returned it is accepted back: read-only fields
+    are dropped (the lifecycle `status` changes through pause/resume/end)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_read_only(cls, data: Any) -> Any:
+        if isinstance(data, dict) and cls is TemplateIn:
+            return {k: v for k, v in data.items() if k not in TEMPLATE_READ_ONLY}
+        return data
+
     title: Name
     kind: Kind
     value: int = Field(gt=0, le=MAX_VALUE, description="fen off; percent for percent_off; item price for free_item")
@@ -116,6 +130,7 @@ class Template(ApiModel):
     created_at: datetime
     updated_at: datetime
     version: int
+    status: TemplateStatus = Field("active", description="paused: claims refused; ended: by hand or past claim_end")
 
 
 class Offer(ApiModel):
@@ -144,6 +159,7 @@ class Claimed(ApiModel):
     template_id: str
     store_id: str
     code: str
+    short_code: str | None = Field(None, description="digits staff can type when the QR will not scan")
     value: int
     expires_at: datetime
     status: Literal["claimed"]
@@ -169,6 +185,7 @@ class WalletCoupon(ApiModel):
     claimed_at: datetime
     expires_at: datetime
     code: str
+    short_code: str | None = None
 
 
 class Wallet(ApiModel):
@@ -176,7 +193,7 @@ class Wallet(ApiModel):
 
 
 class RedeemIn(_In):
-    code: str = Field(min_length=1, max_length=128)
+    code: str = Field(min_length=1, max_length=128, description="the QR's signed code or the short_code digits")
     order_ref: str | None = Field(None, min_length=1, max_length=64)
     spend_fen: Fen | None = None
 

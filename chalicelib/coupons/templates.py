@@ -13,12 +13,16 @@ from datetime import UTC, datetime
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 
+from chalicelib import etags
+from chalicelib.clock import get_clock
 from chalicelib.coupons import rules, shards
-from chalicelib.coupons.errors import EditConflict, TemplateExists
+from chalicelib.coupons.errors import EditConflict, Ended, TemplateExists, TemplatePaused
 from chalicelib.coupons.models import StockShard, TemplateIndexEntry, TemplateRecord
 from chalicelib.coupons.schemas import AudienceIn, BoostIn, Scope, Template, TemplateIn, template_problems
 from chalicelib.coupons.txn import CONDITION_FAILED, LabeledTransaction
 from chalicelib.errors import NotFound, ValidationFailed
+
+LIST_KEY = "template"
 
 
 def index_key(at: datetime) -> str:
@@ -96,6 +100,8 @@ def create_template(data: TemplateIn, now: datetime, template_id: str | None = N
     record = TemplateRecord(template_id or f"tpl-{secrets.token_hex(8)}")
     _fill(record, data, now)
     record.created_at = now
+    record.status, record.list_key = "active", LIST_KEY
+    record.created_key = f"{index_key(now)}#{record.template_id}"
     record.total_stock = data.total_stock
     tx = LabeledTransaction()
     if data.total_stock is not None:
@@ -115,11 +121,14 @@ def create_template(data: TemplateIn, now: datetime, template_id: str | None = N
     return record
 
 
-def update_template(template_id: str, data: TemplateIn, now: datetime) -> TemplateRecord:
+def update_template(template_id: str, data: TemplateIn, now: datetime,
+                    if_match: str | None = None) -> TemplateRecord:
     """Replace a template's terms. Stock is fixed at creation (a shard read
     as empty must stay empty for sold-out detection). Coupons already issued
-    keep the terms they were issued with."""
+    keep the terms they were issued with. With `If-Match`, a stale version
+    is 412 (checked on the version read, and enforced by the versioned save)."""
     record = get_template(template_id)
+    etags.require(if_match, etags.of_version(int(record.version)))
     extra = []
     if data.total_stock != record.total_stock:
         extra.append({"field": "total_stock", "problem": "cannot change after creation; create a new template"})
@@ -133,11 +142,27 @@ def update_template(template_id: str, data: TemplateIn, now: datetime) -> Templa
         record.save()  # VersionAttribute: refused if someone else saved since our read
     except PutError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
-            raise EditConflict() from exc
+            raise (EditConflict() if if_match is None else etags.PreconditionFailed()) from exc
         raise
     stale = [b for b in old_buckets if b not in record.index_buckets or old_end != record.claim_end]
     _drop_stale_index(template_id, stale, old_end, int(record.version))
     return record
+
+
+def lifecycle_status(record: TemplateRecord, now: datetime) -> str:
+    """`active | paused | ended`: ended by hand, or once its claim window closed."""
+    if record.status == "ended" or now >= record.claim_end:
+        return "ended"
+    return record.status or "active"
+
+
+def check_claimable(record: TemplateRecord) -> None:
+    """Refuse claims on a paused or ended template (before any write). A
+    pause racing a claim in flight is ordered by the claim's own read."""
+    if record.status == "paused":
+        raise TemplatePaused()
+    if record.status == "ended":
+        raise Ended("this coupon was ended by the operator")
 
 
 def get_template(template_id: str) -> TemplateRecord:
@@ -172,4 +197,5 @@ def to_view(record: TemplateRecord, left: int | None) -> Template:
         member_day_boost=BoostIn(value=int(record.boost_value)) if record.boost_value is not None else None,
         audience=AudienceIn(tiers=list(record.audience_tiers)) if record.audience_tiers else None,  # type: ignore
         created_at=record.created_at, updated_at=record.updated_at, version=int(record.version or 0),
+        status=lifecycle_status(record, get_clock().now()),  # type: ignore[arg-type]
     )

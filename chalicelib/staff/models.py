@@ -1,7 +1,19 @@
 from __future__ import annotations
 
 from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
+
+
+class ByStore(GlobalSecondaryIndex["StaffRecord"]):
+    """A store's roster, by staff id (`GET /stores/{id}/staff`)."""
+
+    class Meta:
+        index_name = "by_store"
+        projection = AllProjection()
+
+    store_id = UnicodeAttribute(hash_key=True)
+    staff_id = UnicodeAttribute(range_key=True)
 
 
 class StaffRecord(Model):
@@ -16,6 +28,8 @@ class StaffRecord(Model):
     updated_at = UTCDateTimeAttribute()
     status = UnicodeAttribute(null=True)  # active (default) | disabled
     tokens_valid_after = UTCDateTimeAttribute(null=True)  # tokens issued before this are refused
+
+    by_store = ByStore()
 
 
 MODELS = [StaffRecord]

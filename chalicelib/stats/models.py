@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
+
+
+class ByDay(GlobalSecondaryIndex["StoreDayStats"]):
+    """Every store's row for one day: chain-wide stats are one Query per day."""
+
+    class Meta:
+        index_name = "by_day"
+        projection = AllProjection()
+
+    day = UnicodeAttribute(hash_key=True)
+    store_id = UnicodeAttribute(range_key=True)
 
 
 class StoreDayStats(Model):
@@ -24,6 +36,8 @@ class StoreDayStats(Model):
     posts_failed = NumberAttribute(null=True)
     payments = NumberAttribute(null=True)
     gmv_fen = NumberAttribute(null=True)
+
+    by_day = ByDay()
 
 
 MODELS = [StoreDayStats]

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 from pydantic import ConfigDict, Field, model_validator
 
 from chalicelib.auth import Principal
 from chalicelib.clock import get_clock, local_time
+from chalicelib.coupons.templates import get_template
 from chalicelib.groups.directory import store_groups
 from chalicelib.schema import ApiModel
+from chalicelib.stats import rollups
 from chalicelib.stats.models import StoreDayStats
 from chalicelib.stores.service import get_store
 from chalicelib.types import IsoDate
@@ -98,6 +100,10 @@ def group_members_by_day(current: int, today: date, rows: dict[str, StoreDayStat
 @endpoint(bp, "GET", "/stats/stores/{store_id}", summary="A store's daily counters over a date range",
           roles=("admin", "staff"), query=StatsQuery, response=StoreStats, errors=(400, 401, 403, 404))
 def store_stats(principal: Principal, store_id: str, query: StatsQuery) -> StoreStats:
+    return _store_stats(principal, store_id, query)
+
+
+def _store_stats(principal: Principal, store_id: str, query: StatsQuery) -> StoreStats:
     principal.require_store(store_id)
     today = local_time(get_clock().now(), get_store(store_id).timezone).date()
     days = [query.from_ + timedelta(days=i) for i in range((query.to - query.from_).days + 1)]
@@ -111,3 +117,49 @@ def store_stats(principal: Principal, store_id: str, query: StatsQuery) -> Store
         current = sum(int(g.member_count or 0) for g in store_groups(store_id))
         members = group_members_by_day(current, today, rows, days)
     return StoreStats(store_id=store_id, days=[day_stats(d, rows.get(d.isoformat()), members.get(d)) for d in days])
+
+
+@endpoint(bp, "GET", "/stats/stores/{store_id}/export", summary="A store's daily counters as CSV",
+          roles=("admin", "staff"), query=StatsQuery, errors=(400, 401, 403, 404))
+def store_stats_csv(principal: Principal, store_id: str, query: StatsQuery) -> Response:
+    stats = _store_stats(principal, store_id, query)
+    return rollups.csv_response(stats.days, list(DayStats.model_fields), f"stats-{store_id}.csv")
+
+
+@endpoint(bp, "GET", "/stats/chain", summary="Chain-wide counters per day (default: the last 7 days)",
+          roles=("admin",), query=rollups.RangeQuery, response=rollups.ChainStats, errors=(400, 401, 403))
+def chain_stats(principal: Principal, query: rollups.RangeQuery) -> rollups.ChainStats:
+    return rollups.chain_stats(query.days(get_clock().now(), rollups.MAX_CHAIN_DAYS))
+
+
+@endpoint(bp, "GET", "/stats/chain/tiers", summary="Claims, redemptions and rate by store tier over a range",
+          roles=("admin",), query=rollups.RangeQuery, response=rollups.TierStats, errors=(400, 401, 403))
+def chain_tier_stats(principal: Principal, query: rollups.RangeQuery) -> rollups.TierStats:
+    return rollups.tier_stats(query.days(get_clock().now(), rollups.MAX_CHAIN_DAYS))
+
+
+@endpoint(bp, "GET", "/stats/chain/export", summary="Chain-wide counters per day as CSV",
+          roles=("admin",), query=rollups.RangeQuery, errors=(400, 401, 403))
+def chain_stats_csv(principal: Principal, query: rollups.RangeQuery) -> Response:
+    stats = rollups.chain_stats(query.days(get_clock().now(), rollups.MAX_CHAIN_DAYS))
+    return rollups.csv_response(stats.days, list(rollups.ChainDay.model_fields), "stats-chain.csv")
+
+
+@endpoint(bp, "GET", "/stats/templates/{template_id}", summary="A template's claims, redemptions, GMV per day",
+          roles=("admin",), query=rollups.RangeQuery, response=rollups.TemplateStats, errors=(400, 401, 403, 404))
+def template_stats(principal: Principal, template_id: str, query: rollups.RangeQuery) -> rollups.TemplateStats:
+    get_template(template_id)  # 404 for an unknown template
+    return rollups.template_stats(template_id, query.days(get_clock().now(), rollups.MAX_TEMPLATE_DAYS))
+
+
+@endpoint(bp, "GET", "/stores/{store_id}/redemptions/export", summary="A store's redemptions over local dates, CSV",
+          roles=("admin", "staff"), query=rollups.RangeQuery, errors=(400, 401, 403, 404))
+def store_redemptions_csv(principal: Principal, store_id: str, query: rollups.RangeQuery) -> Response:
+    principal.require_store(store_id)
+    store = get_store(store_id)
+    days = query.days(get_clock().now(), rollups.MAX_TEMPLATE_DAYS)
+    if query.to is None and query.from_ is None:
+        today = local_time(get_clock().now(), store.timezone).date()
+        days = [today - timedelta(days=i) for i in range(rollups.DEFAULT_DAYS - 1, -1, -1)]
+    rows = rollups.store_redemption_rows(store_id, days)
+    return rollups.csv_response(rows, rollups.REDEMPTION_COLUMNS, f"redemptions-{store_id}.csv")

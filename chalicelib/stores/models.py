@@ -23,6 +23,18 @@ class ByCell6(GlobalSecondaryIndex["StoreRecord"]):
     cell6 = UnicodeAttribute(hash_key=True)
 
 
+class ByListing(GlobalSecondaryIndex["StoreRecord"]):
+    """Every store in one partition sorted by city then id: `GET /stores`
+    pages through it (a city filter is a `begins_with` key condition)."""
+
+    class Meta:
+        index_name = "by_listing"
+        projection = AllProjection()
+
+    list_key = UnicodeAttribute(hash_key=True)
+    city_key = UnicodeAttribute(range_key=True)
+
+
 class StoreRecord(Model):
     """A store's configuration. Coordinates are WGS-84. Counters (members,
     stock, posts) live with their own capabilities, so a config upsert never
@@ -49,9 +61,15 @@ class StoreRecord(Model):
     cell5 = UnicodeAttribute()
     cell6 = UnicodeAttribute()
     updated_at = UTCDateTimeAttribute()
+    list_key = UnicodeAttribute(null=True)  # LIST_KEY: files the store in by_listing
+    city_key = UnicodeAttribute(null=True)  # city + "#" + store_id
 
     by_cell5 = ByCell5()
+    by_listing = ByListing()
     by_cell6 = ByCell6()
+
+
+LIST_KEY = "store"
 
 
 class GeoMeta(Model):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from chalicelib.schema import ApiModel
 from chalicelib.types import HHMM, Coord, EntityId, Latitude, Longitude, Name, Tier3, TimeZoneName, Weekday
@@ -15,8 +15,21 @@ MAX_RADIUS_M = 5000  # a store-local community, not a city; also bounds geo-inde
 MAX_GROUP_CAPACITY = 500  # WeCom customer group chats hold at most 500
 
 
+READ_ONLY_FIELDS = ("store_id", "updated_at")
+
+
 class StoreIn(ApiModel):
+    """What a client sends. A store as `GET` returned it is accepted back:
+    read-only fields are dropped (`store_id` comes from the path)."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_read_only(cls, data: Any) -> Any:
+        if isinstance(data, dict) and cls is StoreIn:
+            return {k: v for k, v in data.items() if k not in READ_ONLY_FIELDS}
+        return data
 
     name: Name
     city: Name

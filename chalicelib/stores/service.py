@@ -3,14 +3,15 @@ bookkeeping that goes with it."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib.errors import NotFound
+from chalicelib.etags import PreconditionFailed
 from chalicelib.geo import cells
 from chalicelib.geo.coords import Coord, from_wgs84, to_wgs84
-from chalicelib.stores.models import GeoMeta, StoreRecord
+from chalicelib.stores.models import LIST_KEY, GeoMeta, StoreRecord
 from chalicelib.stores.schemas import Store, StoreIn
 
 _MAX_RADIUS_KEY = "max_radius"
@@ -24,6 +25,7 @@ def to_record(store_id: str, data: StoreIn, now: datetime) -> StoreRecord:
         spend_tier=data.spend_tier, member_day=data.member_day, idle_hour=data.idle_hour,
         group_capacity=data.group_capacity, status=data.status,
         cell5=cells.encode(lat, lng, 5), cell6=cells.encode(lat, lng, 6), updated_at=now,
+        list_key=LIST_KEY, city_key=f"{data.city}#{store_id}",
     )
 
 
@@ -39,12 +41,24 @@ def to_view(record: StoreRecord, coord: Coord = "wgs84") -> Store:
     )
 
 
-def upsert_store(store_id: str, data: StoreIn, now: datetime) -> StoreRecord:
+def upsert_store(store_id: str, data: StoreIn, now: datetime,
+                 if_updated_at: datetime | None = None) -> StoreRecord:
+    """`if_updated_at`: write only over that version (If-Match); else 412."""
+    if if_updated_at is not None and now <= if_updated_at:
+        now = if_updated_at + timedelta(microseconds=1)  # a new ETag for every write
     record = to_record(store_id, data, now)
     # Raise the index radius first: a store saved before its radius is known
     # to the index could be missed by nearby queries in between.
     raise_max_radius(int(record.radius_m))
-    record.save()
+    if if_updated_at is None:
+        record.save()
+    else:
+        try:
+            record.save(condition=StoreRecord.updated_at == if_updated_at)
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                raise PreconditionFailed() from exc
+            raise
     _reindex_slots([record], now)
     return record
 

@@ -1,0 +1,112 @@
+"""Short numeric codes staff can type when a QR will not scan.
+
+A claimed coupon gets 10 random digits (9·10⁹ possibilities), reserved by a
+`ShortCodeRecord` put in the claim's own transaction with
+`attribute_not_exists(short_code) OR expires_at < now`: two live coupons
+never share a code (a collision cancels the claim, which retries with new
+digits), and an expired coupon's code may be reused.
+
+Digits are guessable in a way 128-bit MACs are not, so wrong guesses are
+rate-limited per staff member: a `GuessCounter` per staff and 10-minute
+window, bumped with a guarded ADD (`n < WRONG_GUESS_LIMIT`). Timeline:
+
+  staff S types 10 wrong codes in a window: n 0 -> 10, each answered invalid_code
+  S types an 11th (right or wrong): the consistent read sees n = 10 -> 429
+  two wrong guesses race at n = 9: one ADD commits (n = 10), the other's
+  condition fails -> 429. The counter never passes the limit, and at most
+  the requests already in flight past the read can still be answered.
+
+With 10 guesses per 10 minutes per staff account, finding one of a million
+live coupons takes ~900 staff-days of guessing per hit on average."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib.auth import Principal
+from chalicelib.coupons import codes
+from chalicelib.coupons.errors import InvalidCode, TooManyGuesses
+from chalicelib.coupons.models import CouponRecord, GuessCounter, ShortCodeRecord
+from chalicelib.txn import is_condition_failure
+
+DIGITS = 10
+WRONG_GUESS_LIMIT = 10
+GUESS_WINDOW = timedelta(minutes=10)
+KEEP_AFTER_EXPIRY = timedelta(days=1)
+_SHORT = re.compile(r"^\d{8,10}$")
+
+
+def new_code() -> str:
+    return str(10 ** (DIGITS - 1) + secrets.randbelow(9 * 10 ** (DIGITS - 1)))
+
+
+def is_short(code: str) -> bool:
+    return bool(_SHORT.match(code.strip().replace(" ", "")))
+
+
+def reservation(coupon: CouponRecord) -> ShortCodeRecord:
+    """The item the claim transaction puts (with `free(now)` as its condition)."""
+    assert coupon.short_code is not None
+    return ShortCodeRecord(coupon.short_code, coupon_id=coupon.coupon_id, expires_at=coupon.expires_at,
+                           ttl=coupon.expires_at + KEEP_AFTER_EXPIRY)
+
+
+def free(now: datetime) -> object:
+    return ShortCodeRecord.short_code.does_not_exist() | (ShortCodeRecord.expires_at < now)
+
+
+def _window_key(staff: Principal, now: datetime) -> tuple[str, datetime]:
+    step = int(GUESS_WINDOW.total_seconds())
+    start = int(now.timestamp()) // step * step
+    return f"{staff.sub}#{start}", datetime.fromtimestamp(start, now.tzinfo) + GUESS_WINDOW
+
+
+def _locked(staff: Principal, now: datetime) -> bool:
+    key, _ = _window_key(staff, now)
+    try:
+        return int(GuessCounter.get(key, consistent_read=True).n or 0) >= WRONG_GUESS_LIMIT
+    except DoesNotExist:
+        return False
+
+
+def _wait(staff: Principal, now: datetime) -> TooManyGuesses:
+    _, window_end = _window_key(staff, now)
+    return TooManyGuesses(int((window_end - now).total_seconds()) + 1)
+
+
+def _count_wrong_guess(staff: Principal, now: datetime) -> None:
+    key, window_end = _window_key(staff, now)
+    try:
+        GuessCounter(key).update(
+            actions=[GuessCounter.n.add(1), GuessCounter.ttl.set(window_end + GUESS_WINDOW)],
+            condition=GuessCounter.n.does_not_exist() | (GuessCounter.n < WRONG_GUESS_LIMIT))
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            raise _wait(staff, now) from exc
+        raise
+
+
+def coupon_id_for(code: str, staff: Principal, key: bytes, now: datetime) -> str:
+    """The coupon a typed or scanned code names. Signed codes are checked by
+    their MAC (no lookup); short codes by a lookup that counts misses."""
+    if not is_short(code):
+        return codes.verify(code, key)
+    digits = code.strip().replace(" ", "")
+    if _locked(staff, now):
+        raise _wait(staff, now)
+    try:
+        # expired but not yet reused: still names its coupon (redeem says "expired")
+        return ShortCodeRecord.get(digits, consistent_read=True).coupon_id
+    except DoesNotExist:
+        pass
+    _count_wrong_guess(staff, now)
+    raise InvalidCode("no live coupon has this short code")
+
+
+def to_signed(code: str, staff: Principal, key: bytes, now: datetime) -> str:
+    """The signed code for a short one (so redemption keeps one input path)."""
+    return code if not is_short(code) else codes.sign(coupon_id_for(code, staff, key, now), key)
