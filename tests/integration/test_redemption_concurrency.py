@@ -4,7 +4,9 @@ once across two `chalice local` processes; exactly one wins."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 
+from chalicelib.clock import local_time
 from tests.api import Api, token
 from tests.integration.test_claims_concurrency import (  # noqa: F401  (two_servers: the `servers` fixture)
     hammer,
@@ -26,7 +28,7 @@ def test_many_devices_scanning_one_code_redeem_it_once(servers: list[Api], admin
     replies = hammer(servers, calls)
     assert outcome(replies) == Counter({201: 1, "already_redeemed": 39})
     [won] = [r.body for r in replies if r.status == 201]
-    day = won["redeemed_at"][:10]
+    day = local_time(datetime.fromisoformat(won["redeemed_at"]), "Asia/Shanghai").date()  # instants are UTC
     log = servers[1].get(f"/stores/S1/redemptions?date={day}", as_=admin).body["redemptions"]
     assert [r["redemption_id"] for r in log] == [won["redemption_id"]]
 
