@@ -35,6 +35,28 @@ class ByListing(GlobalSecondaryIndex["StoreRecord"]):
     city_key = UnicodeAttribute(range_key=True)
 
 
+class ByBandFine(GlobalSecondaryIndex["StoreRecord"]):
+    """Latitude band (geo/bands.py, ~1.1 km) -> stores sorted by longitude."""
+
+    class Meta:
+        index_name = "by_band_fine"
+        projection = AllProjection()
+
+    band_fine = UnicodeAttribute(hash_key=True)
+    lng = NumberAttribute(range_key=True)
+
+
+class ByBandCoarse(GlobalSecondaryIndex["StoreRecord"]):
+    """Latitude band (~5.6 km) -> stores sorted by longitude."""
+
+    class Meta:
+        index_name = "by_band_coarse"
+        projection = AllProjection()
+
+    band_coarse = UnicodeAttribute(hash_key=True)
+    lng = NumberAttribute(range_key=True)
+
+
 class StoreRecord(Model):
     """A store's configuration. Coordinates are WGS-84. Counters (members,
     stock, posts) live with their own capabilities, so a config upsert never
@@ -60,6 +82,8 @@ class StoreRecord(Model):
     status = UnicodeAttribute()
     cell5 = UnicodeAttribute()
     cell6 = UnicodeAttribute()
+    band_fine = UnicodeAttribute(null=True)  # null only on items saved before the band index existed
+    band_coarse = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
     list_key = UnicodeAttribute(null=True)  # LIST_KEY: files the store in by_listing
     city_key = UnicodeAttribute(null=True)  # city + "#" + store_id
@@ -67,6 +91,8 @@ class StoreRecord(Model):
     by_cell5 = ByCell5()
     by_listing = ByListing()
     by_cell6 = ByCell6()
+    by_band_fine = ByBandFine()
+    by_band_coarse = ByBandCoarse()
 
 
 LIST_KEY = "store"
