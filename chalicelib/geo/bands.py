@@ -1,14 +1,17 @@
 """Latitude bands for the store geo index (pure).
 
-A store is indexed under the latitude band of its location at two band
-heights (GSIs `by_band_fine`, `by_band_coarse`, range key = longitude). A
-nearby lookup covers the bounding box of a disk whose radius is the largest
-store radius in use with one Query per band the box touches, each reading
-only the box's longitude span (`lng BETWEEN lo AND hi`): the items read are
-the stores inside a strip barely larger than the box, wherever the chain
-has its other stores, and the number of Queries is at most `MAX_QUERIES`
-(2-3 at the fine height for a radius of up to ~1.6 km, the coarse height
-up to the 5 km cap).
+A store is indexed under the latitude band of its location (GSI `by_band`,
+range key = longitude). A nearby lookup covers the bounding box of a disk
+whose radius is the largest store radius in use with one Query per band
+the box touches, each reading only the box's longitude span (`lng BETWEEN
+lo AND hi`): the items read are the stores inside a strip a little taller
+than the box, wherever the chain has its other stores. A box of height h
+touches at most floor(h / HEIGHT_DEG) + 2 bands: 2 for the 1 km radius of
+the demo stores, 4 at the 5 km cap (`stores.schemas.MAX_RADIUS_M`), so a
+lookup is at most 4 Queries.
+
+One index, not one per band height: CloudFormation adds one GSI per stack
+update, and each GSI is another write per store save.
 
 Geohash cells (`cells.py`) needed one Query per cell, 12 for a 1 km radius
 at 31°N; a band reads a whole row of cells with one Query, because a row is
@@ -21,9 +24,8 @@ from dataclasses import dataclass
 
 from chalicelib.geo import cells
 
-FINE_DEG = 0.01  # ~1.1 km of latitude
-COARSE_DEG = 0.05  # ~5.6 km
-MAX_QUERIES = 3
+HEIGHT_DEG = 0.035  # ~3.9 km of latitude
+MAX_QUERIES = 4
 
 
 def band(lat: float, height_deg: float) -> str:
@@ -62,15 +64,10 @@ def ranges(lat: float, lng: float, radius_m: float, height_deg: float) -> list[R
     return [Range(str(b), lo, hi) for b in range(first, last + 1) for lo, hi in spans]
 
 
-def plan(lat: float, lng: float, radius_m: float, max_queries: int = MAX_QUERIES,
-         max_coarse: int = 24) -> tuple[str, list[Range]]:
-    """("fine" | "coarse", the Queries to run): fine bands when they need
-    at most `max_queries`, else coarse ones (fewer items per band row is
-    not worth more round trips)."""
-    fine = ranges(lat, lng, radius_m, FINE_DEG)
-    if len(fine) <= max_queries:
-        return "fine", fine
-    coarse = ranges(lat, lng, radius_m, COARSE_DEG)
-    if len(coarse) > max_coarse:
-        raise CoverTooLarge(f"{len(coarse)} queries")
-    return "coarse", coarse
+def plan(lat: float, lng: float, radius_m: float, max_queries: int = MAX_QUERIES) -> list[Range]:
+    """The Queries to run; CoverTooLarge beyond `max_queries` per side of
+    the antimeridian (a radius over the cap)."""
+    out = ranges(lat, lng, radius_m, HEIGHT_DEG)
+    if len(out) > max_queries * len({(r.lng_lo, r.lng_hi) for r in out}):
+        raise CoverTooLarge(f"{len(out)} queries")
+    return out

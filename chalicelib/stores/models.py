@@ -35,25 +35,14 @@ class ByListing(GlobalSecondaryIndex["StoreRecord"]):
     city_key = UnicodeAttribute(range_key=True)
 
 
-class ByBandFine(GlobalSecondaryIndex["StoreRecord"]):
-    """Latitude band (geo/bands.py, ~1.1 km) -> stores sorted by longitude."""
+class ByBand(GlobalSecondaryIndex["StoreRecord"]):
+    """Latitude band (geo/bands.py, ~3.9 km) -> stores sorted by longitude."""
 
     class Meta:
-        index_name = "by_band_fine"
+        index_name = "by_band"
         projection = AllProjection()
 
-    band_fine = UnicodeAttribute(hash_key=True)
-    lng = NumberAttribute(range_key=True)
-
-
-class ByBandCoarse(GlobalSecondaryIndex["StoreRecord"]):
-    """Latitude band (~5.6 km) -> stores sorted by longitude."""
-
-    class Meta:
-        index_name = "by_band_coarse"
-        projection = AllProjection()
-
-    band_coarse = UnicodeAttribute(hash_key=True)
+    band = UnicodeAttribute(hash_key=True)
     lng = NumberAttribute(range_key=True)
 
 
@@ -82,8 +71,7 @@ class StoreRecord(Model):
     status = UnicodeAttribute()
     cell5 = UnicodeAttribute()
     cell6 = UnicodeAttribute()
-    band_fine = UnicodeAttribute(null=True)  # null only on items saved before the band index existed
-    band_coarse = UnicodeAttribute(null=True)
+    band = UnicodeAttribute(null=True)  # null only on items saved before the band index (backfill_bands)
     updated_at = UTCDateTimeAttribute()
     list_key = UnicodeAttribute(null=True)  # LIST_KEY: files the store in by_listing
     city_key = UnicodeAttribute(null=True)  # city + "#" + store_id
@@ -91,8 +79,7 @@ class StoreRecord(Model):
     by_cell5 = ByCell5()
     by_listing = ByListing()
     by_cell6 = ByCell6()
-    by_band_fine = ByBandFine()
-    by_band_coarse = ByBandCoarse()
+    by_band = ByBand()
 
 
 LIST_KEY = "store"

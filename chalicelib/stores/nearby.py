@@ -2,11 +2,11 @@
 
 Reads only the latitude bands covering a disk of the largest store radius in
 use (`geo/bands.py`: one GSI Query per band, `lng BETWEEN` the disk's span,
-at most 3, run concurrently), then keeps the stores whose own `radius_m`
+at most 4, run concurrently), then keeps the stores whose own `radius_m`
 reaches the point by exact great-circle distance. The items read depend on
 how many stores are near the point, never on how many stores exist. The
 index radius is cached per container (`service.max_radius_m`), so a lookup
-is 1-3 Queries and, every few seconds, one GetItem.
+is 1-4 Queries (2 for the demo's 1 km radius) and, every few seconds, one GetItem.
 """
 
 from __future__ import annotations
@@ -87,9 +87,8 @@ def _executor() -> ThreadPoolExecutor:
         return _pool
 
 
-def _read_band(height: str, part: bands.Range) -> tuple[list[StoreRecord], int]:
-    index = StoreRecord.by_band_fine if height == "fine" else StoreRecord.by_band_coarse
-    results = index.query(part.band, StoreRecord.lng.between(part.lng_lo, part.lng_hi))
+def _read_band(part: bands.Range) -> tuple[list[StoreRecord], int]:
+    results = StoreRecord.by_band.query(part.band, StoreRecord.lng.between(part.lng_lo, part.lng_hi))
     records = list(results)
     return records, results.page_iter.total_scanned_count
 
@@ -101,13 +100,13 @@ def find(lat: float, lng: float, limit: int = DEFAULT_LIMIT, radius_m: float | N
     if cover_m <= 0:
         return Lookup([], 0, 0)  # no store has ever been saved
     try:
-        height, plan = bands.plan(lat, lng, cover_m)
+        plan = bands.plan(lat, lng, cover_m)
     except bands.CoverTooLarge as exc:
         raise ValidationFailed.field("lat", "too close to a pole: the store index does not serve it") from exc
     if len(plan) == 1:
-        pages = [_read_band(height, plan[0])]  # no thread hop for the common case
+        pages = [_read_band(plan[0])]  # no thread hop
     else:
-        pages = list(_executor().map(lambda part: _read_band(height, part), plan))
+        pages = list(_executor().map(_read_band, plan))
     # a store sits in exactly one band per height and the spans never overlap
     records = [record for page, _ in pages for record in page]
     return Lookup(covering(records, lat, lng)[:limit], sum(read for _, read in pages), len(plan))

@@ -27,7 +27,7 @@ def to_record(store_id: str, data: StoreIn, now: datetime) -> StoreRecord:
         spend_tier=data.spend_tier, member_day=data.member_day, idle_hour=data.idle_hour,
         group_capacity=data.group_capacity, status=data.status,
         cell5=cells.encode(lat, lng, 5), cell6=cells.encode(lat, lng, 6),
-        band_fine=bands.band(round(lat, 7), bands.FINE_DEG), band_coarse=bands.band(round(lat, 7), bands.COARSE_DEG),
+        band=bands.band(round(lat, 7), bands.HEIGHT_DEG),
         updated_at=now,
         list_key=LIST_KEY, city_key=f"{data.city}#{store_id}",
     )
@@ -131,3 +131,19 @@ def max_radius_m(cached: bool = False) -> int:
         value = 0
     _max_radius = (settings, now, value)
     return value
+
+
+def backfill_bands() -> int:
+    """One-off after deploying the `by_band` index: give stores saved before
+    it their band (a guarded update per store that lacks one; safe to re-run
+    or to run beside live upserts). Returns how many were updated."""
+    done = 0
+    for record in StoreRecord.scan(StoreRecord.band.does_not_exist()):
+        try:
+            record.update(actions=[StoreRecord.band.set(bands.band(float(record.lat), bands.HEIGHT_DEG))],
+                          condition=StoreRecord.band.does_not_exist() & (StoreRecord.lat == record.lat))
+            done += 1
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+    return done
