@@ -42,13 +42,14 @@ botocore.endpoint.Endpoint._send = _counting_send  # type: ignore[method-assign]
 
 _capacity_lock = threading.Lock()
 _capacity = {"read": 0.0, "write": 0.0}
+_by_table: dict[str, float] = {}  # "op table" -> capacity units (the breakdown behind the totals)
 _RETURNS_CAPACITY = {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem",
                      "BatchWriteItem", "TransactGetItems", "TransactWriteItems"}
 
 
 def _ask_capacity(params: dict, model: object, **_: object) -> None:  # type: ignore[type-arg]
     if getattr(model, "name", "") in _RETURNS_CAPACITY:
-        params.setdefault("ReturnConsumedCapacity", "TOTAL")
+        params.setdefault("ReturnConsumedCapacity", "INDEXES")
 
 
 _READS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
@@ -59,8 +60,12 @@ def _add_capacity(parsed: dict, model: object, **_: object) -> None:  # type: ig
     entries = found if isinstance(found, list) else [found] if found else []
     kind = "read" if getattr(model, "name", "") in _READS else "write"
     with _capacity_lock:
-        for entry in entries:  # TOTAL: CapacityUnits per table (reads for reads, writes for writes)
-            _capacity[kind] += float(entry.get("CapacityUnits") or 0)
+        for entry in entries:  # CapacityUnits per table, GSIs included (reads for reads, writes for writes)
+            units = float(entry.get("CapacityUnits") or 0)
+            _capacity[kind] += units
+            table = str(entry.get("TableName", "?")).split("-", 1)[-1] if "-" in str(entry.get("TableName")) else "?"
+            key = f"{getattr(model, 'name', '?')} {table}"
+            _by_table[key] = _by_table.get(key, 0.0) + units
 
 
 def measure_capacity(client: object) -> None:
@@ -174,7 +179,9 @@ def bench(n: int, clients: int, n_stores: int) -> None:
         return True
 
     claim_floor = timed("claim floor (raw UpdateItem)", n, clients, floor_claim)
+    _by_table.clear()
     claim_run = timed("claim (service, TransactWrite)", n, clients, service_claim)
+    claim_tables = dict(_by_table)
 
     # Floor: one conditional status flip per redemption, on items of its own.
     with ClaimCount.batch_write() as batch:
@@ -197,7 +204,9 @@ def bench(n: int, clients: int, n_stores: int) -> None:
         return True
 
     redeem_floor = timed("redeem floor (raw UpdateItem)", n, clients, floor_redeem)
+    _by_table.clear()
     redeem_run = timed("redeem (service, TransactWrite)", n, clients, service_redeem)
+    redeem_tables = dict(_by_table)
 
     for run in (claim_floor, claim_run, redeem_floor, redeem_run):
         print(run.line())
@@ -209,6 +218,9 @@ def bench(n: int, clients: int, n_stores: int) -> None:
     for label, run in (("claim", claim_run), ("redeem", redeem_run)):
         print(f"{label}: {run.req_per_ok:.2f} DynamoDB requests per success (goal 1.00), "
               f"{run.wcu / max(run.ok, 1):.2f} WCU + {run.rcu / max(run.ok, 1):.2f} RCU per success")
+    for label, tables, run in (("claim", claim_tables, claim_run), ("redeem", redeem_tables, redeem_run)):
+        parts = ", ".join(f"{k} {v / max(run.ok, 1):.2f}" for k, v in sorted(tables.items()))
+        print(f"{label} capacity units per success by operation and table (GSIs included): {parts}")
     print(f"terms cache: {terms.reads} reads to fill it over {2 * n} operations")
     inputs = {"claim_requests": claim_run.req_per_ok, "claim_wcu": claim_run.wcu / max(claim_run.ok, 1),
               "claim_rcu": claim_run.rcu / max(claim_run.ok, 1), "redeem_requests": redeem_run.req_per_ok,
