@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -26,6 +27,8 @@ from chalicelib.campaigns.worker import DueItem, retry_message, slots_message
 from chalicelib.clock import iso
 
 TRIGGER_PERIOD = timedelta(minutes=5)
+_BATCH_GET = 100  # BatchGetItem's limit
+_READERS = 8  # batch reads in flight at once
 _WATERMARK = "slots"
 
 
@@ -118,7 +121,17 @@ def drop_posted(by_store: dict[str, list[DueItem]], start: datetime, end: dateti
                 wanted[(store_id, posts.post_id_for(due[0], item.slot))] = item
     if not wanted:
         return 0
-    existing = PostRecord.batch_get(list(wanted), attributes_to_get=["store_id", "post_id"])
+    keys = list(wanted)
+    chunks = [keys[i:i + _BATCH_GET] for i in range(0, len(keys), _BATCH_GET)]
+
+    def read(chunk: list[tuple[str, str]]) -> list[PostRecord]:
+        return list(PostRecord.batch_get(chunk, attributes_to_get=["store_id", "post_id"]))
+
+    if len(chunks) == 1:
+        existing = read(chunks[0])
+    else:
+        with ThreadPoolExecutor(max_workers=_READERS) as pool:
+            existing = [post for page in pool.map(read, chunks) for post in page]
     dropped = 0
     for post in existing:
         posted = wanted.get((post.store_id, post.post_id))
