@@ -183,6 +183,9 @@ def reverse(redemption_id: str, actor: Principal, now: datetime) -> tuple[Redemp
         except Refused as exc:
             if exc.on("redemption"):
                 current: RedemptionRecord | None = exc.old("redemption")
+                if (current is not None and current.status == "reversed" and current.reversed_by == actor.sub
+                        and current.reversed_at == now):
+                    break  # our own earlier send committed (its answer was lost): the same answer
                 # still redeemed: the 24 h window closed between our check and the commit
                 window_closed = current is not None and current.status == "redeemed"
                 raise (ReversalWindowClosed() if window_closed else AlreadyReversed()) from None
