@@ -183,6 +183,17 @@ def bench(n: int, clients: int, n_stores: int) -> None:
     claim_run = timed("claim (service, TransactWrite)", n, clients, service_claim)
     claim_tables = dict(_by_table)
 
+    # the same claims on a template whose stock never runs low: the steady state, no sold-out tail
+    roomy = create_template(TemplateIn(
+        title="roomy", kind="amount_off", value=500, total_stock=n * 10, claim_start=now - timedelta(hours=1),
+        claim_end=now + timedelta(hours=1), valid_days=1), now)
+
+    def roomy_claim(i: int) -> bool:
+        claims.claim(roomy.template_id, stores[i % n_stores], f"member-{i}", datetime.now(UTC))
+        return True
+
+    steady_run = timed("claim, stock to spare", max(n // 2, 1), clients, roomy_claim)
+
     # Floor: one conditional status flip per redemption, on items of its own.
     with ClaimCount.batch_write() as batch:
         for i in range(n):
@@ -213,6 +224,7 @@ def bench(n: int, clients: int, n_stores: int) -> None:
     for label, floor, run in (("claim", claim_floor, claim_run), ("redeem", redeem_floor, redeem_run)):
         print(f"{label}: {run.per_s / floor.per_s:.2f}x the floor's throughput, "
               f"{run.req_per_ok / floor.req_per_ok:.2f}x its requests per success")
+    print(steady_run.line())
     for run in (claim_floor, claim_run, redeem_floor, redeem_run):
         print(run.capacity_line())
     for label, run in (("claim", claim_run), ("redeem", redeem_run)):
