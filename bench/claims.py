@@ -225,6 +225,8 @@ def bench(n: int, clients: int, n_stores: int) -> None:
         print(f"{label}: {run.per_s / floor.per_s:.2f}x the floor's throughput, "
               f"{run.req_per_ok / floor.req_per_ok:.2f}x its requests per success")
     print(steady_run.line())
+    print(f"claim, stock to spare: {steady_run.per_s / claim_floor.per_s:.2f}x the floor's throughput (goal >= 0.5), "
+          f"{steady_run.req_per_ok:.2f} requests per success (goal 1.00)")
     for run in (claim_floor, claim_run, redeem_floor, redeem_run):
         print(run.capacity_line())
     for label, run in (("claim", claim_run), ("redeem", redeem_run)):
