@@ -40,14 +40,56 @@ def _counting_send(self, request):  # type: ignore[no-untyped-def]
 botocore.endpoint.Endpoint._send = _counting_send  # type: ignore[method-assign]
 
 
+_capacity_lock = threading.Lock()
+_capacity = {"read": 0.0, "write": 0.0}
+_by_table: dict[str, float] = {}  # "op table" -> capacity units (the breakdown behind the totals)
+_RETURNS_CAPACITY = {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem",
+                     "BatchWriteItem", "TransactGetItems", "TransactWriteItems"}
+
+
+def _ask_capacity(params: dict, model: object, **_: object) -> None:  # type: ignore[type-arg]
+    if getattr(model, "name", "") in _RETURNS_CAPACITY:
+        params.setdefault("ReturnConsumedCapacity", "INDEXES")
+
+
+_READS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
+
+
+def _add_capacity(parsed: dict, model: object, **_: object) -> None:  # type: ignore[type-arg]
+    found = parsed.get("ConsumedCapacity")
+    entries = found if isinstance(found, list) else [found] if found else []
+    kind = "read" if getattr(model, "name", "") in _READS else "write"
+    with _capacity_lock:
+        for entry in entries:  # CapacityUnits per table, GSIs included (reads for reads, writes for writes)
+            units = float(entry.get("CapacityUnits") or 0)
+            _capacity[kind] += units
+            table = str(entry.get("TableName", "?")).split("-", 1)[-1] if "-" in str(entry.get("TableName")) else "?"
+            key = f"{getattr(model, 'name', '?')} {table}"
+            _by_table[key] = _by_table.get(key, 0.0) + units
+
+
+def measure_capacity(client: object) -> None:
+    """ReturnConsumedCapacity=TOTAL on every call of this client, summed."""
+    events = client.meta.events  # type: ignore[attr-defined]
+    events.register("provide-client-params.dynamodb.*", _ask_capacity)
+    events.register("after-call.dynamodb.*", _add_capacity)
+
+
+def capacity() -> tuple[float, float]:
+    with _capacity_lock:
+        return _capacity["read"], _capacity["write"]
+
+
 def sent() -> int:
     """Requests so far (peeking at an itertools.count without a lock)."""
     return int(repr(_requests)[6:-1])
 
 
 class Run:
-    def __init__(self, name: str, ops: int, seconds: float, requests: int, ok: int):
+    def __init__(self, name: str, ops: int, seconds: float, requests: int, ok: int,
+                 rcu: float = 0.0, wcu: float = 0.0):
         self.name, self.ops, self.seconds, self.requests, self.ok = name, ops, seconds, requests, ok
+        self.rcu, self.wcu = rcu, wcu
 
     @property
     def per_s(self) -> float:
@@ -61,13 +103,19 @@ class Run:
         return (f"{self.name:<34} {self.ok:>5}/{self.ops:<5} ok  {self.per_s:8.1f} ops/s  "
                 f"{self.req_per_ok:5.2f} requests/ok")
 
+    def capacity_line(self) -> str:
+        ok = max(self.ok, 1)
+        return f"{self.name:<34} {self.wcu / ok:6.2f} WCU/ok  {self.rcu / ok:6.2f} RCU/ok"
+
 
 def timed(name: str, ops: int, clients: int, fn: Callable[[int], bool]) -> Run:
-    before = sent()
+    before, (rcu, wcu) = sent(), capacity()
     start = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         ok = sum(pool.map(fn, range(ops)))
-    return Run(name, ops, time.perf_counter() - start, sent() - before, ok)
+    seconds = time.perf_counter() - start
+    rcu_after, wcu_after = capacity()
+    return Run(name, ops, seconds, sent() - before, ok, rcu_after - rcu, wcu_after - wcu)
 
 
 def main() -> None:
@@ -89,7 +137,7 @@ def main() -> None:
 def bench(n: int, clients: int, n_stores: int) -> None:
     from chalicelib import db
     from chalicelib.auth import Principal
-    from chalicelib.coupons import claims, codes, redemptions
+    from chalicelib.coupons import claims, codes, redemptions, terms
     from chalicelib.coupons.models import ClaimCount, StockShard
     from chalicelib.coupons.service import TemplateIn, create_template
     from chalicelib.settings import get_settings, reset_settings
@@ -100,6 +148,8 @@ def bench(n: int, clients: int, n_stores: int) -> None:
     db.create_tables()
     settings = get_settings()
     raw = boto3.client("dynamodb", endpoint_url=settings.dynamodb_endpoint, region_name=settings.region)
+    measure_capacity(raw)
+    measure_capacity(db.connection().client)
     now = datetime.now(UTC)
     stores = [f"S{i}" for i in range(n_stores)]
     for store_id in stores:
@@ -129,7 +179,20 @@ def bench(n: int, clients: int, n_stores: int) -> None:
         return True
 
     claim_floor = timed("claim floor (raw UpdateItem)", n, clients, floor_claim)
+    _by_table.clear()
     claim_run = timed("claim (service, TransactWrite)", n, clients, service_claim)
+    claim_tables = dict(_by_table)
+
+    # the same claims on a template whose stock never runs low: the steady state, no sold-out tail
+    roomy = create_template(TemplateIn(
+        title="roomy", kind="amount_off", value=500, total_stock=n * 10, claim_start=now - timedelta(hours=1),
+        claim_end=now + timedelta(hours=1), valid_days=1), now)
+
+    def roomy_claim(i: int) -> bool:
+        claims.claim(roomy.template_id, stores[i % n_stores], f"member-{i}", datetime.now(UTC))
+        return True
+
+    steady_run = timed("claim, stock to spare", max(n // 2, 1), clients, roomy_claim)
 
     # Floor: one conditional status flip per redemption, on items of its own.
     with ClaimCount.batch_write() as batch:
@@ -152,13 +215,32 @@ def bench(n: int, clients: int, n_stores: int) -> None:
         return True
 
     redeem_floor = timed("redeem floor (raw UpdateItem)", n, clients, floor_redeem)
+    _by_table.clear()
     redeem_run = timed("redeem (service, TransactWrite)", n, clients, service_redeem)
+    redeem_tables = dict(_by_table)
 
     for run in (claim_floor, claim_run, redeem_floor, redeem_run):
         print(run.line())
     for label, floor, run in (("claim", claim_floor, claim_run), ("redeem", redeem_floor, redeem_run)):
         print(f"{label}: {run.per_s / floor.per_s:.2f}x the floor's throughput, "
               f"{run.req_per_ok / floor.req_per_ok:.2f}x its requests per success")
+    print(steady_run.line())
+    print(f"claim, stock to spare: {steady_run.per_s / claim_floor.per_s:.2f}x the floor's throughput (goal >= 0.5), "
+          f"{steady_run.req_per_ok:.2f} requests per success (goal 1.00)")
+    for run in (claim_floor, claim_run, redeem_floor, redeem_run):
+        print(run.capacity_line())
+    for label, run in (("claim", claim_run), ("redeem", redeem_run)):
+        print(f"{label}: {run.req_per_ok:.2f} DynamoDB requests per success (goal 1.00), "
+              f"{run.wcu / max(run.ok, 1):.2f} WCU + {run.rcu / max(run.ok, 1):.2f} RCU per success")
+    for label, tables, run in (("claim", claim_tables, claim_run), ("redeem", redeem_tables, redeem_run)):
+        parts = ", ".join(f"{k} {v / max(run.ok, 1):.2f}" for k, v in sorted(tables.items()))
+        print(f"{label} capacity units per success by operation and table (GSIs included): {parts}")
+    print(f"terms cache: {terms.reads} reads to fill it over {2 * n} operations")
+    inputs = {"claim_requests": claim_run.req_per_ok, "claim_wcu": claim_run.wcu / max(claim_run.ok, 1),
+              "claim_rcu": claim_run.rcu / max(claim_run.ok, 1), "redeem_requests": redeem_run.req_per_ok,
+              "redeem_wcu": redeem_run.wcu / max(redeem_run.ok, 1),
+              "redeem_rcu": redeem_run.rcu / max(redeem_run.ok, 1)}
+    print("model-inputs " + " ".join(f"{k}={v:.3f}" for k, v in inputs.items()))
     left = sum(int(s.remaining) for s in StockShard.query(template.template_id, consistent_read=True))
     assert left == 0, f"stock left {left}: every claim should have taken one unit"
     print(f"stock check: {n} claimed, 0 left, none oversold; threads alive: {threading.active_count()}")

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from chalicelib import db  # noqa: E402
 from chalicelib.campaigns.fanout import InProcessQueue  # noqa: E402
+from chalicelib.campaigns.models import TickWatermark  # noqa: E402
 from chalicelib.campaigns.schedule import store_plan  # noqa: E402
 from chalicelib.campaigns.slots import due_fire  # noqa: E402
 from chalicelib.campaigns.tick import advance_watermark, run_tick  # noqa: E402
@@ -52,6 +53,7 @@ class ReadMeter:
         self.lock = threading.Lock()
         self.items = 0
         self.requests: Counter[str] = Counter()
+        self.units = {"read": 0.0, "write": 0.0}  # ReturnConsumedCapacity, GSIs included
 
     def __call__(self, http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
         op = model.name
@@ -64,14 +66,24 @@ class ReadMeter:
             read = sum(len(v) for v in parsed.get("Responses", {}).values())
         elif op == "TransactGetItems":
             read = len(parsed.get("Responses", []))
+        found = parsed.get("ConsumedCapacity")
+        entries = found if isinstance(found, list) else [found] if found else []
+        kind = "read" if op in ("GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems") else "write"
         with self.lock:
             self.items += read
             self.requests[op] += 1
+            self.units[kind] += sum(float(e.get("CapacityUnits") or 0) for e in entries)
+
+    @staticmethod
+    def ask(params: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.name not in ("ListTables", "DescribeTable", "CreateTable", "DescribeTimeToLive"):
+            params.setdefault("ReturnConsumedCapacity", "INDEXES")
 
     def reset(self) -> tuple[int, Counter[str]]:
         with self.lock:
             out = (self.items, self.requests)
             self.items, self.requests = 0, Counter()
+            self.last_units, self.units = self.units, {"read": 0.0, "write": 0.0}
         return out
 
 
@@ -89,8 +101,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stores", type=int, default=0, help="only the first N stores (default: all)")
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--csv", type=Path, default=None, help="store list (default: the shared 7,209-store set)")
     args = parser.parse_args()
-    rows = list(read_rows(default_source()))
+    rows = list(read_rows(args.csv or default_source()))
     if args.stores:
         rows = rows[: args.stores]
     started = time.perf_counter()
@@ -113,6 +126,7 @@ def main() -> None:
 
         meter = ReadMeter()
         db.connection().client.meta.events.register("after-call.dynamodb", meter)
+        db.connection().client.meta.events.register("provide-client-params.dynamodb", ReadMeter.ask)
         channel = RecordChannel()
 
         # 1. Nothing due: 08:25, the last tick was 08:20 (Shanghai mornings are at 08:30).
@@ -131,6 +145,16 @@ def main() -> None:
         busy = run_tick(busy_at, InProcessQueue(busy_at, channel, workers=args.workers))
         publish_s = time.perf_counter() - t1
         busy_items, busy_reqs = meter.reset()
+        busy_units = meter.last_units
+
+        # 2b. The same window again (a duplicate trigger, or a tick replayed after a lost watermark):
+        #     every post exists already.
+        TickWatermark("slots").delete()
+        advance_watermark(datetime(*DAY, 8, 25, tzinfo=SH))
+        t3 = time.perf_counter()
+        replay = run_tick(busy_at, InProcessQueue(busy_at, channel, workers=args.workers))
+        replay_s = time.perf_counter() - t3
+        replay_items, replay_reqs = meter.reset()
 
         # 3. The naive baseline in the same run.
         naive_at = datetime(*DAY, 12, 0, tzinfo=SH)
@@ -150,6 +174,16 @@ def main() -> None:
           f"{args.workers} workers), {busy_items} items read, {sum(busy_reqs.values())} requests")
     print(f"  reads per due post: {busy_items / max(posted, 1):.2f} items "
           f"({sum(busy_reqs.values()) / max(posted, 1):.1f} requests)")
+    print(f"replayed tick over {len(records)} already-posted stores: {replay.line()} in {replay_s:.1f}s "
+          f"(goal <= 10 s at 7,209), {replay_items} items read, {sum(replay_reqs.values())} requests")
+    print(f"due post: {busy_items / max(posted, 1):.2f} items read (goal <= 3), noon-size tick {publish_s:.1f}s "
+          f"for {posted} posts (goal <= 90 s at 7,209)")
+    print(f"capacity per due post (DynamoDB Local, GSIs included): {busy_units['write'] / max(posted, 1):.2f} WCU "
+          f"+ {busy_units['read'] / max(posted, 1):.2f} RCU")
+    print(f"model-inputs post_items={busy_items / max(posted, 1):.3f} "
+          f"post_requests={sum(busy_reqs.values()) / max(posted, 1):.3f} "
+          f"post_wcu={busy_units['write'] / max(posted, 1):.3f} post_rcu={busy_units['read'] / max(posted, 1):.3f} "
+          f"quiet_tick_requests={sum(quiet_reqs.values())} quiet_tick_items={quiet_items}")
     print(f"naive scan-every-store tick: {naive_items} items read ({naive_due} due) in {naive_s:.1f}s")
     print(f"finding what is due, quiet tick: ours {quiet_items} item(s) vs naive {naive_items} "
           f"-> {naive_items / max(quiet_items, 1):.0f}x fewer")
@@ -161,6 +195,7 @@ def main() -> None:
     print(f"total bench time {time.perf_counter() - started:.0f}s")
     assert posted == len(records), f"expected one post per store, got {posted}"
     assert busy.outcome["duplicate"] == 0
+    assert replay.outcome["posted"] == 0 and replay.outcome["duplicate"] == len(records)
 
 
 def _all_store_coupon(now: datetime) -> None:

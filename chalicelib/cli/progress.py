@@ -30,8 +30,9 @@ class Progress:
         share = self.done / self.total if self.total else 1.0
         filled = int(share * WIDTH)
         elapsed = time.monotonic() - self.started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
         self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (WIDTH - filled)}] "
-                          f"{self.done}/{self.total} {elapsed:5.1f}s")
+                          f"{self.done}/{self.total} {elapsed:5.1f}s {rate:,.0f}/s")
         self.stream.flush()
 
     def close(self) -> None:

@@ -1,17 +1,27 @@
 """Staff redemption (at most once, ever) and its reversal (at most once).
 
-Redeem, one TransactWrite; timeline for two devices scanning one code:
+Redeem: one read of the coupon (eventually consistent, 0.5 RCU: its terms
+never change after issue, and its status is guarded by the write), then
+one TransactWriteItems. The staff's store comes from the container's cache
+(`coupons/terms.py`) and is re-checked inside the transaction. Timeline for
+two devices scanning one code:
 
   A verifies the code (no I/O), reads coupon: claimed
   B verifies the code, reads coupon: claimed (both saw "claimed")
   A commits: coupon claimed -> redeemed (rid A), redemption A put, audit put
-  B commits: `status = claimed` fails -> cancelled, nothing written;
-             B re-reads: redeemed -> already_redeemed.
+  B commits: `status = claimed` fails -> cancelled, nothing written; the
+             coupon as it stood comes back with the refusal (ALL_OLD):
+             redeemed by A -> already_redeemed.
 
 - coupon      `status = claimed AND expires_at > now`: once, and never after
               expiry even if the expiry passes between read and write.
-- redemption  `attribute_not_exists`: a fresh id never overwrites history.
+- redemption  `attribute_not_exists`: an id never overwrites history. With an
+              Idempotency-Key the id is derived from it (and the coupon and
+              the staff member), so a retry of a redemption whose answer was
+              lost finds the coupon redeemed *by this id* and answers 201 with
+              the first redemption, not 409 already_redeemed.
 - audit       `attribute_not_exists` on (coupon, rid#redeemed): append-only.
+- store       the terms the redemption used (scope tiers, timezone).
 
 Reverse: `status = redeemed` on the redemption (and an audit key
 rid#reversed that can only be written once) makes a reversal happen once;
@@ -21,41 +31,37 @@ redemption consumed, not a later one.
 
 from __future__ import annotations
 
-import random
 import uuid
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist
 
+from chalicelib import counters, request_scope, retry
 from chalicelib.auth import Principal
 from chalicelib.clock import for_people, local_time
-from chalicelib.coupons import codes, rules
+from chalicelib.coupons import codes, rules, terms
 from chalicelib.coupons.errors import (
     AlreadyRedeemed,
     AlreadyReversed,
-    Busy,
     CouponExpired,
     ReversalWindowClosed,
     WrongStore,
 )
 from chalicelib.coupons.models import AuditRecord, CouponRecord, RedemptionRecord
-from chalicelib.coupons.txn import CONDITION_FAILED, LabeledTransaction, backoff, get_many, is_contention
 from chalicelib.errors import NotFound
 from chalicelib.settings import get_settings
-from chalicelib.stores.models import StoreRecord
+from chalicelib.txn import Contended, Refused, Transaction
 
 REVERSAL_WINDOW = timedelta(hours=24)
-MAX_ATTEMPTS = 20
-_rng = random.SystemRandom()
 
 
 def code_key() -> bytes:
     return codes.derive_key(get_settings().jwt_secret)
 
 
-def get_coupon(coupon_id: str) -> CouponRecord:
+def get_coupon(coupon_id: str, consistent: bool = True) -> CouponRecord:
     try:
-        return CouponRecord.get(coupon_id, consistent_read=True)
+        return CouponRecord.get(coupon_id, consistent_read=consistent)
     except DoesNotExist as exc:
         raise NotFound(f"coupon {coupon_id} not found") from exc
 
@@ -72,43 +78,63 @@ def redeem(code: str, staff: Principal, now: datetime, spend_fen: int | None = N
            order_ref: str | None = None) -> RedemptionRecord:
     coupon_id = codes.verify(code, code_key())  # forged or altered: refused before any read
     assert staff.store_id is not None
-    coupon, store = get_many((CouponRecord, coupon_id), (StoreRecord, staff.store_id))
-    if coupon is None:
-        raise NotFound(f"coupon {coupon_id} not found")
-    if store is None:
-        raise NotFound(f"store {staff.store_id} not found")
-    scope = rules.Scope.of(coupon.scope_store_ids or (), coupon.scope_traffic_tiers or (),
-                           coupon.scope_spend_tiers or ())
-    if not scope.covers(store.store_id, store.traffic_tier, store.spend_tier):
-        raise WrongStore(f"coupon {coupon_id} is not valid at store {store.store_id}")
-    _check_redeemable(coupon, now)
-    discount = rules.discount_fen(coupon.kind, int(coupon.value), int(coupon.min_spend_fen), spend_fen)
-    day = local_time(now, store.timezone).date()
-    record = RedemptionRecord(
-        uuid.uuid4().hex, coupon_id=coupon_id, template_id=coupon.template_id, member_id=coupon.member_id,
-        store_id=store.store_id, store_day=f"{store.store_id}#{day.isoformat()}", timezone=store.timezone,
-        staff_id=staff.sub, order_ref=order_ref, spend_fen=spend_fen, discount_fen=discount,
-        redeemed_at=now, status="redeemed")
-    for attempt in range(MAX_ATTEMPTS):
-        tx = LabeledTransaction()
-        tx.put("redemption", record, RedemptionRecord.redemption_id.does_not_exist())
-        tx.put("audit", _audit(record, "redeemed", staff, now), AuditRecord.event_key.does_not_exist())
+    redemption_id = request_scope.derived_id("r", "redeem", coupon_id, staff.sub) or uuid.uuid4().hex
+    consistent = False
+    try:
+        coupon = get_coupon(coupon_id, consistent=False)
+    except NotFound:
+        coupon, consistent = get_coupon(coupon_id), True  # claimed a moment ago, not yet replicated?
+    for _ in retry.attempts(what="the redemption"):
+        if coupon.redemption_id == redemption_id:
+            return get_redemption(redemption_id)  # our own earlier commit: the same answer
+        store = terms.store(staff.store_id)
+        scope = rules.Scope.of(coupon.scope_store_ids or (), coupon.scope_traffic_tiers or (),
+                               coupon.scope_spend_tiers or ())
+        if not scope.covers(store.store_id, store.traffic_tier, store.spend_tier):
+            raise WrongStore(f"coupon {coupon_id} is not valid at store {store.store_id}")
+        try:
+            _check_redeemable(coupon, now)
+        except (AlreadyRedeemed, CouponExpired):
+            if consistent:
+                raise
+            coupon, consistent = get_coupon(coupon_id), True  # refuse on a strongly consistent read only
+            continue
+        discount = rules.discount_fen(coupon.kind, int(coupon.value), int(coupon.min_spend_fen), spend_fen)
+        day = local_time(now, store.timezone).date()
+        record = RedemptionRecord(
+            redemption_id, coupon_id=coupon_id, template_id=coupon.template_id, member_id=coupon.member_id,
+            store_id=store.store_id, store_day=f"{store.store_id}#{day.isoformat()}", timezone=store.timezone,
+            staff_id=staff.sub, order_ref=order_ref, spend_fen=spend_fen, discount_fen=discount,
+            redeemed_at=now, status="redeemed")
+        tx = Transaction()
+        terms.guard_store(tx, store)
+        tx.put("redemption", record, condition=RedemptionRecord.redemption_id.does_not_exist(), old=True)
+        tx.put("audit", _audit(record, "redeemed", staff, now), condition=AuditRecord.event_key.does_not_exist())
         tx.update("coupon", CouponRecord(coupon_id), [
-            CouponRecord.status.set("redeemed"), CouponRecord.redemption_id.set(record.redemption_id)],
-            (CouponRecord.status == "claimed") & (CouponRecord.expires_at > now))
-        tx.bump(store.store_id, day, coupons_redeemed=1)
+            CouponRecord.status.set("redeemed"), CouponRecord.redemption_id.set(redemption_id)],
+            condition=(CouponRecord.status == "claimed") & (CouponRecord.expires_at > now), old=True)
+        counters.bump_in(tx, store.store_id, day, coupons_redeemed=1)
         try:
             tx.commit()
             return record
-        except TransactWriteError as exc:
-            reasons = tx.reasons(exc)
-            if reasons.get("coupon") == CONDITION_FAILED:
-                _check_redeemable(get_coupon(coupon_id), now)  # raises the precise refusal
-                continue  # reversed in between: claimed again, try again
-            if not is_contention(exc, reasons):
-                raise
-            backoff(attempt, _rng)
-    raise Busy()
+        except Contended:
+            continue
+        except Refused as exc:
+            if exc.on("store"):
+                terms.forget_store(staff.store_id)
+                continue
+            if exc.on("redemption"):
+                mine: RedemptionRecord | None = exc.old("redemption")
+                if mine is not None and mine.coupon_id == coupon_id:
+                    return mine  # our own earlier commit: the same answer
+            if exc.on("coupon"):
+                current: CouponRecord | None = exc.old("coupon")
+                if current is None:
+                    raise NotFound(f"coupon {coupon_id} not found") from None
+                coupon, consistent = current, True  # redeemed (by us or by someone), expired, or reversed in between
+                continue
+            raise
+    raise AssertionError("retry.attempts() ends by raising")
 
 
 def _audit(record: RedemptionRecord, event: str, actor: Principal, now: datetime) -> AuditRecord:
@@ -137,33 +163,33 @@ def reverse(redemption_id: str, actor: Principal, now: datetime) -> tuple[Redemp
         raise ReversalWindowClosed()
     # counted on the day of the redemption it undoes: a day's stats equal its redemption log
     day = local_time(record.redeemed_at, record.timezone).date()
-    for attempt in range(MAX_ATTEMPTS):
-        tx = LabeledTransaction()
-        tx.put("audit", _audit(record, "reversed", actor, now), AuditRecord.event_key.does_not_exist())
+    for _ in retry.attempts(what="the reversal"):
+        tx = Transaction()
+        tx.put("audit", _audit(record, "reversed", actor, now), condition=AuditRecord.event_key.does_not_exist())
         tx.update("redemption", RedemptionRecord(redemption_id), [
             RedemptionRecord.status.set("reversed"), RedemptionRecord.reversed_at.set(now),
             RedemptionRecord.reversed_by.set(actor.sub)],
-            (RedemptionRecord.status == "redeemed") & (RedemptionRecord.redeemed_at >= now - REVERSAL_WINDOW))
+            condition=(RedemptionRecord.status == "redeemed")
+            & (RedemptionRecord.redeemed_at >= now - REVERSAL_WINDOW), old=True)
         tx.update("coupon", CouponRecord(record.coupon_id), [
             CouponRecord.status.set("claimed"), CouponRecord.redemption_id.remove()],
-            CouponRecord.redemption_id == redemption_id)
-        tx.bump(record.store_id, day, redemptions_reversed=1)
+            condition=CouponRecord.redemption_id == redemption_id)
+        counters.bump_in(tx, record.store_id, day, redemptions_reversed=1)
         try:
             tx.commit()
             break
-        except TransactWriteError as exc:
-            reasons = tx.reasons(exc)
-            if reasons.get("redemption") == CONDITION_FAILED:
+        except Contended:
+            continue
+        except Refused as exc:
+            if exc.on("redemption"):
+                current: RedemptionRecord | None = exc.old("redemption")
+                if (current is not None and current.status == "reversed" and current.reversed_by == actor.sub
+                        and current.reversed_at == now):
+                    break  # our own earlier send committed (its answer was lost): the same answer
                 # still redeemed: the 24 h window closed between our check and the commit
-                current = RedemptionRecord.get(redemption_id, consistent_read=True)
-                raise (ReversalWindowClosed() if current.status == "redeemed" else AlreadyReversed()) from exc
-            if CONDITION_FAILED in (reasons.get("audit"), reasons.get("coupon")):
-                raise AlreadyReversed() from exc
-            if not is_contention(exc, reasons):
-                raise
-            backoff(attempt, _rng)
-    else:
-        raise Busy()
+                window_closed = current is not None and current.status == "redeemed"
+                raise (ReversalWindowClosed() if window_closed else AlreadyReversed()) from None
+            raise AlreadyReversed() from None  # the audit entry or the coupon says it happened
     record.status, record.reversed_at, record.reversed_by = "reversed", now, actor.sub
     coupon = get_coupon(record.coupon_id)
     return record, rules.coupon_status(coupon.status, coupon.expires_at, now)

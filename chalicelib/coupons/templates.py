@@ -11,16 +11,16 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PutError
 
-from chalicelib import etags
+from chalicelib import etags, retry
 from chalicelib.clock import get_clock
 from chalicelib.coupons import rules, shards
 from chalicelib.coupons.errors import EditConflict, Ended, TemplateExists, TemplatePaused
 from chalicelib.coupons.models import StockShard, TemplateIndexEntry, TemplateRecord
 from chalicelib.coupons.schemas import AudienceIn, BoostIn, Scope, Template, TemplateIn, template_problems
-from chalicelib.coupons.txn import CONDITION_FAILED, LabeledTransaction
 from chalicelib.errors import NotFound, ValidationFailed
+from chalicelib.txn import Contended, Refused, Transaction
 
 LIST_KEY = "template"
 
@@ -79,16 +79,20 @@ def _drop_stale_index(template_id: str, buckets: list[str], claim_end: datetime,
     if not buckets:
         return
     sk = f"{index_key(claim_end)}#{template_id}"
-    tx = LabeledTransaction()
-    tx.check("template", TemplateRecord, template_id, TemplateRecord.version == saved_version)
+    tx = Transaction()
+    tx.check("template", TemplateRecord, template_id, condition=TemplateRecord.version == saved_version)
     for bucket in buckets:
         tx.delete("index", TemplateIndexEntry(bucket, sk))
-    try:
-        tx.commit()
-    except TransactWriteError as exc:
-        if tx.reasons(exc).get("template") != CONDITION_FAILED:
-            raise
-        # a newer edit owns the index now and drops what it made stale itself
+    for _ in retry.attempts(what="the template edit"):
+        try:
+            tx.commit()
+            return
+        except Contended:
+            continue
+        except Refused as exc:
+            if not exc.on("template"):
+                raise
+            return  # a newer edit owns the index now and drops what it made stale itself
 
 
 def create_template(data: TemplateIn, now: datetime, template_id: str | None = None) -> TemplateRecord:
@@ -103,22 +107,24 @@ def create_template(data: TemplateIn, now: datetime, template_id: str | None = N
     record.status, record.list_key = "active", LIST_KEY
     record.created_key = f"{index_key(now)}#{record.template_id}"
     record.total_stock = data.total_stock
-    tx = LabeledTransaction()
+    tx = Transaction()
     if data.total_stock is not None:
         record.stock_shards = shards.shard_count(data.total_stock, data.stock_shards)
         for shard, units in enumerate(shards.split_stock(data.total_stock, int(record.stock_shards))):
             item = StockShard(record.template_id, shard, remaining=units, initial=units)
-            tx.put("shard", item, StockShard.template_id.does_not_exist())
+            tx.put("shard", item, condition=StockShard.template_id.does_not_exist())
     _write_index(record.template_id, record.index_buckets, record.claim_end)
     # The template and all its stock appear together, or not at all.
-    tx.put("template", record, TemplateRecord.template_id.does_not_exist())
-    try:
-        tx.commit()
-    except TransactWriteError as exc:
-        if CONDITION_FAILED in tx.reasons(exc).values():
-            raise TemplateExists(f"template {record.template_id} already exists") from exc
-        raise
-    return record
+    tx.put("template", record, condition=TemplateRecord.template_id.does_not_exist())
+    for _ in retry.attempts(what="the template creation"):
+        try:
+            tx.commit()
+            return record
+        except Contended:
+            continue
+        except Refused:
+            raise TemplateExists(f"template {record.template_id} already exists") from None
+    raise AssertionError("retry.attempts() ends by raising")
 
 
 def update_template(template_id: str, data: TemplateIn, now: datetime,

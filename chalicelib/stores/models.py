@@ -35,6 +35,17 @@ class ByListing(GlobalSecondaryIndex["StoreRecord"]):
     city_key = UnicodeAttribute(range_key=True)
 
 
+class ByBand(GlobalSecondaryIndex["StoreRecord"]):
+    """Latitude band (geo/bands.py, ~3.9 km) -> stores sorted by longitude."""
+
+    class Meta:
+        index_name = "by_band"
+        projection = AllProjection()
+
+    band = UnicodeAttribute(hash_key=True)
+    lng = NumberAttribute(range_key=True)
+
+
 class StoreRecord(Model):
     """A store's configuration. Coordinates are WGS-84. Counters (members,
     stock, posts) live with their own capabilities, so a config upsert never
@@ -60,6 +71,7 @@ class StoreRecord(Model):
     status = UnicodeAttribute()
     cell5 = UnicodeAttribute()
     cell6 = UnicodeAttribute()
+    band = UnicodeAttribute(null=True)  # null only on items saved before the band index (backfill_bands)
     updated_at = UTCDateTimeAttribute()
     list_key = UnicodeAttribute(null=True)  # LIST_KEY: files the store in by_listing
     city_key = UnicodeAttribute(null=True)  # city + "#" + store_id
@@ -67,6 +79,7 @@ class StoreRecord(Model):
     by_cell5 = ByCell5()
     by_listing = ByListing()
     by_cell6 = ByCell6()
+    by_band = ByBand()
 
 
 LIST_KEY = "store"

@@ -1,10 +1,12 @@
 """Open stores whose own radius covers a point, nearest first.
 
-Reads only the geohash cells covering a disk of the largest store radius in
-use (one GSI Query per cell, run concurrently), then keeps the stores whose
-own `radius_m` reaches the point by exact great-circle distance. The items
-read depend on how many stores are near the point, never on how many stores
-exist.
+Reads only the latitude bands covering a disk of the largest store radius in
+use (`geo/bands.py`: one GSI Query per band, `lng BETWEEN` the disk's span,
+at most 4, run concurrently), then keeps the stores whose own `radius_m`
+reaches the point by exact great-circle distance. The items read depend on
+how many stores are near the point, never on how many stores exist. The
+index radius is cached per container (`service.max_radius_m`), so a lookup
+is 1-4 Queries (2 for the demo's 1 km radius) and, every few seconds, one GetItem.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from threading import Lock
 from pydantic import Field
 
 from chalicelib.errors import ValidationFailed
-from chalicelib.geo import cells
+from chalicelib.geo import bands
 from chalicelib.geo.coords import distance_m
 from chalicelib.schema import ApiModel
 from chalicelib.stores import service
@@ -26,11 +28,7 @@ from chalicelib.stores.schemas import Store
 from chalicelib.types import Coord, Latitude, Longitude
 
 DEFAULT_LIMIT, MAX_LIMIT = 10, 50
-# One Query per cell. Anywhere in China a 5 km cover is <= 20 cells; a cover
-# this large only happens within a few degrees of a pole (every longitude
-# column), which this service does not serve.
-MAX_CELL_QUERIES = 100
-_POOL_WORKERS = 8  # cells of one lookup are read in parallel; more would just queue at the client pool
+_POOL_WORKERS = 8  # the bands of one lookup (and of concurrent lookups) are read in parallel
 
 
 class NearbyQuery(ApiModel):
@@ -89,9 +87,8 @@ def _executor() -> ThreadPoolExecutor:
         return _pool
 
 
-def _read_cell(precision: int, cell: str) -> tuple[list[StoreRecord], int]:
-    index = StoreRecord.by_cell6 if precision == 6 else StoreRecord.by_cell5
-    results = index.query(cell)
+def _read_band(part: bands.Range) -> tuple[list[StoreRecord], int]:
+    results = StoreRecord.by_band.query(part.band, StoreRecord.lng.between(part.lng_lo, part.lng_hi))
     records = list(results)
     return records, results.page_iter.total_scanned_count
 
@@ -99,15 +96,18 @@ def _read_cell(precision: int, cell: str) -> tuple[list[StoreRecord], int]:
 def find(lat: float, lng: float, limit: int = DEFAULT_LIMIT, radius_m: float | None = None) -> Lookup:
     """Covering stores for a WGS-84 point. `radius_m` (the cover) defaults
     to the largest radius any store has had, so no store can be missed."""
-    cover_m = service.max_radius_m() if radius_m is None else radius_m
+    cover_m = service.max_radius_m(cached=True) if radius_m is None else radius_m
     if cover_m <= 0:
         return Lookup([], 0, 0)  # no store has ever been saved
     try:
-        precision, plan = cells.plan_cover(lat, lng, cover_m, max_cells=MAX_CELL_QUERIES)
-    except cells.CoverTooLarge as exc:
+        plan = bands.plan(lat, lng, cover_m)
+    except bands.CoverTooLarge as exc:
         raise ValidationFailed.field("lat", "too close to a pole: the store index does not serve it") from exc
-    pages = list(_executor().map(lambda cell: _read_cell(precision, cell), plan))
-    # a store sits in exactly one cell per precision, so the pages never overlap
+    if len(plan) == 1:
+        pages = [_read_band(plan[0])]  # no thread hop
+    else:
+        pages = list(_executor().map(_read_band, plan))
+    # a store sits in exactly one band per height and the spans never overlap
     records = [record for page, _ in pages for record in page]
     return Lookup(covering(records, lat, lng)[:limit], sum(read for _, read in pages), len(plan))
 

@@ -3,14 +3,16 @@ bookkeeping that goes with it."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib.errors import NotFound
 from chalicelib.etags import PreconditionFailed
-from chalicelib.geo import cells
+from chalicelib.geo import bands, cells
 from chalicelib.geo.coords import Coord, from_wgs84, to_wgs84
+from chalicelib.settings import get_settings
 from chalicelib.stores.models import LIST_KEY, GeoMeta, StoreRecord
 from chalicelib.stores.schemas import Store, StoreIn
 
@@ -24,7 +26,9 @@ def to_record(store_id: str, data: StoreIn, now: datetime) -> StoreRecord:
         radius_m=data.radius_m, timezone=data.timezone, traffic_tier=data.traffic_tier,
         spend_tier=data.spend_tier, member_day=data.member_day, idle_hour=data.idle_hour,
         group_capacity=data.group_capacity, status=data.status,
-        cell5=cells.encode(lat, lng, 5), cell6=cells.encode(lat, lng, 6), updated_at=now,
+        cell5=cells.encode(lat, lng, 5), cell6=cells.encode(lat, lng, 6),
+        band=bands.band(round(lat, 7), bands.HEIGHT_DEG),
+        updated_at=now,
         list_key=LIST_KEY, city_key=f"{data.city}#{store_id}",
     )
 
@@ -93,8 +97,19 @@ def get_store(store_id: str) -> StoreRecord:
         raise NotFound(f"store {store_id} not found") from exc
 
 
+# The index radius, cached per container for MAX_RADIUS_TTL_S: every nearby
+# lookup needs it, and it changes only when a store gets a radius larger than
+# any before. Staleness accepted: for up to MAX_RADIUS_TTL_S after such an
+# upsert, *other* containers may miss that store from the outer part of its
+# new radius (the container that saved it knows at once).
+MAX_RADIUS_TTL_S = 10.0
+_max_radius: tuple[object, float, int] | None = None  # (settings, read at, value)
+
+
 def raise_max_radius(radius_m: int) -> None:
     """Guarded max: concurrent upserts can only raise it, never lower it."""
+    global _max_radius
+    _max_radius = None
     try:
         GeoMeta(_MAX_RADIUS_KEY).update(
             actions=[GeoMeta.max_radius_m.set(radius_m)],
@@ -105,8 +120,30 @@ def raise_max_radius(radius_m: int) -> None:
             raise
 
 
-def max_radius_m() -> int:
+def max_radius_m(cached: bool = False) -> int:
+    global _max_radius
+    settings, now = get_settings(), time.monotonic()
+    if cached and _max_radius is not None and _max_radius[0] is settings and now - _max_radius[1] < MAX_RADIUS_TTL_S:
+        return _max_radius[2]
     try:
-        return int(GeoMeta.get(_MAX_RADIUS_KEY).max_radius_m or 0)
+        value = int(GeoMeta.get(_MAX_RADIUS_KEY).max_radius_m or 0)
     except DoesNotExist:
-        return 0
+        value = 0
+    _max_radius = (settings, now, value)
+    return value
+
+
+def backfill_bands() -> int:
+    """One-off after deploying the `by_band` index: give stores saved before
+    it their band (a guarded update per store that lacks one; safe to re-run
+    or to run beside live upserts). Returns how many were updated."""
+    done = 0
+    for record in StoreRecord.scan(StoreRecord.band.does_not_exist()):
+        try:
+            record.update(actions=[StoreRecord.band.set(bands.band(float(record.lat), bands.HEIGHT_DEG))],
+                          condition=StoreRecord.band.does_not_exist() & (StoreRecord.lat == record.lat))
+            done += 1
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+    return done
