@@ -9,14 +9,17 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from chalicelib.errors import NotFound
 from chalicelib.geo.coords import Coord, to_wgs84
 from chalicelib.groups import join as joiner
+from chalicelib.groups import ledger
 from chalicelib.groups.directory import get_group, store_groups
 from chalicelib.groups.errors import NoStoreNearby
-from chalicelib.groups.ids import parse_group_id
+from chalicelib.groups.ids import group_id, parse_group_id
 from chalicelib.groups.models import GroupRecord, StoreGroups
 from chalicelib.groups.schemas import Group, GroupPatch, JoinOut, StoreGroupsOut
+from chalicelib.settings import get_settings
 from chalicelib.stores import nearby
 from chalicelib.stores.models import StoreRecord
 from chalicelib.stores.service import get_store
+from chalicelib.wecom.schemas import Join
 
 
 def nearest_store(lat: float, lng: float, coord: Coord) -> StoreRecord:
@@ -34,7 +37,23 @@ def join_store(member_id: str, store: StoreRecord, now: datetime) -> JoinOut:
     if group is None:  # cannot happen: the membership and the group commit together
         raise NotFound(f"group {placement.group_id} not found")
     return JoinOut(group_id=group.group_id, store_id=group.store_id, seq=int(group.seq),
-                   member_count=int(group.member_count), capacity=int(group.capacity), chat_ref=group.chat_ref)
+                   member_count=int(group.member_count), capacity=int(group.capacity), chat_ref=group.chat_ref,
+                   join=join_of(group.store_id))
+
+
+def join_of(store_id: str) -> Join | None:
+    """The store's join way, for the mini-program (None when WeCom is off or
+    staff have not registered the store's seed groups yet)."""
+    if get_settings().wecom == "off":
+        return None
+    way = ledger.join_way(store_id)
+    if way is None or not way.config_id or not way.qr_code:
+        return None
+    expected = ledger.expected_chat(store_id)
+    seq = int(expected.seq) if expected is not None and expected.seq is not None else None
+    return Join(config_id=way.config_id, qr_code=way.qr_code, state=way.state,
+                expected_chat_id=expected.chat_id if expected else None,
+                expected_group_id=group_id(store_id, seq) if seq is not None else None)
 
 
 def join_nearest(member_id: str, lat: float, lng: float, coord: Coord, now: datetime) -> JoinOut:

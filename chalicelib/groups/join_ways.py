@@ -1,0 +1,95 @@
+"""A store's WeCom 「加入群聊」 join way, created and kept by Storeloop.
+
+Staff create the store's first customer group(s) in the WeCom client (no
+server API creates one or pulls a customer in) and register their chat ids;
+Storeloop then configures the join way: those chats, `auto_create_room=1`
+with `room_base_name` "<store>#<state>#" and `room_base_id` = the next seq,
+`state` = the store's token. WeCom itself opens the next group when the
+listed ones are full; the ledger picks it up from the callback.
+
+Creating the first join way is guarded: a placeholder item is put with
+"no join way yet", so two concurrent registrations cannot both call
+`add_join_way` (the loser updates the winner's)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from chalicelib import txn
+from chalicelib.errors import Conflict
+from chalicelib.groups import ledger
+from chalicelib.stores.models import StoreRecord
+from chalicelib.wecom.client import MAX_JOIN_WAY_CHATS, WeComClient
+from chalicelib.wecom.errors import WeComApiError, WeComError, WeComUnavailable
+from chalicelib.wecom.models import StoreJoinWay
+
+
+class UnknownChat(Conflict):
+    code, default_message = "unknown_chat", "WeCom does not know this customer group (or the app cannot read it)"
+
+
+class ChatOfAnotherStore(Conflict):
+    code, default_message = "chat_of_another_store", "this customer group belongs to another store"
+
+
+def _chats_to_offer(store_id: str, seeds: list[str]) -> tuple[list[str], int]:
+    """The join way's chat list (not full, seeds first, at most 5) and the next room number."""
+    chats = ledger.store_chats(store_id)
+    top = max([int(c.seq) for c in chats if c.seq is not None] + [0])
+    full = {c.chat_id for c in chats if c.status != "active" or int(c.member_count) >= ledger.CHAT_LIMIT}
+    offer = [c for c in seeds if c not in full]
+    offer += [c.chat_id for c in chats if c.chat_id not in full and c.chat_id not in offer]
+    if not offer:  # every group is full: keep the newest so WeCom can auto-create from it
+        offer = [sorted(chats, key=lambda c: int(c.seq or 0))[-1].chat_id] if chats else seeds[:1]
+    return offer[:MAX_JOIN_WAY_CHATS], top + 1
+
+
+def register(client: WeComClient, store: StoreRecord, seed_chat_ids: list[str], now: datetime) -> StoreJoinWay:
+    try:
+        for chat_id in seed_chat_ids:
+            known = ledger.get_chat(chat_id)
+            if known is not None and known.store_id and known.store_id != store.store_id:
+                raise ChatOfAnotherStore(f"chat {chat_id} is a group of store {known.store_id}")
+        seqs = {int(c.seq): c.chat_id for c in ledger.store_chats(store.store_id) if c.seq is not None}
+        next_seq = max(seqs, default=0) + 1
+        for chat_id in seed_chat_ids:
+            known = ledger.get_chat(chat_id)
+            seq = int(known.seq) if known is not None and known.seq is not None else None
+            if seq is None:
+                seq, next_seq = next_seq, next_seq + 1
+            if ledger.sync(client, chat_id, now, store_id=store.store_id, seq=seq) is None:
+                raise UnknownChat(f"WeCom has no customer group {chat_id}")
+        return _ensure_join_way(client, store, seed_chat_ids, now)
+    except WeComApiError as exc:
+        raise UnknownChat(f"WeCom refused the join way (errcode {exc.errcode})") from exc
+    except WeComError as exc:
+        raise WeComUnavailable.of(exc) from exc
+
+
+def _ensure_join_way(client: WeComClient, store: StoreRecord, seeds: list[str], now: datetime) -> StoreJoinWay:
+    state = ledger.store_token(store.store_id)
+    base_name = ledger.room_base_name(store.name, state)
+    chat_ids, room_id = _chats_to_offer(store.store_id, seeds)
+    way = StoreJoinWay(store.store_id, state=state, seed_chat_ids=seeds, chat_ids=chat_ids,
+                       room_base_name=base_name, room_base_id=room_id, updated_at=now)
+    config_id: str | None
+    tx = txn.Transaction()
+    tx.put("way", way, condition=StoreJoinWay.store_id.does_not_exist())
+    try:
+        tx.commit()
+        config_id = client.add_join_way(chat_ids=chat_ids, state=state, room_base_name=base_name,
+                                        room_base_id=room_id, remark=f"storeloop {store.store_id}")
+    except txn.Refused:
+        existing = ledger.join_way(store.store_id)
+        config_id = existing.config_id if existing else None
+        if not config_id:  # the first registration is still creating it
+            raise Conflict("the store's join way is being created; try again") from None
+        client.update_join_way(config_id, chat_ids=chat_ids, state=state, room_base_name=base_name,
+                               room_base_id=room_id, remark=f"storeloop {store.store_id}")
+    assert config_id is not None
+    qr_code = str(client.get_join_way(config_id).get("qr_code", ""))
+    way.update(actions=[StoreJoinWay.config_id.set(config_id), StoreJoinWay.qr_code.set(qr_code),
+                        StoreJoinWay.seed_chat_ids.set(seeds), StoreJoinWay.chat_ids.set(chat_ids),
+                        StoreJoinWay.room_base_name.set(base_name), StoreJoinWay.room_base_id.set(room_id),
+                        StoreJoinWay.state.set(state), StoreJoinWay.updated_at.set(now)])
+    return way

@@ -1,0 +1,201 @@
+"""The group ledger: which WeCom customer groups each store has and how full
+they are, as WeCom reports them (callbacks and `groupchat/get`), linked to
+Storeloop's own groups (`GroupRecord`, same `seq`).
+
+- A chat is placed in a store by the tag Storeloop puts in the join way's
+  `room_base_name` ("<store name>#<state>#"; WeCom names auto-created groups
+  `room_base_name + room_base_id`, so the number is the group's `seq`), by
+  the registered seed list, or by the join way `state` its members carry.
+- Counts come from `groupchat/get` (the truth at fetch time), never from
+  adding up `mem_change_cnt`: redelivered or reordered callbacks cannot
+  double-count. Timeline this guards against, two callbacks for one chat:
+    A fetches (count 10) ... B fetches (count 11), B writes 11, A writes 10?
+  No: each write carries the fetch's start time and is conditioned on
+  `synced_us < mine`, so the later fetch always wins.
+- `dismiss` is terminal: a late `create`/`update` never revives a chat, and
+  the linked Storeloop group loses its robot so posts stop going there.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import time
+from datetime import datetime
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.expressions.update import Action
+
+from chalicelib import logs, txn
+from chalicelib.groups.ids import group_id
+from chalicelib.groups.models import GroupRecord
+from chalicelib.wecom.client import WeComClient
+from chalicelib.wecom.errors import WeComApiError
+from chalicelib.wecom.events import ChatEvent
+from chalicelib.wecom.models import StoreJoinWay, WeComChat
+
+log = logs.get_logger("groups.ledger")
+
+CHAT_LIMIT = 200  # WeCom stops admitting through a join way at 200 members
+_TAG = re.compile(r"#(sl[a-z2-7]{10})#(\d{1,6})$")
+
+
+def store_token(store_id: str) -> str:
+    """The store's short, stable join-way `state` (12 chars, WeCom allows 30)."""
+    digest = base64.b32encode(hashlib.sha256(store_id.encode()).digest()).decode().lower()
+    return "sl" + digest[:10]
+
+
+def room_base_name(store_name: str, token: str) -> str:
+    return f"{store_name[:24]}#{token}#"  # <= 38 characters; WeCom allows 40
+
+
+def parse_room_name(name: str) -> tuple[str, int] | None:
+    match = _TAG.search(name or "")
+    return (match.group(1), int(match.group(2))) if match else None
+
+
+def join_way(store_id: str) -> StoreJoinWay | None:
+    try:
+        return StoreJoinWay.get(store_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def _store_of_state(state: str) -> str | None:
+    for way in StoreJoinWay.by_state.query(state, limit=1):
+        return str(way.store_id)
+    return None
+
+
+def get_chat(chat_id: str) -> WeComChat | None:
+    try:
+        return WeComChat.get(chat_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def store_chats(store_id: str) -> list[WeComChat]:
+    return list(WeComChat.by_store.query(store_id))
+
+
+def expected_chat(store_id: str) -> WeComChat | None:
+    """The group a member scanning now most likely lands in: WeCom fills the
+    join way's groups in order; None = all full, WeCom opens the next one."""
+    way = join_way(store_id)
+    listed = set(way.chat_ids or []) if way else set()
+    for chat in store_chats(store_id):
+        if chat.status == "active" and chat.chat_id in listed and int(chat.member_count) < CHAT_LIMIT:
+            return chat
+    return None
+
+
+def _placement(existing: WeComChat | None, info: dict, store_id: str | None,
+               seq: int | None) -> tuple[str | None, int | None, str]:
+    if existing is not None and existing.store_id:
+        return existing.store_id, (int(existing.seq) if existing.seq is not None else seq), existing.origin
+    tag = parse_room_name(str(info.get("name", "")))
+    if store_id is None and tag is not None:
+        store_id = _store_of_state(tag[0])
+        if store_id is not None:
+            return store_id, seq or tag[1], "auto"
+    if store_id is None:
+        states = {m.get("state") for m in info.get("member_list", []) if isinstance(m, dict) and m.get("state")}
+        for state in sorted(s for s in states if isinstance(s, str)):
+            store_id = _store_of_state(state)
+            if store_id:
+                break
+    return store_id, seq, "seed" if seq is not None else "auto"
+
+
+def sync(client: WeComClient, chat_id: str, now: datetime, *, store_id: str | None = None,
+         seq: int | None = None) -> WeComChat | None:
+    """Refresh one chat from `groupchat/get` and place it; None if WeCom has no such chat."""
+    started_us = time.time_ns() // 1000
+    try:
+        info = client.group_chat(chat_id)
+    except WeComApiError as exc:
+        log.info("chat not readable", extra={"fields": {"chat_id": chat_id, "errcode": exc.errcode}})
+        return None
+    existing = get_chat(chat_id)
+    if existing is not None and existing.status == "dismissed":
+        return existing
+    store_id, seq, origin = _placement(existing, info, store_id, seq)
+    members = [m for m in info.get("member_list", []) if isinstance(m, dict)]
+    state = None
+    if store_id:
+        way = join_way(store_id)
+        state = way.state if way else None
+    actions: list[Action] = [
+        WeComChat.name.set(str(info.get("name", ""))[:200]), WeComChat.owner.set(str(info.get("owner", ""))[:64]),
+        WeComChat.member_count.set(len(members)),
+        WeComChat.customer_count.set(sum(1 for m in members if m.get("type") == 2)),
+        WeComChat.via_join_way.set(sum(1 for m in members if state and m.get("state") == state)),
+        WeComChat.synced_us.set(started_us), WeComChat.updated_at.set(now),
+        WeComChat.status.set(WeComChat.status | "active"), WeComChat.origin.set(WeComChat.origin | origin),
+    ]
+    if store_id:
+        actions.append(WeComChat.store_id.set(WeComChat.store_id | store_id))
+    if seq is not None:
+        actions.append(WeComChat.seq.set(WeComChat.seq | seq))
+    record = WeComChat(chat_id)
+    fresher = WeComChat.chat_id.does_not_exist() | (
+        (WeComChat.synced_us < started_us) & (WeComChat.status != "dismissed"))
+    try:
+        record.update(actions=actions, condition=fresher)
+    except UpdateError as exc:
+        if not txn.is_condition_failure(exc):
+            raise
+        return get_chat(chat_id)  # a fresher sync (or a dismissal) already wrote
+    if record.store_id and record.seq is not None:
+        link_group(str(record.store_id), int(record.seq), chat_id, now)
+    return record
+
+
+def link_group(store_id: str, seq: int, chat_id: str, now: datetime) -> None:
+    """Bind Storeloop's group `seq` of the store to the chat (creating the
+    group item if no member joined it yet; counts untouched)."""
+    from chalicelib.stores.models import StoreRecord
+
+    try:
+        capacity = int(StoreRecord.get(store_id).group_capacity)
+    except DoesNotExist:
+        capacity = CHAT_LIMIT
+    try:
+        GroupRecord(store_id, seq).update(actions=[
+            GroupRecord.chat_ref.set(chat_id),
+            GroupRecord.group_id.set(GroupRecord.group_id | group_id(store_id, seq)),
+            GroupRecord.capacity.set(GroupRecord.capacity | capacity),
+            GroupRecord.member_count.set(GroupRecord.member_count | 0),
+            GroupRecord.created_at.set(GroupRecord.created_at | now),
+        ], condition=GroupRecord.chat_ref.does_not_exist() | (GroupRecord.chat_ref == chat_id))
+    except UpdateError as exc:
+        if not txn.is_condition_failure(exc):
+            raise
+        log.warning("group already bound to another chat",
+                    extra={"fields": {"store_id": store_id, "seq": seq, "chat_id": chat_id}})
+
+
+def dismiss(chat_id: str, now: datetime) -> None:
+    record = WeComChat(chat_id)
+    record.update(actions=[WeComChat.status.set("dismissed"), WeComChat.updated_at.set(now)])
+    if record.store_id and record.seq is not None:
+        try:  # the chat is gone: stop posting to its robot (the group keeps its history)
+            GroupRecord(record.store_id, int(record.seq)).update(
+                actions=[GroupRecord.webhook_url.remove()], condition=GroupRecord.chat_ref == chat_id)
+        except UpdateError as exc:
+            if not txn.is_condition_failure(exc):
+                raise
+
+
+def apply(client: WeComClient, event: ChatEvent, now: datetime) -> str:
+    """Apply one callback event to the ledger; returns what was done."""
+    if event.event != "change_external_chat" or not event.chat_id:
+        return "ignored"
+    if event.change_type == "dismiss":
+        dismiss(event.chat_id, now)
+        return "dismissed"
+    if event.change_type in ("create", "update"):
+        return "synced" if sync(client, event.chat_id, now) is not None else "unknown_chat"
+    return "ignored"
