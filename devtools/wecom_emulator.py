@@ -479,13 +479,17 @@ def _handler(state: WeComState) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # bursts of concurrent callers queue instead of being reset
+    daemon_threads = True
+
+
 class Emulator:
     """A running emulator: `url`, `state`, `stop()`."""
 
     def __init__(self, state: WeComState, host: str = "127.0.0.1", port: int = 0, senders: int = SENDERS):
         self.state = state
-        self.server = ThreadingHTTPServer((host, port), _handler(state))
-        self.server.daemon_threads = True
+        self.server = _Server((host, port), _handler(state))
         self.threads = [threading.Thread(target=self.server.serve_forever, daemon=True)]
         self.threads += [threading.Thread(target=state.deliver_forever, daemon=True) for _ in range(senders)]
         self.senders = senders

@@ -21,7 +21,7 @@ from chalicelib.groups import ledger
 from chalicelib.stores.models import StoreRecord
 from chalicelib.wecom.client import MAX_JOIN_WAY_CHATS, WeComClient
 from chalicelib.wecom.errors import WeComApiError, WeComError, WeComUnavailable
-from chalicelib.wecom.models import StoreJoinWay
+from chalicelib.wecom.models import StoreJoinWay, WeComChat
 
 
 class UnknownChat(Conflict):
@@ -93,3 +93,43 @@ def _ensure_join_way(client: WeComClient, store: StoreRecord, seeds: list[str], 
                         StoreJoinWay.room_base_name.set(base_name), StoreJoinWay.room_base_id.set(room_id),
                         StoreJoinWay.state.set(state), StoreJoinWay.updated_at.set(now)])
     return way
+
+
+def needs_refresh(chat: WeComChat | None) -> str | None:
+    """The store whose join way should be re-checked after this chat changed:
+    a listed group filled up, a new group appeared, or one was dismissed."""
+    if chat is None or not chat.store_id:
+        return None
+    way = ledger.join_way(chat.store_id)
+    if way is None or not way.config_id:
+        return None
+    listed = chat.chat_id in (way.chat_ids or [])
+    full = int(chat.member_count) >= ledger.CHAT_LIMIT or chat.status != "active"
+    return chat.store_id if (listed and full) or (not listed and not full) else None
+
+
+def refresh(client: WeComClient, store_id: str, now: datetime) -> None:
+    """Keep the join way on the groups that still admit members (WeCom lists
+    at most 5; it appends the groups it opens), numbering new groups after the
+    highest one either side knows. Concurrent refreshes compute the same list
+    from WeCom's current state, so the last writer is as right as the first."""
+    way = ledger.join_way(store_id)
+    if way is None or not way.config_id:
+        return
+    remote = client.get_join_way(way.config_id)
+    listed = [c for c in remote.get("chat_id_list", []) if isinstance(c, str)]
+    chats = {c.chat_id: c for c in ledger.store_chats(store_id)}
+    offer = [c for c in listed if c not in chats or (
+        chats[c].status == "active" and int(chats[c].member_count) < ledger.CHAT_LIMIT)]
+    offer += [c.chat_id for c in chats.values() if c.status == "active"
+              and int(c.member_count) < ledger.CHAT_LIMIT and c.chat_id not in offer]
+    if not offer:  # all full: keep the newest, WeCom opens the next group when someone scans
+        offer = listed[-1:] or [max(chats.values(), key=lambda c: int(c.seq or 0)).chat_id]
+    offer = offer[:MAX_JOIN_WAY_CHATS]
+    top = max([int(c.seq) for c in chats.values() if c.seq is not None] + [0])
+    room_id = max(int(remote.get("room_base_id") or 0), top + 1)
+    if offer != listed or room_id != remote.get("room_base_id"):
+        client.update_join_way(way.config_id, chat_ids=offer, state=way.state, room_base_name=way.room_base_name,
+                               room_base_id=room_id, remark=f"storeloop {store_id}")
+    way.update(actions=[StoreJoinWay.chat_ids.set(offer), StoreJoinWay.room_base_id.set(room_id),
+                        StoreJoinWay.updated_at.set(now)])

@@ -82,11 +82,10 @@ def store_chats(store_id: str) -> list[WeComChat]:
 
 def expected_chat(store_id: str) -> WeComChat | None:
     """The group a member scanning now most likely lands in: WeCom fills the
-    join way's groups in order; None = all full, WeCom opens the next one."""
-    way = join_way(store_id)
-    listed = set(way.chat_ids or []) if way else set()
-    for chat in store_chats(store_id):
-        if chat.status == "active" and chat.chat_id in listed and int(chat.member_count) < CHAT_LIMIT:
+    join way's groups in order and appends the ones it opens; None = all
+    full, WeCom opens the next one."""
+    for chat in store_chats(store_id):  # in seq order
+        if chat.status == "active" and int(chat.member_count) < CHAT_LIMIT:
             return chat
     return None
 
@@ -113,6 +112,7 @@ def sync(client: WeComClient, chat_id: str, now: datetime, *, store_id: str | No
          seq: int | None = None) -> WeComChat | None:
     """Refresh one chat from `groupchat/get` and place it; None if WeCom has no such chat."""
     started_us = time.time_ns() // 1000
+    registering = store_id is not None and seq is not None
     try:
         info = client.group_chat(chat_id)
     except WeComApiError as exc:
@@ -133,10 +133,12 @@ def sync(client: WeComClient, chat_id: str, now: datetime, *, store_id: str | No
         WeComChat.customer_count.set(sum(1 for m in members if m.get("type") == 2)),
         WeComChat.via_join_way.set(sum(1 for m in members if state and m.get("state") == state)),
         WeComChat.synced_us.set(started_us), WeComChat.updated_at.set(now),
-        WeComChat.status.set(WeComChat.status | "active"), WeComChat.origin.set(WeComChat.origin | origin),
+        WeComChat.status.set(WeComChat.status | "active"),
     ]
     if store_id:
         actions.append(WeComChat.store_id.set(WeComChat.store_id | store_id))
+        # staff registering a seed group is authoritative; otherwise the first placement sticks
+        actions.append(WeComChat.origin.set(origin if registering else WeComChat.origin | origin))
     if seq is not None:
         actions.append(WeComChat.seq.set(WeComChat.seq | seq))
     record = WeComChat(chat_id)
@@ -189,13 +191,14 @@ def dismiss(chat_id: str, now: datetime) -> None:
                 raise
 
 
-def apply(client: WeComClient, event: ChatEvent, now: datetime) -> str:
-    """Apply one callback event to the ledger; returns what was done."""
+def apply(client: WeComClient, event: ChatEvent, now: datetime) -> tuple[str, WeComChat | None]:
+    """Apply one callback event to the ledger: what was done, and the chat."""
     if event.event != "change_external_chat" or not event.chat_id:
-        return "ignored"
+        return "ignored", None
     if event.change_type == "dismiss":
         dismiss(event.chat_id, now)
-        return "dismissed"
+        return "dismissed", get_chat(event.chat_id)
     if event.change_type in ("create", "update"):
-        return "synced" if sync(client, event.chat_id, now) is not None else "unknown_chat"
-    return "ignored"
+        chat = sync(client, event.chat_id, now)
+        return ("synced" if chat is not None else "unknown_chat"), chat
+    return "ignored", None

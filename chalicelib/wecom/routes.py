@@ -91,8 +91,12 @@ def _receive(query: dict[str, str] | None, body: bytes) -> Response:
     if _seen(event.event_id):
         return _success()
     now = get_clock().now()
+    client = WeComClient(get_settings())
     try:
-        outcome = ledger.apply(WeComClient(get_settings()), event, now)
+        outcome, chat = ledger.apply(client, event, now)
+        store_id = join_ways.needs_refresh(chat)
+        if store_id is not None:
+            join_ways.refresh(client, store_id, now)
     except WeComError as exc:  # WeCom will redeliver; nothing was marked seen
         log.warning("callback not applied", extra={"fields": {"code": exc.code, "chat_id": event.chat_id}})
         raise Unavailable("WeCom could not be read; deliver again later", retry_after_s=5) from None
