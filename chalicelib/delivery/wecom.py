@@ -11,13 +11,20 @@ from datetime import datetime, timedelta
 
 from chalicelib.delivery import pacer
 from chalicelib.delivery.channel import Deferred, Delivered, Failed, Outcome, Target
+from chalicelib.groups import ledger
 from chalicelib.groups.webhook import check_webhook_url
+from chalicelib.settings import get_settings
 from chalicelib.wecom import http
-from chalicelib.wecom.errors import WeComError
+from chalicelib.wecom.client import WeComClient
+from chalicelib.wecom.errors import WeComApiError, WeComError
 
 TIMEOUT_S = 5.0
 RATE_LIMITED_ERRCODE = 45009
 RATE_LIMIT_BACKOFF = timedelta(seconds=60)
+# A customer group takes at most as many mass messages a month as the month
+# has days (WeCom's default rule, docs/wecom.md): one a day keeps every group
+# inside it whatever the month.
+MASS_SEND_LIMIT, MASS_SEND_WINDOW = 1, timedelta(days=1)
 
 
 class WeComChannel:
@@ -28,6 +35,8 @@ class WeComChannel:
 
     def send(self, target: Target, message_key: str, text: str, now: datetime) -> Outcome:
         if not target.webhook_url:
+            if target.chat_ref and get_settings().wecom != "off":
+                return mass_send(target, message_key, text, now)
             return Failed(f"group {target.group_id} has no webhook_url")
         try:
             check_webhook_url(target.webhook_url)
@@ -53,3 +62,27 @@ class WeComChannel:
         if errcode == RATE_LIMITED_ERRCODE:
             return Deferred(now + RATE_LIMIT_BACKOFF)
         return Failed(f"errcode {errcode}" if isinstance(errcode, int) else "unreadable robot response")
+
+
+def mass_send(target: Target, message_key: str, text: str, now: datetime) -> Outcome:
+    """A group without a robot (e.g. one WeCom opened itself): a mass-send task
+    (`add_msg_template`, chat_type group) the group's owner confirms in WeCom.
+    One a day per group, one message per post; the rest fail visibly (the
+    store's staff see an alert to add a robot: GET /stores/{id}/wecom)."""
+    assert target.chat_ref is not None
+    if not message_key.endswith("#0"):
+        return Failed("no robot: a mass-send takes one message per post")
+    chat = ledger.get_chat(target.chat_ref)
+    if chat is None or chat.status != "active" or not chat.owner:
+        return Failed("no robot and the WeCom group is unknown or dismissed")
+    if pacer.acquire(f"mass-send:{target.chat_ref}", now, MASS_SEND_LIMIT, MASS_SEND_WINDOW) is not None:
+        return Failed("no robot: today's mass-send to this group is used")
+    try:
+        failed = WeComClient(get_settings()).add_msg_template_to_groups(chat.owner, [target.chat_ref], text)
+    except WeComApiError as exc:
+        return Failed(f"mass-send errcode {exc.errcode}")
+    except WeComError as exc:
+        return Failed(f"mass-send network: {exc.code}")
+    if failed:
+        return Failed("mass-send refused for this group")
+    return Delivered()

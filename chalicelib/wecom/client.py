@@ -94,11 +94,13 @@ class WeComClient:
             raise WeComError("bad_response")
         return chat
 
-    def add_msg_template_to_groups(self, sender: str, chat_ids: list[str], text: str) -> str:
-        """A mass-send task to customer groups; the owner confirms it in WeCom."""
+    def add_msg_template_to_groups(self, sender: str, chat_ids: list[str], text: str) -> list[str]:
+        """A mass-send task to customer groups; the owner confirms it in WeCom.
+        Returns the chat ids WeCom refused (`fail_list`)."""
         answer = self.call("externalcontact/add_msg_template", {
             "chat_type": "group", "sender": sender, "chat_id_list": chat_ids, "text": {"content": text}})
-        return _str(answer, "msgid")
+        _str(answer, "msgid")
+        return [c for c in answer.get("fail_list", []) if isinstance(c, str)]
 
 
 def _check(answer: dict[str, Any]) -> None:
