@@ -92,20 +92,23 @@ def expected_chat(store_id: str) -> WeComChat | None:
 
 def _placement(existing: WeComChat | None, info: dict, store_id: str | None,
                seq: int | None) -> tuple[str | None, int | None, str]:
+    """(store, seq, origin) of a chat: what the ledger knows, else the caller's
+    word, else the room-name tag, else the join-way `state` of its members."""
     if existing is not None and existing.store_id:
         return existing.store_id, (int(existing.seq) if existing.seq is not None else seq), existing.origin
+    origin = "seed" if store_id is not None and seq is not None else "auto"
     tag = parse_room_name(str(info.get("name", "")))
-    if store_id is None and tag is not None:
-        store_id = _store_of_state(tag[0])
-        if store_id is not None:
-            return store_id, seq or tag[1], "auto"
+    if tag is not None and (store_id is None or tag[0] == store_token(store_id)):
+        store_id = store_id or _store_of_state(tag[0])
+        if store_id is not None and seq is None:
+            seq = tag[1]
     if store_id is None:
         states = {m.get("state") for m in info.get("member_list", []) if isinstance(m, dict) and m.get("state")}
         for state in sorted(s for s in states if isinstance(s, str)):
             store_id = _store_of_state(state)
             if store_id:
                 break
-    return store_id, seq, "seed" if seq is not None else "auto"
+    return store_id, seq, origin
 
 
 def sync(client: WeComClient, chat_id: str, now: datetime, *, store_id: str | None = None,

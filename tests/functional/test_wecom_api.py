@@ -211,3 +211,32 @@ def test_wecom_being_down_is_a_502_with_a_code(api: Api, emulator: Emulator) -> 
     assert (reply.status, reply.error_code) == (502, "wecom_unavailable")
     assert reply.body["error"]["details"] == [{"field": "wecom", "problem": "network"}]
     assert "127.0.0.1" not in reply.body["error"]["message"]
+
+
+def test_the_nightly_reconcile_corrects_what_callbacks_missed(api: Api, emulator: Emulator) -> None:
+    """No callback reaches the in-process app here: everything WeCom did
+    after registration is drift the reconcile must find."""
+    from chalicelib.clock import get_clock
+    from chalicelib.groups import ledger
+    from chalicelib.groups.models import GroupRecord
+    from chalicelib.groups.reconcile import reconcile_all
+
+    put_store(api)
+    seed, spare = (emulator.state.new_chat("zhang", name).chat_id for name in ("g1", "g0"))
+    way = api.put("/stores/s1/wecom", {"seed_chat_ids": [seed, spare]}, as_=STAFF).body
+    for i in range(199 + 199 + 5):  # fills both seeds and WeCom opens a third group
+        emulator.state.scan(way["config_id"], f"wm{i}")
+    emulator.state.dismiss(spare)
+    (drift,) = reconcile_all(get_clock().now())
+    wecom = {c["chat_id"]: c["member_count"] for c in emulator.state.view()["chats"]}
+    (auto,) = set(wecom) - {seed}
+    assert (drift.added, drift.retired, drift.error) == ([auto], [spare], None)
+    assert drift.recounted == {seed: (1, 200)}
+    chats = {c.chat_id: c for c in ledger.store_chats("s1")}
+    assert {c: int(chats[c].member_count) for c in wecom} == wecom == {seed: 200, auto: 6}
+    assert (chats[auto].seq, chats[auto].origin, chats[spare].status) == (3, "auto", "dismissed")
+    assert GroupRecord.get("s1", 3).chat_ref == auto
+    (remote,) = emulator.state.view()["join_ways"]
+    assert remote["chat_id_list"] == [auto] and remote["room_base_id"] == 4
+    again = reconcile_all(get_clock().now())  # nothing left to correct
+    assert (again[0].added, again[0].recounted, again[0].retired) == ([], {}, [])
