@@ -138,12 +138,6 @@ def sync(client: WeComClient, chat_id: str, now: datetime, *, store_id: str | No
         WeComChat.synced_us.set(started_us), WeComChat.updated_at.set(now),
         WeComChat.status.set(WeComChat.status | "active"),
     ]
-    if store_id:
-        actions.append(WeComChat.store_id.set(WeComChat.store_id | store_id))
-        # staff registering a seed group is authoritative; otherwise the first placement sticks
-        actions.append(WeComChat.origin.set(origin if registering else WeComChat.origin | origin))
-    if seq is not None:
-        actions.append(WeComChat.seq.set(WeComChat.seq | seq))
     record = WeComChat(chat_id)
     fresher = WeComChat.chat_id.does_not_exist() | (
         (WeComChat.synced_us < started_us) & (WeComChat.status != "dismissed"))
@@ -152,8 +146,18 @@ def sync(client: WeComClient, chat_id: str, now: datetime, *, store_id: str | No
     except UpdateError as exc:
         if not txn.is_condition_failure(exc):
             raise
-        return get_chat(chat_id)  # a fresher sync (or a dismissal) already wrote
-    if record.store_id and record.seq is not None:
+        record = get_chat(chat_id) or record  # a fresher sync (or a dismissal) wrote the counts
+    # Placement is its own write: a concurrent callback that wins the counts
+    # (it read WeCom later) must not lose a registration's store and seq.
+    if store_id and (not record.store_id or (registering and record.origin != "seed") or record.seq is None):
+        placing: list[Action] = [
+            WeComChat.store_id.set(WeComChat.store_id | store_id),
+            # staff registering a seed group is authoritative; otherwise the first placement sticks
+            WeComChat.origin.set(origin if registering else WeComChat.origin | origin)]
+        if seq is not None:
+            placing.append(WeComChat.seq.set(WeComChat.seq | seq))
+        record.update(actions=placing)
+    if record.store_id and record.seq is not None and record.status == "active":
         link_group(str(record.store_id), int(record.seq), chat_id, now)
     return record
 

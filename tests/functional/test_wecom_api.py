@@ -163,6 +163,8 @@ def test_concurrent_callers_in_one_process_fetch_one_token(emulator: Emulator) -
 def put_store(api: Api, store_id: str = "s1") -> None:
     store = {"name": "政立路店", "city": "上海市", "lat": 31.3, "lng": 121.5}
     assert api.put(f"/stores/{store_id}", store, as_=ADMIN).status == 200
+    staff = {"s1": "zhang", "s2": "li"}[store_id]  # on the store's roster
+    assert api.put(f"/staff/{staff}", {"store_id": store_id, "role": "manager"}, as_=ADMIN).status == 200
 
 
 def test_staff_register_seed_groups_and_members_get_the_join_way(api: Api, emulator: Emulator) -> None:

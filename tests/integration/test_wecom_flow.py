@@ -72,6 +72,7 @@ def emulator_view(emulator: Emulator) -> list[tuple[str, int, int, str]]:
 def set_up_store(server: ChaliceLocal, emulator: Emulator) -> dict[str, Any]:
     store = {"name": "政立路店", "city": "上海市", "lat": 31.3, "lng": 121.5, "group_capacity": 200}
     assert call(server.url, "PUT", "/stores/s1", store, ADMIN)[0] == 200
+    assert call(server.url, "PUT", "/staff/zhang", {"store_id": "s1", "role": "manager"}, ADMIN)[0] == 200
     seed = emulator.state.new_chat("zhang", "政立路店福利1群").chat_id  # staff create it in the WeCom client
     status, body = call(server.url, "PUT", "/stores/s1/wecom", {"seed_chat_ids": [seed]}, STAFF)
     assert status == 200, body
