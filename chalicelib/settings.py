@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from chalicelib.errors import ConfigError
@@ -31,9 +31,9 @@ class Settings:
     wecom: str = "off"  # off | emulator | live (docs/wecom.md)
     wecom_api_base: str = WECOM_API_BASE
     wecom_corp_id: str = ""
-    wecom_secret: str = ""
-    wecom_callback_token: str = ""
-    wecom_aes_key: str = ""  # the 43-character EncodingAESKey
+    wecom_secret: str = field(default="", repr=False)  # secrets never in a repr (or a log line)
+    wecom_callback_token: str = field(default="", repr=False)
+    wecom_aes_key: str = field(default="", repr=False)  # the 43-character EncodingAESKey
     # robot webhook hosts; an entry "http://host:port" (exact) also allows plain http to it (tests, the emulator)
     webhook_hosts: tuple[str, ...] = WEBHOOK_HOSTS
 

@@ -27,6 +27,8 @@ Emulator controls (under /emulator/, not WeCom's):
   `update/add_member` (`join_scene` 3, `mem_change_cnt` 1) follow;
 - `POST /emulator/leave {chat_id, userid}`, `POST /emulator/dismiss {chat_id}`;
 - `POST /emulator/advance {seconds}`: move the emulator's clock (token expiry);
+  `POST /emulator/expire-token`; `POST /emulator/busy {calls}`: the next
+  calls answer errcode -1 (system busy);
 - `POST /emulator/callback-url {url}`; `GET /emulator/state`;
   `GET /emulator/deliveries` (every callback as posted, for replay tests);
   `POST /emulator/drain` waits until every queued callback was delivered.
@@ -132,6 +134,7 @@ class WeComState:
         self.outbox: queue.Queue[str | None] = queue.Queue()  # event plaintexts to post
         self.deliveries: list[dict[str, Any]] = []
         self.failed_deliveries = 0
+        self.busy_answers = 0  # the next N API calls answer errcode -1 (system busy)
 
     def now(self) -> float:
         return time.time() + self.offset_s
@@ -411,6 +414,7 @@ CONTROL: dict[str, Route] = {
     "dismiss": lambda s, b, q: (s.dismiss(str(b.get("chat_id"))), {})[1],
     "advance": lambda s, b, q: (setattr(s, "offset_s", s.offset_s + float(b.get("seconds", 0))), {})[1],
     "expire-token": lambda s, b, q: (s.expire_token_now(), {})[1],
+    "busy": lambda s, b, q: (setattr(s, "busy_answers", int(b.get("calls", 1))), {})[1],
     "callback-url": lambda s, b, q: (setattr(s, "callback_url", b.get("url")), {})[1],
     "drain": lambda s, b, q: (s.outbox.join(), {})[1],
 }
@@ -463,6 +467,9 @@ def _handler(state: WeComState) -> type[BaseHTTPRequestHandler]:
                 elif path in API and self.command == "POST":
                     state.check_token(query.get("access_token"))
                     with state.lock:
+                        if state.busy_answers > 0:
+                            state.busy_answers -= 1
+                            raise ApiError(-1, "system busy")
                         state.api_calls[path] += 1
                         answer = API[path](state, body, query)
                 else:

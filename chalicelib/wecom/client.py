@@ -12,11 +12,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from chalicelib import retry
 from chalicelib.settings import Settings, get_settings
 from chalicelib.wecom import http, tokens
 from chalicelib.wecom.errors import WeComApiError, WeComError, WeComOff
 
 TOKEN_ERRCODES = frozenset({40014, 42001, 40001})  # invalid / expired / invalid credential: refresh once
+BUSY_ERRCODES = frozenset({-1, 45033})  # system busy / too many concurrent calls: back off, retry
 MAX_JOIN_WAY_CHATS = 5
 MAX_STATE_CHARS = 30
 
@@ -45,17 +47,24 @@ class WeComClient:
         return tokens.get(self.app, self._fetch_token)
 
     def call(self, path: str, payload: dict[str, Any] | None = None, method: str = "POST") -> dict[str, Any]:
-        for attempt in (0, 1):
+        """One API call: a refused token is refreshed and the call retried once;
+        "system busy" (-1) and too many concurrent calls (45033) are retried
+        under the one retry policy (full jitter, the request's budget)."""
+        refreshed = False
+        for _ in retry.attempts(base_s=0.05, cap_s=1.0, what="WeCom"):
             token = self.token()
             answer = http.call(method, f"{self.base}/cgi-bin/{path}?{urlencode({'access_token': token})}",
                                payload, timeout_s=self.timeout_s)
             errcode = answer.get("errcode", 0)
-            if errcode in TOKEN_ERRCODES and attempt == 0:
+            if errcode in TOKEN_ERRCODES and not refreshed:
                 tokens.invalidate(self.app, token)
+                refreshed = True
+                continue
+            if errcode in BUSY_ERRCODES:
                 continue
             _check(answer)
             return answer
-        raise AssertionError("unreachable")
+        raise AssertionError("unreachable")  # retry.attempts raises when the budget is spent
 
     # --- 「加入群聊」 join ways -------------------------------------------------------------------
 

@@ -60,6 +60,13 @@ def test_a_refused_token_is_refreshed_and_the_call_retried_once(emulator: Emulat
     assert emulator.state.gettoken_calls == 2
 
 
+def test_a_busy_wecom_is_retried_with_backoff(emulator: Emulator) -> None:
+    wecom = client()
+    chat = emulator.state.new_chat("zhang", "g1").chat_id
+    emulator.state.busy_answers = 3
+    assert wecom.group_chat(chat)["chat_id"] == chat and emulator.state.busy_answers == 0
+
+
 def test_api_errors_are_typed_with_their_errcode(emulator: Emulator) -> None:
     wecom = client()
     with pytest.raises(WeComApiError) as err:
@@ -169,6 +176,8 @@ def put_store(api: Api, store_id: str = "s1") -> None:
 
 def test_staff_register_seed_groups_and_members_get_the_join_way(api: Api, emulator: Emulator) -> None:
     put_store(api)
+    early = api.post("/groups/join", {"store_id": "s1"}, as_=token("member", "m0"))
+    assert early.status == 200 and early.body["join"] is None  # no join way until staff register a group
     seed = emulator.state.new_chat("zhang", "政立路店1群").chat_id
     reply = api.put("/stores/s1/wecom", {"seed_chat_ids": [seed]}, as_=STAFF)
     assert reply.status == 200, reply.body
