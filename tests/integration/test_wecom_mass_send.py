@@ -14,6 +14,7 @@ from chalicelib.groups.models import GroupRecord
 from chalicelib.stores.service import upsert_store
 from chalicelib.wecom.client import get_client
 from devtools.wecom_emulator import Emulator, start_emulator
+from tests.api import Api
 from tests.conftest import use_environment
 from tests.integration.test_campaign_days import DAY, fake_offers, sh, store_in  # noqa: F401 - fixture
 from tests.integration.test_delivery_wecom import advance_watermark, tick
@@ -24,12 +25,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("fake_offers")]
 @pytest.fixture
 def emulator(ddb_env: dict, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     emu = start_emulator(senders=1)
-    use_environment(monkeypatch, **emu.env())
+    use_environment(monkeypatch, STORELOOP_CHANNEL="wecom", **emu.env())
     yield emu
     emu.stop()
 
 
-def test_a_group_without_a_robot_gets_one_mass_send_a_day(emulator: Emulator) -> None:
+def test_a_group_without_a_robot_gets_one_mass_send_a_day(emulator: Emulator, api: Api, admin: str) -> None:
     upsert_store("s1", store_in(idle_hour=None), sh("00:00"))
     chat = emulator.state.new_chat("zhang", "政立路店#slaaaaaaaaaa#1").chat_id
     ledger.sync(get_client(), chat, sh("00:00"), store_id="s1", seq=1)  # as the callback would
@@ -46,6 +47,12 @@ def test_a_group_without_a_robot_gets_one_mass_send_a_day(emulator: Emulator) ->
     noon = posts.get("s1", f"{DAY.isoformat()}.noon")
     assert noon.status == "failed" and noon.last_error == "s1.1: no robot: today's mass-send to this group is used"
     assert len(emulator.state.view()["templates"]) == 1
+
+    listed = api.get(f"/stores/s1/posts?date={DAY.isoformat()}", as_=admin)  # type: ignore[attr-defined]
+    by_slot = {p["slot"]: p["deliveries"] for p in listed.body["posts"]}
+    assert by_slot["morning"] == [{"group_id": "s1.1", "channel": "mass_send", "status": "sent", "reason": None}]
+    assert by_slot["noon"] == [{"group_id": "s1.1", "channel": "mass_send", "status": "failed",
+                                "reason": "no robot: today's mass-send to this group is used"}]
 
     emulator.state.dismiss(chat)
     ledger.dismiss(chat, sh("12:01"))
