@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from chalicelib.groups.models import GroupRecord
-from chalicelib.wecom.models import WeComChat
+from chalicelib.wecom.models import CallbackSeen, WeComChat
 from devtools.wecom_emulator import Emulator, start_emulator
 from tests.api import token
 from tests.conftest import use_environment
@@ -137,6 +137,15 @@ def test_members_fill_wecom_groups_and_the_ledger_follows_wecom(stack: ChaliceLo
         answers = list(pool.map(replay, replays))
     assert set(answers) == {(200, "success")}
     assert ledger_view(stack) == before == emulator_view(emulator)
+
+    # and even past the dedupe window (forgotten events applied again, old ones last): the
+    # ledger follows WeCom's current numbers, never the replayed event's
+    for seen in CallbackSeen.scan():
+        seen.delete()
+    oldest_first = sorted(deliveries, key=lambda d: d["query"]["timestamp"])[:60] + deliveries[:60]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert set(pool.map(replay, oldest_first)) == {(200, "success")}
+    assert ledger_view(stack) == before
 
 
 def test_forged_or_altered_callbacks_are_refused_and_change_nothing(stack: ChaliceLocal, emulator: Emulator) -> None:
