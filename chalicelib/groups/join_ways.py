@@ -13,7 +13,9 @@ Creating the first join way is guarded: a placeholder item is put with
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import DeleteError, PutError
 
 from chalicelib import txn
 from chalicelib.errors import Conflict
@@ -23,9 +25,19 @@ from chalicelib.wecom.client import MAX_JOIN_WAY_CHATS, WeComClient
 from chalicelib.wecom.errors import WeComApiError, WeComError, WeComUnavailable
 from chalicelib.wecom.models import StoreJoinWay, WeComChat
 
+STALE_CLAIM = timedelta(seconds=60)  # a registration never takes this long: its placeholder is abandoned
+
 
 class UnknownChat(Conflict):
     code, default_message = "unknown_chat", "WeCom does not know this customer group (or the app cannot read it)"
+
+
+class JoinWayRefused(Conflict):
+    code, default_message = "wecom_refused", "WeCom refused the join way"
+
+
+class JoinWayBusy(Conflict):
+    code, default_message = "join_way_busy", "the store's join way is being created right now; try again"
 
 
 class ChatOfAnotherStore(Conflict):
@@ -61,9 +73,43 @@ def register(client: WeComClient, store: StoreRecord, seed_chat_ids: list[str], 
                 raise UnknownChat(f"WeCom has no customer group {chat_id}")
         return _ensure_join_way(client, store, seed_chat_ids, now)
     except WeComApiError as exc:
-        raise UnknownChat(f"WeCom refused the join way (errcode {exc.errcode})") from exc
+        raise JoinWayRefused(f"WeCom refused the join way (errcode {exc.errcode})",
+                             [{"field": "seed_chat_ids", "problem": exc.code}]) from exc
     except WeComError as exc:
         raise WeComUnavailable.of(exc) from exc
+
+
+def _claim_creation(way: StoreJoinWay, now: datetime) -> bool:
+    """True if this request is the one to call `add_join_way`: no join way
+    yet (put the placeholder), or a placeholder left by a registration that
+    died mid-way more than `STALE_CLAIM` ago (take it over, guarded by its
+    `updated_at`). False: a join way exists (or is being created right now)."""
+    tx = txn.Transaction()
+    tx.put("way", way, condition=StoreJoinWay.store_id.does_not_exist(), old=True)
+    try:
+        tx.commit()
+        return True
+    except txn.Refused as refused:
+        existing = refused.old("way")
+    if existing is None or existing.config_id or now - existing.updated_at < STALE_CLAIM:
+        return False
+    try:
+        way.save(condition=StoreJoinWay.config_id.does_not_exist()
+                 & (StoreJoinWay.updated_at == existing.updated_at))
+    except PutError as exc:
+        if txn.is_condition_failure(exc):
+            return False
+        raise
+    return True
+
+
+def _release_claim(store_id: str, now: datetime) -> None:
+    try:
+        StoreJoinWay(store_id).delete(condition=StoreJoinWay.config_id.does_not_exist()
+                                      & (StoreJoinWay.updated_at == now))
+    except DeleteError as exc:
+        if not txn.is_condition_failure(exc):
+            raise
 
 
 def _ensure_join_way(client: WeComClient, store: StoreRecord, seeds: list[str], now: datetime) -> StoreJoinWay:
@@ -72,21 +118,21 @@ def _ensure_join_way(client: WeComClient, store: StoreRecord, seeds: list[str], 
     chat_ids, room_id = _chats_to_offer(store.store_id, seeds)
     way = StoreJoinWay(store.store_id, state=state, seed_chat_ids=seeds, chat_ids=chat_ids,
                        room_base_name=base_name, room_base_id=room_id, updated_at=now)
-    config_id: str | None
-    tx = txn.Transaction()
-    tx.put("way", way, condition=StoreJoinWay.store_id.does_not_exist())
-    try:
-        tx.commit()
-        config_id = client.add_join_way(chat_ids=chat_ids, state=state, room_base_name=base_name,
-                                        room_base_id=room_id, remark=f"storeloop {store.store_id}")
-    except txn.Refused:
+    remark = f"storeloop {store.store_id}"
+    if _claim_creation(way, now):
+        try:
+            config_id = client.add_join_way(chat_ids=chat_ids, state=state, room_base_name=base_name,
+                                            room_base_id=room_id, remark=remark)
+        except BaseException:
+            _release_claim(store.store_id, now)  # the next registration can try again at once
+            raise
+    else:
         existing = ledger.join_way(store.store_id)
-        config_id = existing.config_id if existing else None
-        if not config_id:  # the first registration is still creating it
-            raise Conflict("the store's join way is being created; try again") from None
+        if existing is None or not existing.config_id:  # another registration is creating it now
+            raise JoinWayBusy()
+        config_id = existing.config_id
         client.update_join_way(config_id, chat_ids=chat_ids, state=state, room_base_name=base_name,
-                               room_base_id=room_id, remark=f"storeloop {store.store_id}")
-    assert config_id is not None
+                               room_base_id=room_id, remark=remark)
     qr_code = str(client.get_join_way(config_id).get("qr_code", ""))
     way.update(actions=[StoreJoinWay.config_id.set(config_id), StoreJoinWay.qr_code.set(qr_code),
                         StoreJoinWay.seed_chat_ids.set(seeds), StoreJoinWay.chat_ids.set(chat_ids),

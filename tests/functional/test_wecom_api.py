@@ -152,7 +152,10 @@ def test_redirects_timeouts_and_garbage_become_codes_not_messages() -> None:
 def test_the_client_refuses_to_exist_when_wecom_is_off(api: Api) -> None:
     with pytest.raises(WeComOff):
         WeComClient(get_settings())
-    assert api.put("/stores/s1/wecom", {"seed_chat_ids": ["wr1"]}, as_=ADMIN).status in (404, 409)
+    put_store(api)
+    reply = api.put("/stores/s1/wecom", {"seed_chat_ids": ["wr1"]}, as_=ADMIN)
+    assert (reply.status, reply.error_code) == (409, "wecom_off")
+    assert api.post("/groups/join", {"store_id": "s1"}, as_=token("member", "m1")).body["join"] is None
 
 
 def test_concurrent_callers_in_one_process_fetch_one_token(emulator: Emulator) -> None:
@@ -251,3 +254,55 @@ def test_the_nightly_reconcile_corrects_what_callbacks_missed(api: Api, emulator
     assert remote["chat_id_list"] == [auto] and remote["room_base_id"] == 4
     again = reconcile_all(get_clock().now())  # nothing left to correct
     assert (again[0].added, again[0].recounted, again[0].retired) == ([], {}, [])
+
+
+def test_concurrent_registrations_create_one_join_way(api: Api, emulator: Emulator) -> None:
+    put_store(api)
+    seed = emulator.state.new_chat("zhang", "g").chat_id
+    replies: list[int] = []
+
+    def register() -> None:
+        replies.append(api.put("/stores/s1/wecom", {"seed_chat_ids": [seed]}, as_=ADMIN).status)
+
+    threads = [threading.Thread(target=register) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(emulator.state.view()["join_ways"]) == 1
+    assert set(replies) <= {200, 409} and 200 in replies  # 409 join_way_busy: the first is still creating it
+    assert api.put("/stores/s1/wecom", {"seed_chat_ids": [seed]}, as_=ADMIN).status == 200
+
+
+def test_a_failed_or_abandoned_creation_does_not_block_the_store(api: Api, emulator: Emulator,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    from chalicelib.clock import FixedClock, get_clock, set_clock
+    from chalicelib.wecom.models import StoreJoinWay
+
+    put_store(api)
+    seed = emulator.state.new_chat("zhang", "g").chat_id
+
+    def refuse(*args: object, **kwargs: object) -> str:
+        raise WeComApiError(40058)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(WeComClient, "add_join_way", refuse)
+        reply = api.put("/stores/s1/wecom", {"seed_chat_ids": [seed]}, as_=ADMIN)
+    assert (reply.status, reply.error_code) == (409, "wecom_refused")
+    assert reply.body["error"]["details"] == [{"field": "seed_chat_ids", "problem": "errcode_40058"}]
+    # the failed creation released its claim: the next registration goes through at once
+    first = api.put("/stores/s1/wecom", {"seed_chat_ids": [seed]}, as_=ADMIN)
+    assert first.status == 200
+    # a registration that died right after its placeholder: refused for a minute, then taken over
+    put_store(api, "s2")
+    other = emulator.state.new_chat("li", "g2").chat_id
+    now = get_clock().now()
+    StoreJoinWay("s2", state="x", room_base_name="x", room_base_id=1, updated_at=now).save()
+    reply = api.put("/stores/s2/wecom", {"seed_chat_ids": [other]}, as_=ADMIN)
+    assert (reply.status, reply.error_code) == (409, "join_way_busy")
+    set_clock(FixedClock(now + timedelta(seconds=61)))
+    reply = api.put("/stores/s2/wecom", {"seed_chat_ids": [other]}, as_=ADMIN)
+    assert reply.status == 200 and reply.body["config_id"] != first.body["config_id"]
+    assert len(emulator.state.view()["join_ways"]) == 2
