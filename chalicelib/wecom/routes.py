@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from chalice import Blueprint, Response
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib import logs, retry, txn
 from chalicelib.auth import Principal
@@ -25,6 +25,7 @@ from chalicelib.errors import Forbidden, InternalError, StoreloopError, Unavaila
 from chalicelib.groups import join_ways, ledger
 from chalicelib.groups.directory import store_groups
 from chalicelib.groups.ids import group_id
+from chalicelib.groups.models import StoreGroups
 from chalicelib.settings import get_settings
 from chalicelib.stores.service import get_store
 from chalicelib.web import ROUTES, RouteSpec, endpoint, error_response
@@ -173,7 +174,15 @@ def store_view(store_id: str) -> StoreWeComOut:
             alerts.append(Alert(chat_id=chat.chat_id, group_id=gid, code="no_robot", message=(
                 f"「{chat.name}」 has no group robot, so posts cannot reach it directly. In WeCom, open the group, "
                 f"add a group robot, copy its webhook URL and save it with PUT /groups/{gid} (webhook_url).")))
+    active = [c for c in chats if c.status == "active"]
+    try:
+        members = int(StoreGroups.get(store_id, consistent_read=True).member_count or 0)
+    except DoesNotExist:
+        members = 0
     return StoreWeComOut(store_id=store_id, state=way.state if way else None,
+                         storeloop_member_count=members,
+                         wecom_customer_count=sum(c.customer_count for c in active),
+                         wecom_via_join_way=sum(c.via_join_way for c in active),
                          config_id=way.config_id if way else None, qr_code=way.qr_code if way else None,
                          seed_chat_ids=list(way.seed_chat_ids or []) if way else [],
                          join_way_chat_ids=list(way.chat_ids or []) if way else [], chats=chats, alerts=alerts)

@@ -60,5 +60,9 @@ class StoreWeComOut(ApiModel):
     qr_code: str | None
     seed_chat_ids: list[str]
     join_way_chat_ids: list[str]
+    # joins reconcile: members Storeloop placed in the store vs customers WeCom counts
+    storeloop_member_count: int
+    wecom_customer_count: int  # in the store's active groups
+    wecom_via_join_way: int  # of those, who came through the store's join way (their `state`)
     chats: list[ChatView]
     alerts: list[Alert]

@@ -115,6 +115,10 @@ def test_members_fill_wecom_groups_and_the_ledger_follows_wecom(stack: ChaliceLo
     assert [chats[s].origin for s in (1, 2, 3)] == ["seed", "auto", "auto"]
     assert chats[2].name.endswith(f"#{way['state']}#2") and chats[3].name.endswith(f"#{way['state']}#3")
     assert [int(chats[s].via_join_way) for s in (1, 2, 3)] == [199, 199, 52]
+    # joins we recorded and joins WeCom reports, side by side
+    totals = call(stack.url, "GET", "/stores/s1/wecom", bearer=STAFF)[1]
+    assert (totals["storeloop_member_count"], totals["wecom_customer_count"], totals["wecom_via_join_way"]) == (
+        MEMBERS, MEMBERS, MEMBERS)
     # Storeloop keeps the join way on groups that still admit members, numbering the next one
     (remote,) = wecom["join_ways"]
     assert remote["chat_id_list"] == [chats[3].chat_id] and remote["room_base_id"] == 4
