@@ -7,9 +7,13 @@ with `room_base_name` "<store>#<state>#" and `room_base_id` = the next seq,
 `state` = the store's token. WeCom itself opens the next group when the
 listed ones are full; the ledger picks it up from the callback.
 
-Creating the first join way is guarded: a placeholder item is put with
-"no join way yet", so two concurrent registrations cannot both call
-`add_join_way` (the loser updates the winner's)."""
+Creating the first join way is guarded. Timeline it protects against:
+  A reads "no join way", B reads "no join way", both call add_join_way:
+  the store gets two QR codes and only one is remembered.
+Instead each puts a placeholder on "no item yet": one wins and calls
+`add_join_way`; the other answers 409 `join_way_busy` (or, once the config
+id is saved, updates it). A failed `add_join_way` deletes its placeholder;
+one left by a crashed request is taken over after `STALE_CLAIM`."""
 
 from __future__ import annotations
 
