@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 from pynamodb.exceptions import DoesNotExist, PutError
@@ -30,11 +30,13 @@ from chalicelib.settings import get_settings
 from chalicelib.stores.service import get_store
 from chalicelib.web import ROUTES, RouteSpec, endpoint, error_response
 from chalicelib.wecom.client import WeComClient
-from chalicelib.wecom.crypto import CallbackCrypto, CryptoError
 from chalicelib.wecom.errors import WeComError, WeComOff
 from chalicelib.wecom.events import BadCallback, encrypted_field, parse_event
 from chalicelib.wecom.models import CallbackSeen
 from chalicelib.wecom.schemas import Alert, ChatView, JoinWayIn, StoreWeComOut
+
+if TYPE_CHECKING:
+    from chalicelib.wecom.crypto import CallbackCrypto
 
 log = logs.get_logger("wecom.callback")
 bp = Blueprint(__name__)
@@ -52,6 +54,8 @@ class BadCallbackBody(ValidationFailed):
 
 
 def _crypto() -> CallbackCrypto:
+    from chalicelib.wecom.crypto import CallbackCrypto  # `cryptography` loads only when a callback comes
+
     settings = get_settings()
     if settings.wecom == "off":
         raise WeComOff()
@@ -69,6 +73,8 @@ def _params(query: dict[str, str] | None, *names: str) -> list[str]:
 
 
 def _verify_url(query: dict[str, str] | None) -> Response:
+    from chalicelib.wecom.crypto import CryptoError
+
     signature, timestamp, nonce, echostr = _params(query, "msg_signature", "timestamp", "nonce", "echostr")
     try:
         plain = _crypto().open(signature, timestamp, nonce, echostr)
@@ -80,6 +86,8 @@ def _verify_url(query: dict[str, str] | None) -> Response:
 
 
 def _receive(query: dict[str, str] | None, body: bytes) -> Response:
+    from chalicelib.wecom.crypto import CryptoError
+
     signature, timestamp, nonce = _params(query, "msg_signature", "timestamp", "nonce")
     try:
         encrypted = encrypted_field(body)
