@@ -256,24 +256,6 @@ def test_the_nightly_reconcile_corrects_what_callbacks_missed(api: Api, emulator
     assert (again[0].added, again[0].recounted, again[0].retired) == ([], {}, [])
 
 
-def test_concurrent_registrations_create_one_join_way(api: Api, emulator: Emulator) -> None:
-    put_store(api)
-    seed = emulator.state.new_chat("zhang", "g").chat_id
-    replies: list[int] = []
-
-    def register() -> None:
-        replies.append(api.put("/stores/s1/wecom", {"seed_chat_ids": [seed]}, as_=ADMIN).status)
-
-    threads = [threading.Thread(target=register) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(emulator.state.view()["join_ways"]) == 1
-    assert set(replies) <= {200, 409} and 200 in replies  # 409 join_way_busy: the first is still creating it
-    assert api.put("/stores/s1/wecom", {"seed_chat_ids": [seed]}, as_=ADMIN).status == 200
-
-
 def test_a_failed_or_abandoned_creation_does_not_block_the_store(api: Api, emulator: Emulator,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     from datetime import timedelta

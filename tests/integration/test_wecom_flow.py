@@ -204,6 +204,20 @@ def test_forged_or_altered_callbacks_are_refused_and_change_nothing(stack: Chali
     assert [c[3] for c in ledger_view(stack)] == ["dismissed"]
 
 
+def test_concurrent_registrations_create_one_join_way(stack: ChaliceLocal, emulator: Emulator) -> None:
+    store = {"name": "政立路店", "city": "上海市", "lat": 31.3, "lng": 121.5}
+    assert call(stack.url, "PUT", "/stores/s1", store, ADMIN)[0] == 200
+    seed = emulator.state.new_chat("zhang", "g").chat_id
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        replies = list(pool.map(lambda _: call(stack.url, "PUT", "/stores/s1/wecom", {"seed_chat_ids": [seed]},
+                                               ADMIN), range(8)))
+    assert len(emulator.state.view()["join_ways"]) == 1
+    codes = {status if status == 200 else body["error"]["code"] for status, body in replies}
+    assert codes <= {200, "join_way_busy"} and 200 in codes  # busy: the first was still creating it
+    assert call(stack.url, "PUT", "/stores/s1/wecom", {"seed_chat_ids": [seed]}, ADMIN)[0] == 200
+    assert len(emulator.state.view()["join_ways"]) == 1
+
+
 # --- the access token is shared by every process -------------------------------------------------
 
 
