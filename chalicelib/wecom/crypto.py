@@ -9,7 +9,8 @@
   (the CorpID for an app's own callbacks).
 
 Every failure raises `CryptoError` with a code; nothing here says which byte
-was wrong beyond that code."""
+was wrong beyond that code. AES itself is `aes.py` (pure Python, no native
+dependency in the Lambda zip)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import hmac
 import os
 import struct
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from chalicelib.wecom.aes import cbc_decrypt, cbc_encrypt
 
 BLOCK = 32  # WeCom pads to 32 bytes, not AES's 16
 MAX_CIPHERTEXT_B64 = 1 << 20  # a callback body is small; refuse to decode megabytes
@@ -74,8 +75,7 @@ def encrypt(key: bytes, msg: bytes, receive_id: str, random16: bytes | None = No
     """The base64 ciphertext WeCom would send (`random16` fixed only in tests)."""
     rand = random16 if random16 is not None else os.urandom(16)
     plain = rand + struct.pack(">I", len(msg)) + msg + receive_id.encode()
-    enc = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
-    return base64.b64encode(enc.update(_pad(plain)) + enc.finalize()).decode()
+    return base64.b64encode(cbc_encrypt(key, key[:16], _pad(plain))).decode()
 
 
 def decrypt(key: bytes, ciphertext_b64: str, receive_id: str) -> bytes:
@@ -88,8 +88,7 @@ def decrypt(key: bytes, ciphertext_b64: str, receive_id: str) -> bytes:
         raise CryptoError("bad_ciphertext") from exc
     if not raw or len(raw) % 16:
         raise CryptoError("bad_ciphertext")
-    dec = Cipher(algorithms.AES(key), modes.CBC(key[:16])).decryptor()
-    plain = _unpad(dec.update(raw) + dec.finalize())
+    plain = _unpad(cbc_decrypt(key, key[:16], raw))
     if len(plain) < 20:
         raise CryptoError("bad_length")
     (length,) = struct.unpack(">I", plain[16:20])

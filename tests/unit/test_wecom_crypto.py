@@ -127,3 +127,25 @@ def test_hostile_callback_bodies_are_refused(body: bytes, code: str) -> None:
     with pytest.raises(BadCallback) as err:
         encrypted_field(body)
     assert err.value.code == code
+
+
+def test_aes_256_matches_fips_197_and_the_cryptography_package() -> None:
+    import os
+
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    from chalicelib.wecom import aes
+
+    key, block = bytes(range(32)), bytes.fromhex("00112233445566778899aabbccddeeff")
+    assert aes.cbc_encrypt(key, bytes(16), block).hex() == "8ea2b7ca516745bfeafc49904b496089"  # FIPS-197 C.3
+    assert aes.cbc_decrypt(key, bytes(16), bytes.fromhex("8ea2b7ca516745bfeafc49904b496089")) == block
+    for size in (16, 32, 48, 160, 1024):
+        key, iv, data = os.urandom(32), os.urandom(16), os.urandom(size)
+        enc = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+        reference = enc.update(data) + enc.finalize()
+        assert aes.cbc_encrypt(key, iv, data) == reference
+        assert aes.cbc_decrypt(key, iv, reference) == data
+    with pytest.raises(ValueError):
+        aes.cbc_encrypt(bytes(16), bytes(16), block)  # AES-128 keys are not what WeCom uses
+    with pytest.raises(ValueError):
+        aes.cbc_decrypt(key, bytes(16), b"x" * 17)
