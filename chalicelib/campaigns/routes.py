@@ -22,9 +22,9 @@ from chalicelib.campaigns.worker import handle, redrive
 from chalicelib.clock import get_clock
 from chalicelib.db import ensure_bound
 from chalicelib.delivery.channel import get_channel
-from chalicelib.schema import ApiModel
 from chalicelib.delivery.report import group_deliveries
 from chalicelib.groups.directory import store_groups
+from chalicelib.schema import ApiModel
 from chalicelib.settings import get_settings
 from chalicelib.stores.service import get_store
 from chalicelib.web import endpoint
