@@ -16,11 +16,12 @@ from chalicelib.payments.routes import bp as payments_bp
 from chalicelib.staff.routes import bp as staff_bp
 from chalicelib.stats.routes import bp as stats_bp
 from chalicelib.stores.routes import bp as stores_bp
+from chalicelib.wecom.routes import bp as wecom_bp
 
 app = Chalice(app_name="storeloop")
 
 for blueprint in (stores_bp, staff_bp, members_bp, groups_bp, coupons_bp, campaigns_bp, payments_bp, stats_bp,
-                  inventory_bp):
+                  inventory_bp, wecom_bp):
     app.register_blueprint(blueprint)
 
 app.register_middleware(web.envelope_framework_errors, "http")

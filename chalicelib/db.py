@@ -30,6 +30,7 @@ MODEL_MODULES = (
     "chalicelib.stats.models",
     "chalicelib.inventory.models",
     "chalicelib.idempotency",
+    "chalicelib.wecom.models",
 )
 
 _bound_to: Settings | None = None

@@ -34,6 +34,7 @@ TAGS: dict[str, str] = {
     "payments": "Payments that drive member tiers",
     "stats": "Per-store daily counters",
     "inventory": "Store inventory used by clearance",
+    "wecom": "WeCom: store join ways, the group ledger, WeCom's signed callbacks",
 }
 
 _STATUS_TEXT = {400: "Invalid input", 401: "Missing, invalid or expired bearer token",
@@ -41,6 +42,7 @@ _STATUS_TEXT = {400: "Invalid input", 401: "Missing, invalid or expired bearer t
                 409: "Business refusal", 422: "Idempotency-Key reused with another body",
                 412: "The resource changed since it was read (If-Match)",
                 415: "Send application/json", 500: "Internal error (logged with the request id)",
+                502: "WeCom did not answer or refused (the code says which)",
                 503: "Busy: nothing was written; retry after `Retry-After` seconds (same Idempotency-Key)"}
 
 ERROR_DETAIL: dict[str, Any] = {

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from chalicelib.errors import ConfigError
 from chalicelib.secrets import read_ssm_parameter
 
 CHANNELS = ("record", "wecom")
+WECOM_MODES = ("off", "emulator", "live")
+WECOM_API_BASE = "https://qyapi.weixin.qq.com"
+WEBHOOK_HOSTS = ("qyapi.weixin.qq.com",)
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,14 @@ class Settings:
     ddb_max_retries: int = 3
     ddb_read_timeout_s: float = 10.0
     cors_origins: tuple[str, ...] = ()  # console origins allowed cross-origin (none by default)
+    wecom: str = "off"  # off | emulator | live (docs/wecom.md)
+    wecom_api_base: str = WECOM_API_BASE
+    wecom_corp_id: str = ""
+    wecom_secret: str = field(default="", repr=False)  # secrets never in a repr (or a log line)
+    wecom_callback_token: str = field(default="", repr=False)
+    wecom_aes_key: str = field(default="", repr=False)  # the 43-character EncodingAESKey
+    # robot webhook hosts; an entry "http://host:port" (exact) also allows plain http to it (tests, the emulator)
+    webhook_hosts: tuple[str, ...] = WEBHOOK_HOSTS
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -39,6 +50,7 @@ class Settings:
         if channel not in CHANNELS:
             raise ConfigError(f"STORELOOP_CHANNEL must be one of {CHANNELS}, not {channel!r}")
         prefix = env.get("STORELOOP_TABLE_PREFIX", "storeloop-dev-")
+        wecom = _wecom_settings(env, region)
         return cls(
             jwt_secret=secret,
             table_prefix=prefix,
@@ -49,6 +61,7 @@ class Settings:
             ddb_max_retries=_int(env, "STORELOOP_DDB_MAX_RETRIES", 3, 0, 10),
             ddb_read_timeout_s=float(_int(env, "STORELOOP_DDB_READ_TIMEOUT_S", 10, 1, 60)),
             cors_origins=tuple(o.strip() for o in env.get("STORELOOP_CORS_ORIGINS", "").split(",") if o.strip()),
+            **wecom,
         )
 
 
@@ -63,6 +76,42 @@ def _int(env: dict[str, str], name: str, default: int, low: int, high: int) -> i
     if not low <= value <= high:
         raise ConfigError(f"{name} must be between {low} and {high}")
     return value
+
+
+def _secret(env: dict[str, str], name: str, region: str) -> str:
+    """`NAME` itself, or the SSM SecureString named by `NAME_PARAM` (deployed stacks)."""
+    value = env.get(name, "")
+    if not value and env.get(f"{name}_PARAM"):
+        value = read_ssm_parameter(env[f"{name}_PARAM"], region)
+    return value
+
+
+def _wecom_settings(env: dict[str, str], region: str) -> dict:
+    mode = env.get("STORELOOP_WECOM", "off")
+    if mode not in WECOM_MODES:
+        raise ConfigError(f"STORELOOP_WECOM must be one of {WECOM_MODES}, not {mode!r}")
+    hosts = tuple(h.strip().lower() for h in env.get("STORELOOP_WEBHOOK_HOSTS", "").split(",") if h.strip())
+    values: dict = {"wecom": mode, "webhook_hosts": hosts or WEBHOOK_HOSTS,
+                    "wecom_api_base": (env.get("STORELOOP_WECOM_API_BASE") or WECOM_API_BASE).rstrip("/")}
+    if mode == "off":
+        return values
+    values.update(
+        wecom_corp_id=env.get("STORELOOP_WECOM_CORP_ID", ""),
+        wecom_secret=_secret(env, "STORELOOP_WECOM_SECRET", region),
+        wecom_callback_token=_secret(env, "STORELOOP_WECOM_CALLBACK_TOKEN", region),
+        wecom_aes_key=_secret(env, "STORELOOP_WECOM_AES_KEY", region),
+    )
+    missing = [name for name, key in (("STORELOOP_WECOM_CORP_ID", "wecom_corp_id"),
+                                      ("STORELOOP_WECOM_SECRET", "wecom_secret"),
+                                      ("STORELOOP_WECOM_CALLBACK_TOKEN", "wecom_callback_token"),
+                                      ("STORELOOP_WECOM_AES_KEY", "wecom_aes_key")) if not values[key]]
+    if missing:
+        raise ConfigError(f"STORELOOP_WECOM={mode} needs {', '.join(missing)}")
+    if len(values["wecom_aes_key"]) != 43:
+        raise ConfigError("STORELOOP_WECOM_AES_KEY must be the 43-character EncodingAESKey")
+    if mode == "live" and not values["wecom_api_base"].startswith("https://"):
+        raise ConfigError("STORELOOP_WECOM=live needs an https STORELOOP_WECOM_API_BASE")
+    return values
 
 
 @lru_cache(maxsize=1)

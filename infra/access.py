@@ -37,6 +37,8 @@ ACCESS: dict[str, dict[str, tuple[str, ...]]] = {
         "recorded-messages": WRITE,
         "robot-pace": WRITE,
         "store-day-stats": WRITE,
+        "wecom-chats": READ,  # groups without a robot: the mass-send channel needs the chat's owner
+        "wecom-tokens": WRITE,  # the shared WeCom access token (mass-send)
     },
 }
 

@@ -22,6 +22,8 @@ from chalicelib.campaigns.worker import handle, redrive
 from chalicelib.clock import get_clock
 from chalicelib.db import ensure_bound
 from chalicelib.delivery.channel import get_channel
+from chalicelib.delivery.report import group_deliveries
+from chalicelib.groups.directory import store_groups
 from chalicelib.schema import ApiModel
 from chalicelib.settings import get_settings
 from chalicelib.stores.service import get_store
@@ -61,8 +63,11 @@ def get_slots(principal: Principal, store_id: str) -> SlotPlanOut:
     return plan_view(store_id)
 
 
-def post_view(post: PostRecord) -> Post:
+def post_view(post: PostRecord, groups: dict[str, tuple[str | None, str | None]] | None = None) -> Post:
     parts = post.sent_parts or set()
+    if groups is None:
+        groups = _group_channels(post.store_id)
+    settings = get_settings()
     sent_groups = sorted({p.rsplit("#", 1)[0] for p in parts})
     return Post(post_id=post.post_id, slot=post.slot, kind=post.kind, local_date=date.fromisoformat(post.local_date),
                 fire_at=post.fire_at, status=post.status, member_day=post.member_day == "1",  # type: ignore[arg-type]
@@ -72,7 +77,13 @@ def post_view(post: PostRecord) -> Post:
                                   remaining=None if o.remaining is None else int(o.remaining),
                                   claim_end=o.claim_end, boosted=o.boosted == "1") for o in post.offers or []],
                 attempts=int(post.attempts or 0), last_error=post.last_error, next_attempt_at=post.next_attempt_at,
-                sent_at=post.sent_at)
+                sent_at=post.sent_at,
+                deliveries=group_deliveries(post.group_ids or [], parts, post.last_error, groups, settings.channel,
+                                            settings.wecom))
+
+
+def _group_channels(store_id: str) -> dict[str, tuple[str | None, str | None]]:
+    return {g.group_id: (g.webhook_url, g.chat_ref) for g in store_groups(store_id)}
 
 
 @endpoint(bp, "GET", "/stores/{store_id}/posts", summary="A store's posts on a local date",
@@ -80,7 +91,8 @@ def post_view(post: PostRecord) -> Post:
 def list_posts(principal: Principal, store_id: str, query: DateQuery) -> PostList:
     principal.require_store(store_id)
     get_store(store_id)  # unknown ids are 404, not an empty list
-    return PostList(posts=[post_view(p) for p in posts.for_day(store_id, query.date)])
+    groups = _group_channels(store_id)  # one Query for the whole list
+    return PostList(posts=[post_view(p, groups) for p in posts.for_day(store_id, query.date)])
 
 
 @endpoint(bp, "POST", "/stores/{store_id}/posts/{post_id}/retry", summary="Re-drive a failed post now",

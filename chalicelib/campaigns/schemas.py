@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
 from chalicelib.campaigns.slots import CLEARANCE, PLAN_KINDS
+from chalicelib.delivery.report import GroupDelivery
 from chalicelib.schema import ApiModel
 from chalicelib.types import HHMM, IsoDate
 
@@ -80,6 +81,8 @@ class Post(ApiModel):
     last_error: str | None
     next_attempt_at: str | None
     sent_at: datetime | None
+    # per group: the channel (robot, mass_send, record, none) and its state (issue 9)
+    deliveries: list[GroupDelivery] = []
 
 
 class PostList(ApiModel):

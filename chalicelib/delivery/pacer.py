@@ -5,13 +5,13 @@ together exceed the robot's limit."""
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib import retry, txn
 from chalicelib.delivery.models import RobotPace
-from chalicelib.delivery.pacing import next_send_at, prune
+from chalicelib.delivery.pacing import ROBOT_LIMIT, ROBOT_WINDOW, next_send_at, prune
 from chalicelib.errors import Unavailable
 
 _RACE_BUDGET_S = 1.0  # then defer the send: the post is re-driven, never lost
@@ -25,9 +25,10 @@ def _ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)
 
 
-def acquire(webhook_url: str, now: datetime) -> datetime | None:
-    """Reserve one send for this robot at `now`; None if reserved, else the
-    instant to try again."""
+def acquire(webhook_url: str, now: datetime, limit: int = ROBOT_LIMIT,
+            window: timedelta = ROBOT_WINDOW) -> datetime | None:
+    """Reserve one send for this robot (or other paced sender) at `now`;
+    None if reserved, else the instant to try again."""
     key = robot_key(webhook_url)
     try:
         with retry.budget(_RACE_BUDGET_S):
@@ -37,10 +38,10 @@ def acquire(webhook_url: str, now: datetime) -> datetime | None:
                 except DoesNotExist:
                     pace = RobotPace(key, sent_ms=[])
                 sent = [datetime.fromtimestamp(ms / 1000, UTC) for ms in pace.sent_ms or []]
-                allowed_at = next_send_at(sent, now)
+                allowed_at = next_send_at(sent, now, limit, window)
                 if allowed_at > now:
                     return allowed_at
-                pace.sent_ms = [_ms(t) for t in prune(sent, now)] + [_ms(now)]
+                pace.sent_ms = [_ms(t) for t in prune(sent, now, window)] + [_ms(now)]
                 try:
                     pace.save()  # VersionAttribute: fails if another sender appended since our read
                     return None

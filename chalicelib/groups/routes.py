@@ -1,4 +1,5 @@
-"""HTTP routes for groups: members join, admins bind chats, staff list."""
+"""HTTP routes for groups: members join, admins bind chats, staff list,
+staff register the store's WeCom seed groups (its join way) and read the ledger."""
 
 from __future__ import annotations
 
@@ -6,11 +7,16 @@ from chalice import Blueprint
 
 from chalicelib.auth import Principal
 from chalicelib.clock import get_clock
-from chalicelib.errors import NotFound
-from chalicelib.groups import service
+from chalicelib.errors import NotFound, ValidationFailed
+from chalicelib.groups import join_ways, service
 from chalicelib.groups.errors import NoStoreNearby, StoreClosed
 from chalicelib.groups.schemas import Group, GroupPatch, JoinIn, JoinOut, StoreGroupsOut
+from chalicelib.settings import get_settings
+from chalicelib.stores.service import get_store
 from chalicelib.web import endpoint
+from chalicelib.wecom.client import WeComClient
+from chalicelib.wecom.errors import WeComOff, WeComUnavailable
+from chalicelib.wecom.schemas import JoinWayIn, StoreWeComOut
 
 bp = Blueprint(__name__)
 
@@ -36,3 +42,25 @@ def put_group(principal: Principal, group_id: str, body: GroupPatch) -> Group:
 def list_store_groups(principal: Principal, store_id: str) -> StoreGroupsOut:
     principal.require_store(store_id)
     return service.list_groups(store_id)
+
+
+@endpoint(bp, "PUT", "/stores/{store_id}/wecom", summary="Register the store's seed WeCom customer groups; "
+          "Storeloop creates or updates the store's join way", roles=("staff", "admin"), body=JoinWayIn,
+          response=StoreWeComOut, errors=(NotFound, WeComOff, join_ways.UnknownChat, join_ways.JoinWayRefused,
+                                          join_ways.JoinWayBusy, join_ways.ChatOfAnotherStore, WeComUnavailable))
+def put_store_wecom(principal: Principal, store_id: str, body: JoinWayIn) -> StoreWeComOut:
+    principal.require_store(store_id)
+    store = get_store(store_id)
+    if len(set(body.seed_chat_ids)) != len(body.seed_chat_ids):
+        raise ValidationFailed.field("seed_chat_ids", "must not repeat a chat id")
+    join_ways.register(WeComClient(get_settings()), store, body.seed_chat_ids, get_clock().now())
+    return service.wecom_view(store_id)
+
+
+@endpoint(bp, "GET", "/stores/{store_id}/wecom", summary="The store's join way, WeCom groups as the ledger "
+          "knows them, and alerts for groups posts cannot reach", roles=("staff", "admin"),
+          response=StoreWeComOut, errors=(NotFound,))
+def get_store_wecom(principal: Principal, store_id: str) -> StoreWeComOut:
+    principal.require_store(store_id)
+    get_store(store_id)
+    return service.wecom_view(store_id)

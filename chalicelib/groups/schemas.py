@@ -10,6 +10,7 @@ from pydantic import AfterValidator, ConfigDict, StringConstraints, model_valida
 from chalicelib.groups.webhook import check_webhook_url
 from chalicelib.schema import ApiModel
 from chalicelib.types import Coord, EntityId, Latitude, Longitude
+from chalicelib.wecom.schemas import Join
 
 WebhookUrl = Annotated[str, AfterValidator(check_webhook_url)]
 ChatRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
@@ -42,6 +43,8 @@ class JoinOut(ApiModel):
     member_count: int
     capacity: int
     chat_ref: str | None
+    # the store's WeCom join way when STORELOOP_WECOM is on and the store has one; else null
+    join: Join | None = None
 
 
 class GroupPatch(ApiModel):

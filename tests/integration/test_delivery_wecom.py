@@ -11,6 +11,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -44,15 +45,18 @@ class Robots:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                path = "/" + parse_qs(urlsplit(self.path).query).get("key", [""])[0]
                 with robots.lock:
-                    queue = robots.script[self.path]
+                    queue = robots.script[path]
                     status, errcode, delay = queue.pop(0) if len(queue) > 1 else queue[0]
                     if status == 200 and errcode == 0 and delay == 0:
-                        robots.received[self.path].append(body["text"]["content"])
+                        robots.received[path].append(body["text"]["content"])
                 if delay:
                     time.sleep(delay)
                 payload = json.dumps({"errcode": errcode, "errmsg": "ok" if errcode == 0 else "err"}).encode()
                 self.send_response(status)
+                if 300 <= status < 400:  # a robot "moved" somewhere else: must not be followed
+                    self.send_header("Location", robots.url("/elsewhere"))
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
@@ -64,13 +68,20 @@ class Robots:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}"
+
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}{path}"
+        """A robot's webhook URL in WeCom's shape; `path` ("/a") names the robot (its key)."""
+        return f"{self.origin}/cgi-bin/webhook/send?key={path.strip('/')}"
 
 
 @pytest.fixture
-def robots() -> Iterator[Robots]:
+def robots(monkeypatch: pytest.MonkeyPatch) -> Iterator[Robots]:
     r = Robots()
+    # plain http to this exact origin only, spelled out in the allow-list (groups/webhook.py)
+    use_environment(monkeypatch, STORELOOP_WEBHOOK_HOSTS=f"qyapi.weixin.qq.com,{r.origin}")
     r.thread.start()
     yield r
     r.server.shutdown()
@@ -186,3 +197,17 @@ def test_long_chinese_bodies_arrive_split_on_character_boundaries(
     assert "".join(t + "\n" for t in texts).rstrip("\n") == morning().body
 
 
+
+
+def test_redirects_are_not_followed_and_urls_off_the_allow_list_are_not_called(
+        ddb_env: dict, robots: Robots) -> None:
+    add_store("s1", robots, ["/moved"])
+    robots.script["/moved"] = [(302, 0, 0)]
+    tick("08:30")
+    assert morning().last_error == "s1.1: redirect refused"
+    assert robots.received["/elsewhere"] == []
+    # a URL saved before the allow-list existed (or after it changed) is never called
+    GroupRecord("s1", 1, group_id="s1.1", capacity=200, member_count=3,
+                webhook_url="http://169.254.169.254/cgi-bin/webhook/send?key=x", created_at=sh("00:00")).save()
+    tick("08:35")
+    assert morning().last_error == "s1.1: webhook_not_allowed"

@@ -60,3 +60,20 @@ def test_no_burst_across_a_minute_boundary(gap_s: int) -> None:
     sent = [T0 + timedelta(seconds=59, milliseconds=i) for i in range(ROBOT_LIMIT)]
     now = T0 + timedelta(seconds=60 + gap_s)
     assert next_send_at(sent, now) > now  # a fixed per-minute counter would allow 20 more here
+
+
+def test_each_group_of_a_post_shows_its_channel_and_state() -> None:
+    from chalicelib.delivery.report import group_deliveries
+
+    groups = {"s1.1": ("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k", "wr1"), "s1.2": (None, "wr2"),
+              "s1.3": (None, None)}
+    out = group_deliveries(["s1.1", "s1.2", "s1.3", "s1.4"], {"s1.1#0", "s1.1#1"},
+                           "s1.2: no robot: today's mass-send to this group is used", groups, "wecom", "live")
+    assert [(d.group_id, d.channel, d.status) for d in out] == [
+        ("s1.1", "robot", "sent"), ("s1.2", "mass_send", "failed"), ("s1.3", "none", "pending"),
+        ("s1.4", "none", "pending")]
+    assert out[1].reason == "no robot: today's mass-send to this group is used"
+    assert out[2].reason is not None and "add a robot" in out[2].reason
+    off = group_deliveries(["s1.2"], set(), None, groups, "wecom", "off")
+    assert off[0].channel == "none"  # WeCom off: a bound chat without a robot cannot be reached
+    assert group_deliveries(["s1.3"], {"s1.3#0"}, None, groups, "record", "off")[0].channel == "record"

@@ -40,32 +40,53 @@ def test_malformed_group_ids_are_rejected(value: str) -> None:
     assert parse_group_id(value) is None
 
 
+HOSTS = ("qyapi.weixin.qq.com", "http://127.0.0.1:8790")
+
+
 @pytest.mark.parametrize("url", [
     "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa",
-    "https://hooks.example.com:8443/robot",
+    "https://QYAPI.weixin.qq.com/cgi-bin/webhook/send?key=abc",
+    "http://127.0.0.1:8790/cgi-bin/webhook/send?key=abc",  # spelled out as an http origin in the list
 ])
-def test_https_webhooks_to_named_hosts_are_accepted(url: str) -> None:
-    assert check_webhook_url(url) == url
+def test_robot_webhooks_on_allowed_hosts_are_accepted(url: str) -> None:
+    assert check_webhook_url(url, HOSTS) == url
 
 
 @pytest.mark.parametrize("url,problem", [
-    ("http://qyapi.weixin.qq.com/x", "https"),
-    ("ftp://qyapi.weixin.qq.com/x", "https"),
-    ("https://127.0.0.1/x", "IP address"),
-    ("https://[::1]/x", "IP address"),
-    ("https://169.254.169.254/latest", "IP address"),
-    ("https://localhost/x", "public host"),
-    ("https://intranet/x", "public host"),
-    ("https://u:p@qyapi.weixin.qq.com/x", "credentials"),
+    ("http://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=a", "robot webhook"),  # http needs an explicit entry
+    ("https://qyapi.weixin.qq.com:8443/cgi-bin/webhook/send?key=a", "robot webhook"),
+    ("https://127.0.0.1:8790/cgi-bin/webhook/send?key=a", "robot webhook"),
+    ("http://127.0.0.1:8791/cgi-bin/webhook/send?key=a", "robot webhook"),
+    ("http://127.0.0.1/cgi-bin/webhook/send?key=a", "robot webhook"),
+    ("ftp://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=a", "robot webhook"),
+    ("https://[::1]/x", "robot webhook"),
+    ("https://169.254.169.254/latest", "robot webhook"),
+    ("https://localhost/x", "robot webhook"),
+    ("https://hooks.example.com/cgi-bin/webhook/send?key=a", "robot webhook"),
+    ("https://qyapi.weixin.qq.com.evil.com/cgi-bin/webhook/send?key=a", "robot webhook"),
+    ("https://qyapi.weixin.qq.com@evil.com/cgi-bin/webhook/send?key=a", "credentials"),
+    ("https://u:p@qyapi.weixin.qq.com/cgi-bin/webhook/send?key=a", "credentials"),
     ("https://qyapi.weixin.qq.com:99999/x", "valid URL"),
-    ("https://qyapi.weixin.qq.com/x y", "whitespace"),
+    ("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=a b", "whitespace"),
+    ("https://qyapi.weixin.qq.com\\@evil.com/cgi-bin/webhook/send?key=a", "backslash"),
     ("https://qyapi.weixin.qq.com/" + "k" * 2100, "2048"),
+    ("https://qyapi.weixin.qq.com/cgi-bin/other?key=a", "robot path"),
+    ("https://qyapi.weixin.qq.com/cgi-bin/webhook/send/../../x?key=a", "robot path"),
+    ("https://qyapi.weixin.qq.com/cgi-bin/webhook/send", "robot key"),
+    ("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=a&url=http://x", "robot key"),
+    ("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=a#frag", "robot path"),
     ("not a url", "whitespace"),
-    ("qyapi.weixin.qq.com/x", "https"),
+    ("qyapi.weixin.qq.com/x", "robot webhook"),
 ])
 def test_unsafe_or_malformed_webhooks_are_refused(url: str, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
-        check_webhook_url(url)
+        check_webhook_url(url, HOSTS)
+
+
+def test_the_default_allow_list_is_wecom_over_https_only() -> None:
+    assert check_webhook_url("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k", ["qyapi.weixin.qq.com"])
+    with pytest.raises(ValueError):
+        check_webhook_url("http://127.0.0.1:8790/cgi-bin/webhook/send?key=k", ["qyapi.weixin.qq.com", "127.0.0.1"])
 
 
 def test_a_join_names_a_store_one_way_only() -> None:
