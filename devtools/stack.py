@@ -36,7 +36,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from devtools import console_server
 from devtools.dynamodb_local import DynamoDBLocal
+from devtools.wecom_emulator import Emulator, start_emulator
 
 ROOT = Path(__file__).resolve().parents[1]
 # Where the stack keeps its state; tests point it elsewhere (the CLI reads the same variable).
@@ -106,8 +108,20 @@ class ProcessService:
 
 
 ExtraService = Callable[[dict[str, str]], "Service | None"]
-# Hook for optional services (WeCom emulator, console static server, ...).
-EXTRA_SERVICES: list[ExtraService] = []
+# Hook for optional services, started after the API (the console's static server).
+EXTRA_SERVICES: list[ExtraService] = [console_server.stack_service]
+
+
+class EmulatorService:
+    name = "wecom-emulator"
+
+    def __init__(self, emulator: Emulator):
+        self.emulator = emulator
+        self.banner = (f"  WeCom:    emulator on {emulator.url} (callbacks to this API's /wecom/callback); "
+                       "docs/wecom.md shows how to register a store's seed group and scan its join code")
+
+    def stop(self) -> None:
+        self.emulator.stop()
 
 
 def stop_process(process: subprocess.Popen[Any], timeout_s: float = 10) -> None:
@@ -150,7 +164,7 @@ def banner(base: str, services: list[Service]) -> str:
     extra = "".join(f"\n{s.banner}" for s in services if s.banner)
     return f"""
 Storeloop is up on {base}  (Ctrl-C stops everything; so does closing this terminal)
-API docs: {base}/docs
+API docs: {base}/docs{extra}
 
   export ADMIN=$({cli_cmd} token --role admin --sub local-admin)
   export MEMBER=$({cli_cmd} token --role member --sub demo-member)
@@ -160,7 +174,7 @@ API docs: {base}/docs
        -d '{{"lat":31.2304,"lng":121.4737,"coord":"gcj02"}}' {base}/groups/join
   curl -s -H "Authorization: Bearer $ADMIN" "{base}/stores/29329/posts?date=$(TZ=Asia/Shanghai date +%F)"
   {cli_cmd} tick --store 29329 --dry-run
-  {cli_cmd} --help{extra}
+  {cli_cmd} --help
 """
 
 
@@ -170,6 +184,8 @@ class Stack:
     ddb_port: int
     in_memory: bool
     tick_every: float
+    wecom_port: int = 8790
+    console_port: int = 8080
     ddb: DynamoDBLocal | None = None
     server: subprocess.Popen[bytes] | None = None
     services: list[Service] = field(default_factory=list)
@@ -188,8 +204,20 @@ class Stack:
         print(cli(env, "create-tables"))
         marker = LOCAL / f"seeded-{env['STORELOOP_TABLE_PREFIX']}"
         if self.in_memory or not marker.exists():
-            print(cli(env, "seed"))
+            # inherits the terminal, so the seed's progress bar shows live
+            subprocess.run([sys.executable, "-m", "chalicelib.cli", "seed"], cwd=ROOT, env=env, check=True,
+                           preexec_fn=die_with_parent)
             marker.touch()
+        env["PORT"] = str(self.port)
+        require_free_port(self.console_port, "the console", "--console-port / CONSOLE_PORT")
+        env["CONSOLE_PORT"] = str(self.console_port)
+        if env.get("STORELOOP_WECOM", "emulator") == "emulator":
+            # the WeCom emulator stands in for qyapi.weixin.qq.com; it pushes its
+            # signed, encrypted callbacks to this stack's /wecom/callback
+            require_free_port(self.wecom_port, "the WeCom emulator", "--wecom-port / WECOM_PORT")
+            emulator = start_emulator(self.wecom_port, f"http://127.0.0.1:{self.port}/wecom/callback")
+            env.update(emulator.env())
+            self.services.append(EmulatorService(emulator))
         self.server = subprocess.Popen(
             [str(BIN / "chalice"), "local", "--no-autoreload", "--port", str(self.port)],
             cwd=ROOT, env=env, preexec_fn=die_with_parent)
@@ -236,10 +264,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ddb-port", type=int, default=int(os.environ.get("DDB_PORT", "8001")))
     parser.add_argument("--in-memory", action="store_true", help="do not keep DynamoDB data between runs")
     parser.add_argument("--tick-every", type=float, default=60.0, help="scheduler period in seconds")
+    parser.add_argument("--wecom-port", type=int, default=int(os.environ.get("WECOM_PORT", "8790")),
+                        help="the WeCom emulator (STORELOOP_WECOM=emulator, the local default)")
+    parser.add_argument("--console-port", type=int, default=int(os.environ.get("CONSOLE_PORT", "8080")),
+                        help="the HQ and staff console")
     args = parser.parse_args(argv)
     for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         signal.signal(sig, _interrupt)
-    stack = Stack(args.port, args.ddb_port, args.in_memory, args.tick_every)
+    stack = Stack(args.port, args.ddb_port, args.in_memory, args.tick_every, args.wecom_port,
+                  args.console_port)
     try:
         base = stack.start()
         print(banner(base, stack.services), flush=True)

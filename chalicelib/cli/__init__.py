@@ -93,9 +93,34 @@ def token(args: argparse.Namespace) -> int:
         print("staff tokens need --store-id", file=sys.stderr)
         return 2
     now = datetime.now(UTC)
+    if args.role == "staff":
+        _ensure_on_roster(args.sub, args.store_id, now)
     print(issue_token(get_settings().jwt_secret, args.sub, args.role, now, timedelta(hours=args.hours),
                       store_id=args.store_id if args.role == "staff" else None))
     return 0
+
+
+def _ensure_on_roster(staff_id: str, store_id: str, now: datetime) -> None:
+    """Staff tokens are honoured only for staff on the roster (docs/reliability.md):
+    a new staff id is added at the token's store; an existing entry is left alone."""
+    from pynamodb.exceptions import PutError
+
+    from chalicelib.staff.models import StaffRecord
+
+    try:
+        db.ensure_bound()
+        StaffRecord(staff_id, store_id=store_id, role="clerk", updated_at=now).save(
+            condition=StaffRecord.staff_id.does_not_exist())
+        print(f"added {staff_id} to the roster at store {store_id}", file=sys.stderr)
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            print(f"note: could not check the roster ({exc.cause_response_code}); the token is refused "
+                  f"unless {staff_id} is on it", file=sys.stderr)
+            return
+        current = StaffRecord.get(staff_id)
+        if current.store_id != store_id or (current.status or "active") != "active":
+            print(f"note: {staff_id} is on the roster at store {current.store_id} ({current.status or 'active'}); "
+                  "this token will be refused (PUT /staff/{id} to move them)", file=sys.stderr)
 
 
 def _seed_args(p: argparse.ArgumentParser) -> None:

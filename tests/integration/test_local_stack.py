@@ -70,7 +70,8 @@ def test_a_busy_port_is_a_clear_error_and_starts_nothing(tmp_path: Path) -> None
 def test_banner_commands_work_in_a_new_shell_and_sighup_leaves_no_process(tmp_path: Path) -> None:
     port, ddb_port = free_port(), free_port()
     stack = subprocess.Popen([sys.executable, "-m", "devtools.stack", "--in-memory", "--port", str(port),
-                              "--ddb-port", str(ddb_port), "--tick-every", "3600"],
+                              "--ddb-port", str(ddb_port), "--tick-every", "3600",
+                              "--wecom-port", str(free_port()), "--console-port", str(free_port())],
                              cwd=ROOT, env=clean_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              text=True, start_new_session=True)
     try:
@@ -89,6 +90,7 @@ def test_banner_commands_work_in_a_new_shell_and_sighup_leaves_no_process(tmp_pa
         assert "eyJ" not in banner  # no token in the banner's log
         children = descendants(stack.pid)
         assert len(children) >= 2  # DynamoDB Local (java) and chalice local
+        assert "WeCom:    emulator on" in banner and "Console:" in banner
 
         fresh = clean_env(tmp_path)
         shell = [line.strip() for line in banner.splitlines() if line.strip().startswith(("export ", ".venv"))]
