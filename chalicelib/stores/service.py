@@ -8,11 +8,13 @@ from datetime import datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
+from chalicelib.clock import get_clock
 from chalicelib.errors import NotFound
 from chalicelib.etags import PreconditionFailed
 from chalicelib.geo import bands, cells
 from chalicelib.geo.coords import Coord, from_wgs84, to_wgs84
 from chalicelib.settings import get_settings
+from chalicelib.stores import hours
 from chalicelib.stores.models import LIST_KEY, GeoMeta, StoreRecord
 from chalicelib.stores.schemas import Store, StoreIn
 
@@ -30,17 +32,25 @@ def to_record(store_id: str, data: StoreIn, now: datetime) -> StoreRecord:
         band=bands.band(round(lat, 7), bands.HEIGHT_DEG),
         updated_at=now,
         list_key=LIST_KEY, city_key=f"{data.city}#{store_id}",
+        address=data.address, afternoon_window=data.afternoon_window,
+        hours=None if data.hours is None else hours.dumps(
+            {day: [hours.parse_interval(i) for i in spans] for day, spans in data.hours.items()}),
     )
 
 
-def to_view(record: StoreRecord, coord: Coord = "wgs84") -> Store:
+def to_view(record: StoreRecord, coord: Coord = "wgs84", now: datetime | None = None) -> Store:
     lat, lng = from_wgs84(record.lat, record.lng, coord)
+    week = hours.loads(record.hours)
+    at = now or get_clock().now()
     return Store(
         store_id=record.store_id, name=record.name, city=record.city, lat=round(lat, 7),
         lng=round(lng, 7), coord=coord, radius_m=int(record.radius_m), timezone=record.timezone,
         traffic_tier=record.traffic_tier, spend_tier=record.spend_tier,  # type: ignore[arg-type]
         member_day=record.member_day, idle_hour=record.idle_hour,  # type: ignore[arg-type]
         group_capacity=int(record.group_capacity), status=record.status,  # type: ignore[arg-type]
+        address=record.address, afternoon_window=record.afternoon_window,
+        hours=None if week is None else {d: [hours.fmt_interval(i) for i in spans] for d, spans in week.items()},
+        open_now=None if week is None else (record.status == "open" and hours.open_at(week, at, record.timezone)),
         updated_at=record.updated_at,
     )
 
