@@ -4,9 +4,11 @@ bookkeeping that goes with it."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib.clock import get_clock
 from chalicelib.errors import NotFound
@@ -98,6 +100,28 @@ def _reindex_slots(records: list[StoreRecord], now: datetime) -> None:
     from chalicelib.campaigns.schedule import reindex_stores
 
     reindex_stores(records, now)
+
+
+def set_hours(store_id: str, week: Mapping[str, list[str]] | None, afternoon_window: str | None,
+              now: datetime) -> StoreRecord:
+    """Only the hours fields (UpdateItem: the rest of the store is untouched),
+    then the store's slots are re-filed: a slot now outside the hours is
+    moved or dropped (campaigns/slots.fit_to_hours)."""
+    text = None if week is None else hours.dumps(
+        {day: [hours.parse_interval(i) for i in spans] for day, spans in week.items()})
+    actions: list[Action] = [StoreRecord.hours.set(text) if text is not None else StoreRecord.hours.remove(),
+               StoreRecord.afternoon_window.set(afternoon_window) if afternoon_window
+               else StoreRecord.afternoon_window.remove(),
+               StoreRecord.updated_at.set(now)]
+    try:
+        StoreRecord(store_id).update(actions=actions, condition=StoreRecord.store_id.exists())
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise NotFound(f"store {store_id} not found") from exc
+        raise
+    record = StoreRecord.get(store_id, consistent_read=True)
+    _reindex_slots([record], now)
+    return record
 
 
 def get_store(store_id: str) -> StoreRecord:
