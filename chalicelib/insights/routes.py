@@ -73,7 +73,8 @@ def put_policy(principal: Principal, store_id: str, body: PolicyIn) -> InsightsO
           roles=("admin",), body=HoursIn, response=Store, errors=(400, 401, 403, 404))
 def put_hours(principal: Principal, store_id: str, body: HoursIn) -> Store:
     now = get_clock().now()
-    record = stores.set_hours(store_id, body.hours, body.afternoon_window, now)
+    week = None if body.hours is None else {str(day): spans for day, spans in body.hours.items()}
+    record = stores.set_hours(store_id, week, body.afternoon_window, now)
     return stores.to_view(record, now=now)
 
 
