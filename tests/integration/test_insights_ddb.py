@@ -110,8 +110,8 @@ def test_a_refund_moves_a_loyal_member_back_to_active_and_the_store_counters_bac
     assert api.get("/members/me", as_=token("member", "m1")).body["orders_total"] == 3
 
 
-def test_a_store_opening_at_10_never_posts_before_10_across_a_simulated_day(ddb_env: dict,
-                                                                           fake_offers: list) -> None:
+@pytest.mark.usefixtures("fake_offers")
+def test_a_store_opening_at_10_never_posts_before_10_across_a_simulated_day(ddb_env: dict) -> None:
     from chalicelib.campaigns.tick import advance_watermark
     from chalicelib.stores.service import set_hours
 

@@ -187,3 +187,26 @@ def test_week_keys_hours_of_week_and_windows() -> None:
     assert slot_of(datetime(2026, 11, 20, 16, 30, tzinfo=UTC), "Asia/Shanghai") == ("2026-W47", 5 * 24)
     assert slot_of(datetime(2026, 11, 20, 16, 30, tzinfo=UTC), "Asia/Tashkent") == ("2026-W47", 4 * 24 + 21)
     assert window(NOW, "Asia/Shanghai", 8) == ("2026-W39", "2026-W46")
+
+
+# -- 千人千面 ranking
+
+def test_offer_ranking_reasons_by_tier_segment_and_holdings() -> None:
+    from chalicelib.coupons.audience import Candidate, MemberContext, rank
+
+    offers = [Candidate("cheap", "amount_off", 300, 0, False, 0), Candidate("big", "amount_off", 2000, 5000, False, 0),
+              Candidate("boost", "amount_off", 1000, 3000, True, 0), Candidate("clear", "clearance", 50, 0, False, 0),
+              Candidate("seg", "amount_off", 500, 2000, False, 0, audience_segments=("promising",))]
+    new = MemberContext("new", rfm.Rfm(0, 0, 0, "new"))
+    loyal = MemberContext("loyal", rfm.Rfm(5, 4, 3, "champion"))
+    lapsed = MemberContext("at_risk", rfm.Rfm(2, 1, 4, "at_risk"))
+    promising = MemberContext("active", rfm.Rfm(5, 2, 2, "promising"))
+    assert rank(offers, new)[0] == (offers[0], "first-order coupon for new members")
+    assert rank(offers, loyal)[0] == (offers[2], "member-day boost for loyal members")
+    assert rank(offers, lapsed)[0] == (offers[1], "win-back: we miss you")
+    assert rank(offers, promising)[0] == (offers[4], "picked for promising members")
+    assert rank(offers, promising)[1] == (offers[2], "boosted today: member day")
+    held = [Candidate("a", "amount_off", 900, 0, True, 1), Candidate("b", "amount_off", 100, 0, True, 0)]
+    assert [(c.template_id, r) for c, r in rank(held, promising)] == [
+        ("b", "boosted today: member day"), ("a", "boosted today: member day; you already hold 1")]
+    assert rank([], new) == []
