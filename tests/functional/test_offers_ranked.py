@@ -5,9 +5,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from chalicelib.clock import FixedClock
+import pytest
+
+from chalicelib.clock import FixedClock, set_clock
 from tests.api import Api
-from tests.functional.test_coupons_api import NOON_FRI, claim, clock, create, member, shops  # noqa: F401
+from tests.functional.test_coupons_api import NOON_FRI, claim, create, member, put_store
+
+
+@pytest.fixture
+def shops(api: Api, admin: str) -> Api:
+    """S1: member day FRI, and it is Friday noon."""
+    set_clock(FixedClock(NOON_FRI))
+    put_store(api, admin, "S1")
+    return api
 
 
 def pay(api: Api, admin: str, who: str, days_ago: list[int], amount: int = 3000) -> None:
@@ -17,7 +27,7 @@ def pay(api: Api, admin: str, who: str, days_ago: list[int], amount: int = 3000)
         assert api.post("/payments", body, as_=admin).status == 200
 
 
-def test_offers_are_ranked_for_each_member_with_a_reason(shops: Api, admin: str, clock: FixedClock) -> None:
+def test_offers_are_ranked_for_each_member_with_a_reason(shops: Api, admin: str) -> None:
     first = create(shops, admin, title="首单立减", value=800, min_spend_fen=0)
     big = create(shops, admin, title="满50减20", value=2000, min_spend_fen=5000)
     boost = create(shops, admin, title="会员日加倍", value=500, min_spend_fen=3000, member_day_boost={"value": 1000})
@@ -39,7 +49,7 @@ def test_offers_are_ranked_for_each_member_with_a_reason(shops: Api, admin: str,
     assert lapsed["offers"][0]["reason"] == "win-back: we miss you"
 
 
-def test_what_a_member_already_holds_ranks_lower(shops: Api, admin: str, clock: FixedClock) -> None:
+def test_what_a_member_already_holds_ranks_lower(shops: Api, admin: str) -> None:
     twice = create(shops, admin, title="可领两次", value=800, min_spend_fen=0, per_member_limit=2)
     other = create(shops, admin, title="满30减3", value=300, min_spend_fen=0)
     assert claim(shops, twice, "S1", member("newbie")).status == 201
@@ -48,7 +58,7 @@ def test_what_a_member_already_holds_ranks_lower(shops: Api, admin: str, clock: 
     assert offers[1]["held"] == 1 and offers[1]["reason"].endswith("you already hold 1")
 
 
-def test_templates_can_target_rfm_segments(shops: Api, admin: str, clock: FixedClock) -> None:
+def test_templates_can_target_rfm_segments(shops: Api, admin: str) -> None:
     winback = create(shops, admin, title="老友回归", audience={"segments": ["at_risk", "hibernating"]})
     assert shops.post("/coupon-templates", {**_body(), "audience": {}}, as_=admin).error_code == "validation_error"
     assert shops.post("/coupon-templates", {**_body(), "audience": {"segments": ["vip"]}},
