@@ -10,11 +10,12 @@ schedule what differs for the next local day, save the policy item."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from chalicelib import retry
+from chalicelib import logs, retry
 from chalicelib.campaigns.schedule import reindex_stores
 from chalicelib.clock import local_time
 from chalicelib.insights import policy as policies
@@ -25,6 +26,7 @@ from chalicelib.stores import hours as store_hours
 from chalicelib.stores.models import StoreRecord
 
 AUTO = "insights"
+log = logs.get_logger("insights")
 
 
 @dataclass
@@ -65,24 +67,43 @@ def read_numbers(store: StoreRecord, now: datetime, weeks: int) -> tuple[Numbers
     return numbers, read
 
 
-def run_refresh(now: datetime, weeks: int, store_ids: list[str] | None = None) -> RefreshSummary:
+def run_refresh(now: datetime, weeks: int, store_ids: list[str] | None = None,
+                workers: int = 8) -> RefreshSummary:
+    """Both passes run `workers` stores at a time (each store's reads and
+    writes are its own; the chain bands sit between the passes)."""
     summary = RefreshSummary(at=now)
     stores = list(StoreRecord.scan()) if store_ids is None else list(StoreRecord.batch_get(store_ids))
     summary.items_read += len(stores)
-    numbers: dict[str, Numbers] = {}
-    for store in stores:
-        numbers[store.store_id], read = read_numbers(store, now, weeks)
-        summary.items_read += read
-    enough = [n for n in numbers.values() if n.enough()]
-    traffic_chain = sorted(n.weekly_orders for n in enough)
-    spend_chain = sorted(float(n.avg_ticket_fen) for n in enough)
-    found = {p.store_id: p for p in StorePolicy.batch_get([s.store_id for s in stores])} if stores else {}
-    summary.items_read += len(found)
-    for store in stores:
-        summary.stores += 1
-        insights = derive(numbers[store.store_id], store_hours.loads(store.hours), store.afternoon_window,
-                          traffic_chain, spend_chain)
-        _decide(store, found.get(store.store_id), insights, numbers[store.store_id], now, summary)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        read = list(pool.map(lambda s: read_numbers(s, now, weeks), stores))
+        numbers = {s.store_id: n for s, (n, _) in zip(stores, read, strict=True)}
+        summary.items_read += sum(count for _, count in read)
+        enough = [n for n in numbers.values() if n.enough()]
+        traffic_chain = sorted(n.weekly_orders for n in enough)
+        spend_chain = sorted(float(n.avg_ticket_fen) for n in enough)
+        found: dict[str, StorePolicy] = {}
+        for start in range(0, len(stores), 100):
+            for p in StorePolicy.batch_get([s.store_id for s in stores[start:start + 100]]):
+                found[p.store_id] = p
+        summary.items_read += len(found)
+
+        def one(store: StoreRecord) -> RefreshSummary:
+            mine = RefreshSummary(at=now)
+            insights = derive(numbers[store.store_id], store_hours.loads(store.hours), store.afternoon_window,
+                              traffic_chain, spend_chain)
+            try:
+                _decide(store, found.get(store.store_id), insights, numbers[store.store_id], now, mine)
+            except Exception:  # noqa: BLE001 - one store's failure must not stop the chain's refresh
+                log.exception("insights refresh failed for a store", extra={"fields": {"store_id": store.store_id}})
+                mine.errors += 1
+            return mine
+
+        for mine in pool.map(one, stores):
+            summary.stores += 1
+            summary.scheduled += mine.scheduled
+            summary.applied += mine.applied
+            summary.kept += mine.kept
+            summary.errors += mine.errors
     return summary
 
 
