@@ -91,13 +91,17 @@ class Meter:
         return out
 
 
-def synthetic_day(store_id: str, name: str, day: datetime, rng: random.Random) -> list[tuple[int, int]]:
-    """(hour, amount_fen) of one day's orders, the demo generator's shapes."""
+def synthetic_day(store_id: str, name: str, day: datetime, rng: random.Random) -> list[tuple[int, int, int]]:
+    """(hour, orders, spend_fen) of one day, the demo generator's shapes
+    (spend: the sum of `orders` tickets around the store kind's mean)."""
     kind = kind_of(store_id, name)
+    ticket = TICKET[kind]
     out = []
     for hour, weight in enumerate(hour_weights(kind, day.weekday(), dip_hour(store_id))):
-        for _ in range(int(weight * 1.5 + rng.random())):
-            out.append((hour, max(600, int(rng.gauss(TICKET[kind], TICKET[kind] * 0.3)))))
+        orders = int(weight * 1.5 + rng.random())
+        if orders:
+            spend = int(orders * ticket + rng.gauss(0, ticket * 0.3 * orders ** 0.5))
+            out.append((hour, orders, max(600 * orders, spend)))
     return out
 
 
@@ -112,19 +116,19 @@ def write_history(records: list[Any], days: int, naive_ids: set[str]) -> tuple[i
             sums: dict[str, dict[str, int]] = {}
             for d in range(days):
                 day = first + timedelta(days=d)
-                orders = synthetic_day(record.store_id, record.name, day, rng)
-                payments += len(orders)
                 week = sums.setdefault(week_key(day.date()), {})
-                for n, (hour, amount) in enumerate(orders):
+                for hour, orders, spend in synthetic_day(record.store_id, record.name, day, rng):
+                    payments += orders
                     slot = day.weekday() * 24 + hour
-                    week[orders_attr(slot)] = week.get(orders_attr(slot), 0) + 1
-                    week[spend_attr(slot)] = week.get(spend_attr(slot), 0) + amount
-                    if record.store_id in naive_ids:
+                    week[orders_attr(slot)] = week.get(orders_attr(slot), 0) + orders
+                    week[spend_attr(slot)] = week.get(spend_attr(slot), 0) + spend
+                    if record.store_id in naive_ids:  # one raw payment item per order
                         paid = day.replace(hour=hour).astimezone(UTC)
-                        raw.save(PaymentRecord(f"{record.store_id}-{d}-{n}", store_id=record.store_id,
-                                               amount_fen=amount, paid_at=paid, local_day=day.date().isoformat(),
-                                               recorded_at=paid))
-                        naive_items += 1
+                        for n in range(orders):
+                            raw.save(PaymentRecord(f"{record.store_id}-{d}-{hour}-{n}", store_id=record.store_id,
+                                                   amount_fen=spend // orders, paid_at=paid,
+                                                   local_day=day.date().isoformat(), recorded_at=paid))
+                            naive_items += 1
             for key, attrs in sums.items():
                 item = StoreWeek(record.store_id, key, last_visitors=0)
                 for name, value in attrs.items():

@@ -210,3 +210,18 @@ def test_offer_ranking_reasons_by_tier_segment_and_holdings() -> None:
     assert [(c.template_id, r) for c, r in rank(held, promising)] == [
         ("b", "boosted today: member day"), ("a", "boosted today: member day; you already hold 1")]
     assert rank([], new) == []
+
+
+# -- demo history shapes
+
+def test_demo_shapes_office_weekday_mornings_mall_weekend_afternoons() -> None:
+    from chalicelib.insights.demo import dip_hour, hour_weights, kind_of
+
+    office_mon, office_sat = hour_weights("office", 0, 15), hour_weights("office", 5, 15)
+    assert max(range(24), key=lambda h: office_mon[h]) in (8, 9) and sum(office_mon) > 2 * sum(office_sat)
+    mall_sat, mall_mon = hour_weights("mall", 5, 15), hour_weights("mall", 0, 15)
+    assert 14 <= max(range(24), key=lambda h: mall_sat[h]) <= 19 and sum(mall_sat) > 2 * sum(mall_mon)
+    community = hour_weights("community", 2, 16)
+    assert community[16] < min(community[14], community[15])  # the store's afternoon dip
+    assert kind_of("x", "国贸大厦店") == "office" and kind_of("x", "万达广场店") == "mall"
+    assert dip_hour("29329") in (14, 15, 16) and dip_hour("29329") == dip_hour("29329")
