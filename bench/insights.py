@@ -12,7 +12,7 @@ The week items the refresh reads are written directly from the synthetic
 history (the same sums payments would have ADDed; ingesting 13 million
 payments through the API is not what is measured here).
 
-    .venv/bin/python -m bench.insights [--stores N] [--days 60] [--naive-stores 10]
+    .venv/bin/python -m bench.insights [--stores N] [--days 60] [--naive-stores 10] [--csv PATH]
 """
 
 from __future__ import annotations
@@ -155,8 +155,9 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=60)
     parser.add_argument("--naive-stores", type=int, default=10, help="stores whose raw payments are written")
     parser.add_argument("--payments", type=int, default=200, help="payments ingested through the real path")
+    parser.add_argument("--csv", type=Path, help="store-locator CSV (default: shared data, else the demo set)")
     args = parser.parse_args()
-    rows = list(read_rows(default_source()))
+    rows = list(read_rows(args.csv or default_source()))
     if args.stores:
         rows = rows[: args.stores]
     started = time.perf_counter()
