@@ -125,3 +125,25 @@ def test_a_store_opening_at_10_never_posts_before_10_across_a_simulated_day(ddb_
     fired = {p.slot: p.fire_at for p in all_posts("late", DAY)}
     assert fired == {"morning": sh("10:00"), "noon": sh("12:00"), "tea": sh("15:00"), "clearance": sh("16:00")}
     assert all(at >= sh("10:00") for at in fired.values()) and totals["duplicate"] == 0
+
+
+def test_the_refresh_touches_only_what_its_role_grants_and_never_a_payment(api: Api, admin: str,
+                                                                          ddb_env: dict) -> None:
+    from chalicelib.insights.refresh import run_refresh
+    from tests.integration.test_function_access import granted, recording
+
+    assert api.put("/stores/s1", SHOP, as_=admin).status == 200
+    set_clock(FixedClock(sh("10:00", DAY + timedelta(days=2))))
+    assert api.put("/stores/s1/policy", {"pin": {"traffic_tier": "high"}}, as_=admin).status == 200
+    friday_peak_history("s1")
+    prefix = ddb_env["STORELOOP_TABLE_PREFIX"]
+    used: set[tuple[str, str]] = set()
+    for at in (sh("00:05", DAY + timedelta(days=3)), sh("00:05", DAY + timedelta(days=4))):
+        with recording(prefix) as calls:
+            summary = run_refresh(at, 8)
+        used |= calls.used
+        assert summary.errors == 0
+    assert api.get("/stores/s1", as_=admin).body["idle_hour"] == "15:00"  # applied: slots re-filed too
+    assert not any(table in ("payments", "refunds") for table, _ in used)
+    missing = sorted(call for call in used if not granted("insights_refresh", *call))
+    assert not missing, f"insights_refresh needs {missing}"
