@@ -47,7 +47,7 @@ def insights_view(store_id: str) -> InsightsOut:
 
 @endpoint(bp, "GET", "/stores/{store_id}/insights",
           summary="Derived traffic/spend tiers, member day and idle hour, the figures behind each, auto or pinned",
-          roles=("admin", "staff"), response=InsightsOut, errors=(400, 401, 403, 404))
+          roles=("admin", "staff"), response=InsightsOut, errors=(404,))
 def get_insights(principal: Principal, store_id: str) -> InsightsOut:
     principal.require_store(store_id)
     return insights_view(store_id)
@@ -55,7 +55,7 @@ def get_insights(principal: Principal, store_id: str) -> InsightsOut:
 
 @endpoint(bp, "PUT", "/stores/{store_id}/policy",
           summary="Pin store fields to values (from the next local day) or return them to auto",
-          roles=("admin",), body=PolicyIn, response=InsightsOut, errors=(400, 401, 403, 404, 503))
+          roles=("admin",), body=PolicyIn, response=InsightsOut, errors=(404,))
 def put_policy(principal: Principal, store_id: str, body: PolicyIn) -> InsightsOut:
     pin = {name: getattr(body.pin, name) for name in body.pin.model_fields_set}
     both = set(pin) & set(body.unpin)
@@ -70,7 +70,7 @@ def put_policy(principal: Principal, store_id: str, body: PolicyIn) -> InsightsO
 
 @endpoint(bp, "PUT", "/stores/{store_id}/hours",
           summary="Set a store's opening hours per weekday (overnight allowed) and its afternoon window",
-          roles=("admin",), body=HoursIn, response=Store, errors=(400, 401, 403, 404))
+          roles=("admin",), body=HoursIn, response=Store, errors=(404,))
 def put_hours(principal: Principal, store_id: str, body: HoursIn) -> Store:
     now = get_clock().now()
     week = None if body.hours is None else {str(day): spans for day, spans in body.hours.items()}

@@ -8,7 +8,7 @@ from chalicelib.auth import Principal
 from chalicelib.clock import get_clock
 from chalicelib.errors import NotFound
 from chalicelib.payments import service
-from chalicelib.payments.errors import OpenIdBound, PaymentConflict
+from chalicelib.payments.errors import OpenIdBound, PaymentConflict, RefundConflict, RefundTooLarge
 from chalicelib.payments.models import payer_of
 from chalicelib.payments.schemas import OpenIdIn, OpenIdOut, PaymentIn, PaymentOut, RefundIn, RefundOut
 from chalicelib.web import endpoint
@@ -28,7 +28,8 @@ def post_payment(principal: Principal, body: PaymentIn) -> PaymentOut:
 
 @endpoint(bp, "POST", "/payments/{payment_id}/refund",
           summary="Refund a payment, in full (no amount) or in part; idempotent by refund_id",
-          roles=("admin", "staff"), body=RefundIn, response=RefundOut, errors=(400, 401, 403, 404, 409, 503))
+          roles=("admin", "staff"), body=RefundIn, response=RefundOut,
+          errors=(NotFound, RefundTooLarge, RefundConflict), pos=True)
 def refund_payment(principal: Principal, payment_id: str, body: RefundIn) -> RefundOut:
     principal.require_store(service.get_payment(payment_id).store_id)
     payment, refund, duplicate, tier = service.refund(
