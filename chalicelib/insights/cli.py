@@ -27,7 +27,7 @@ def _insights_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", action="append", dest="stores", help="only these stores (repeatable)")
 
 
-@command("insights", _insights_args)
+@command("insights", _insights_args, help="run the daily store insights refresh as if at an instant (--at, --store)")
 def insights(args: argparse.Namespace) -> int:
     from chalicelib.insights.refresh import run_refresh
 
@@ -51,7 +51,7 @@ def _history_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=7)
 
 
-@command("demo-history", _history_args)
+@command("demo-history", _history_args, help="write N days of realistic demo payments for the seeded stores (--days)")
 def demo_history(args: argparse.Namespace) -> int:
     from chalicelib.insights.demo import write_history
 
