@@ -9,6 +9,7 @@ from chalicelib.campaigns.routes import bp as campaigns_bp
 from chalicelib.coupons.routes import bp as coupons_bp
 from chalicelib.errors import StoreloopError
 from chalicelib.groups.routes import bp as groups_bp
+from chalicelib.insights.routes import bp as insights_bp
 from chalicelib.inventory.routes import bp as inventory_bp
 from chalicelib.members.routes import bp as members_bp
 from chalicelib.openapi import build_openapi
@@ -21,7 +22,7 @@ from chalicelib.wecom.routes import bp as wecom_bp
 app = Chalice(app_name="storeloop")
 
 for blueprint in (stores_bp, staff_bp, members_bp, groups_bp, coupons_bp, campaigns_bp, payments_bp, stats_bp,
-                  inventory_bp, wecom_bp):
+                  inventory_bp, wecom_bp, insights_bp):
     app.register_blueprint(blueprint)
 
 app.register_middleware(web.envelope_framework_errors, "http")

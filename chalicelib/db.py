@@ -31,6 +31,7 @@ MODEL_MODULES = (
     "chalicelib.inventory.models",
     "chalicelib.idempotency",
     "chalicelib.wecom.models",
+    "chalicelib.insights.models",
 )
 
 _bound_to: Settings | None = None

@@ -36,6 +36,7 @@ class Settings:
     wecom_aes_key: str = field(default="", repr=False)  # the 43-character EncodingAESKey
     # robot webhook hosts; an entry "http://host:port" (exact) also allows plain http to it (tests, the emulator)
     webhook_hosts: tuple[str, ...] = WEBHOOK_HOSTS
+    insights_weeks: int = 8  # N: the store insights look at the last N complete local weeks
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -62,6 +63,7 @@ class Settings:
             ddb_read_timeout_s=float(_int(env, "STORELOOP_DDB_READ_TIMEOUT_S", 10, 1, 60)),
             cors_origins=tuple(o.strip() for o in env.get("STORELOOP_CORS_ORIGINS", "").split(",") if o.strip()),
             **wecom,
+            insights_weeks=_int(env, "STORELOOP_INSIGHTS_WEEKS", 8, 1, 52),
         )
 
 

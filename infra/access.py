@@ -40,6 +40,16 @@ ACCESS: dict[str, dict[str, tuple[str, ...]]] = {
         "wecom-chats": READ,  # groups without a robot: the mass-send channel needs the chat's owner
         "wecom-tokens": WRITE,  # the shared WeCom access token (mass-send)
     },
+    # the daily store insights refresh: stores (Scan: O(stores)), their week
+    # items and policy items; applies due changes to stores and their slots
+    "insights_refresh": {
+        "stores": WRITE + ("dynamodb:Scan",),
+        "store-weeks": READ,
+        "store-policy": WRITE,
+        "store-policy-audit": WRITE,
+        "slot-plans": READ,
+        "slot-index": WRITE,
+    },
 }
 
 # functions that send to / receive from the fan-out queue

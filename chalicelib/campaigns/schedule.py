@@ -16,6 +16,7 @@ from pynamodb.exceptions import DeleteError, DoesNotExist
 
 from chalicelib.campaigns.models import SlotIndexRecord, SlotMap, SlotPlanRecord
 from chalicelib.campaigns.slots import SlotSpec, bucket_name, effective_plan, utc_buckets
+from chalicelib.stores import hours
 from chalicelib.stores.models import StoreRecord
 
 
@@ -28,7 +29,7 @@ def custom_plan(store_id: str) -> list[SlotSpec] | None:
 
 
 def store_plan(store: StoreRecord, custom: list[SlotSpec] | None) -> list[SlotSpec]:
-    return effective_plan(custom, store.idle_hour)
+    return effective_plan(custom, store.idle_hour, hours.loads(getattr(store, "hours", None)))
 
 
 def save_plan(store_id: str, slots: list[SlotSpec], now: datetime) -> None:

@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from chalicelib.types import hhmm_minutes
+from chalicelib.stores.hours import WeekHours, open_days_at, typical_interval
+from chalicelib.types import WEEKDAYS, hhmm_minutes
 
 PLAN_KINDS: tuple[str, ...] = ("poster", "flash_coupon", "afternoon_promo", "ecommerce")
 CLEARANCE = "clearance"  # the idle-hour slot: its name and kind, derived from store.idle_hour
@@ -20,6 +21,11 @@ MINUTES_PER_DAY = 24 * 60
 # promotion the next morning.
 MIDNIGHT_GRACE = timedelta(minutes=30)
 MAX_WINDOW = timedelta(hours=24)
+# A slot planned before the store opens moves to the opening time when the
+# store opens at most this long after it (08:30 -> 10:00); further away, the
+# post would no longer be what was planned (a morning poster at 18:00), so
+# it is dropped.
+MAX_MOVE = timedelta(hours=3)
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,8 @@ class SlotSpec:
     slot: str
     at: str  # "HH:MM", store-local
     kind: str
+    # local weekdays it fires on: those the store is open at `at` (None = every day)
+    days: frozenset[str] | None = None
 
 
 DEFAULT_PLAN: tuple[SlotSpec, ...] = (
@@ -37,12 +45,47 @@ DEFAULT_PLAN: tuple[SlotSpec, ...] = (
 )
 
 
-def effective_plan(custom: list[SlotSpec] | None, idle_hour: str | None) -> list[SlotSpec]:
-    """The store's own plan (or the default) plus the idle-hour clearance slot."""
+def effective_plan(custom: list[SlotSpec] | None, idle_hour: str | None,
+                   hours: WeekHours | None = None) -> list[SlotSpec]:
+    """The store's own plan (or the default) plus the idle-hour clearance
+    slot, fitted to its opening hours (`fit_to_hours`)."""
     plan = list(custom) if custom else list(DEFAULT_PLAN)
     if idle_hour:
         plan.append(SlotSpec(CLEARANCE, idle_hour, CLEARANCE))
-    return plan
+    return plan if hours is None else fit_to_hours(plan, hours)
+
+
+def fit_to_hours(plan: list[SlotSpec], hours: WeekHours) -> list[SlotSpec]:
+    """Slots never fire while the store is closed:
+
+    - a slot inside the hours of some weekday fires on those weekdays only;
+    - a slot before opening moves to the opening time of the store's usual
+      day (the most common opening interval), if that is at most MAX_MOVE
+      later and no other slot of the plan fires between the planned time
+      and the opening (it would reorder or merge posts); otherwise dropped;
+    - a slot after closing is dropped; so is a clearance slot outside the
+      hours (clearance only while open; it is never moved).
+    """
+    typical = typical_interval(hours)
+    times = sorted(hhmm_minutes(s.at) for s in plan)
+    fitted: list[SlotSpec] = []
+    for spec in plan:
+        minute = hhmm_minutes(spec.at)
+        days = open_days_at(hours, minute)
+        if days:
+            fitted.append(SlotSpec(spec.slot, spec.at, spec.kind, days))
+            continue
+        if spec.kind == CLEARANCE or typical is None:
+            continue
+        opening = typical[0]
+        delay = opening - minute
+        if not 0 < delay <= MAX_MOVE.total_seconds() // 60:
+            continue
+        if any(minute < other <= opening for other in times if other != minute):
+            continue
+        moved = f"{opening // 60:02d}:{opening % 60:02d}"
+        fitted.append(SlotSpec(spec.slot, moved, spec.kind, open_days_at(hours, opening)))
+    return fitted
 
 
 def fire_at(local_date: date, at: str, tz: str) -> datetime:
@@ -101,6 +144,8 @@ def due_fire(spec: SlotSpec, tz: str, start: datetime, end: datetime) -> tuple[d
     and is not stale (same local day as `end`, or within the midnight grace)."""
     today = end.astimezone(ZoneInfo(tz)).date()
     for local_date in (today, today - timedelta(days=1)):
+        if spec.days is not None and WEEKDAYS[local_date.weekday()] not in spec.days:
+            continue  # the store is closed at this time on that weekday
         fire = fire_at(local_date, spec.at, tz)
         if start < fire <= end and (local_date == today or end - fire <= MIDNIGHT_GRACE):
             return local_date, fire

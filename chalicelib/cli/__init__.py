@@ -26,7 +26,7 @@ from chalicelib.settings import get_settings
 
 Command = Callable[[argparse.Namespace], int]
 # Modules of other capabilities that add commands with @command.
-CAPABILITY_COMMANDS: tuple[str, ...] = ("chalicelib.campaigns.cli",)
+CAPABILITY_COMMANDS: tuple[str, ...] = ("chalicelib.campaigns.cli", "chalicelib.insights.cli")
 COMMANDS: dict[str, tuple[Command, Callable[[argparse.ArgumentParser], None], str]] = {}
 
 ROOT = Path(__file__).resolve().parents[2]

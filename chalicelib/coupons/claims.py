@@ -41,7 +41,7 @@ from pynamodb.exceptions import DoesNotExist
 from chalicelib import counters, request_scope, retry
 from chalicelib.clock import local_time
 from chalicelib.coupons import rules, shards, short_codes, terms
-from chalicelib.coupons.audience import caller_tier
+from chalicelib.coupons.audience import admits
 from chalicelib.coupons.codes import new_coupon_id
 from chalicelib.coupons.errors import LimitReached, NotEligible, NotInScope, SoldOut
 from chalicelib.coupons.models import ClaimCount, CouponRecord, StockShard, TemplateRecord
@@ -65,8 +65,8 @@ def claim(template_id: str, store_id: str, member_id: str, now: datetime) -> Cou
             check_claimable(template)  # paused or ended by the operator (bumps the version: the guard sees it)
             if not scope_of(template).covers(store.store_id, store.traffic_tier, store.spend_tier):
                 raise NotInScope(f"template {template_id} is not offered at store {store_id}")
-            if template.audience_tiers and eligible_for != template.version:
-                if caller_tier(member_id, now) not in template.audience_tiers:
+            if (template.audience_tiers or template.audience_segments) and eligible_for != template.version:
+                if not admits(template, member_id, now):  # by tier or RFM segment (coupons/audience.py)
                     raise NotEligible()
                 eligible_for = template.version
             shard = None

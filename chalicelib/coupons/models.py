@@ -68,6 +68,7 @@ class TemplateRecord(Model):
     valid_until = UTCDateTimeAttribute(null=True)
     boost_value = NumberAttribute(null=True)
     audience_tiers = _strings(null=True)  # None = everyone
+    audience_segments = _strings(null=True)  # RFM segments (members/rfm.py); with tiers: either admits
     index_buckets = _strings(default=list)  # what the index holds for it
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()

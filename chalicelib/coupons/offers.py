@@ -11,9 +11,9 @@ from datetime import datetime
 
 from chalicelib.clock import local_time
 from chalicelib.coupons import rules
-from chalicelib.coupons.audience import caller_tier
+from chalicelib.coupons.audience import Candidate, MemberContext, in_audience, member_context, rank
 from chalicelib.coupons.models import ClaimCount, TemplateIndexEntry, TemplateRecord
-from chalicelib.coupons.schemas import Offer, Offers
+from chalicelib.coupons.schemas import MemberView, Offer, Offers
 from chalicelib.coupons.templates import index_key, remaining, scope_of
 from chalicelib.stores.models import StoreRecord
 from chalicelib.stores.service import get_store
@@ -35,14 +35,19 @@ def _claimable_at(record: TemplateRecord, store: StoreRecord, now: datetime) -> 
 
 def store_offers(store: StoreRecord | str, now: datetime, member_id: str | None = None) -> Offers:
     """The store's (a record or an id) current offers; for a member, only
-    what they may still claim (audience, per-member limit). `member_id=None`
-    (e.g. the scheduler building a post) skips the per-member filters."""
+    what they may still claim (audience by tier or RFM segment, per-member
+    limit), ranked for them with a `reason` each (coupons/audience.py).
+    `member_id=None` (e.g. the scheduler building a post) skips the
+    per-member filters and ranking."""
     if isinstance(store, str):
         store = get_store(store)
     ids = live_template_ids(store, now)
     records = [r for r in TemplateRecord.batch_get(list(ids)) if _claimable_at(r, store, now)] if ids else []
+    held: dict[str, int] = {}
+    who: MemberContext | None = None
     if member_id is not None:
-        records = _for_member(records, member_id, now)
+        who = member_context(member_id, now)
+        records, held = _for_member(records, member_id, who)
     member_day = rules.is_member_day(store.member_day, now, store.timezone)
     offers = []
     for record in sorted(records, key=lambda r: (r.claim_end, r.title, r.template_id)):
@@ -54,19 +59,28 @@ def store_offers(store: StoreRecord | str, now: datetime, member_id: str | None 
             template_id=record.template_id, title=record.title, kind=record.kind,  # type: ignore[arg-type]
             value=value, min_spend_fen=int(record.min_spend_fen), remaining=left,
             claim_end=local_time(record.claim_end, store.timezone), boosted=boosted,
-            per_member_limit=int(record.per_member_limit)))
-    return Offers(offers=offers, member_day=member_day)
+            per_member_limit=int(record.per_member_limit), held=held.get(record.template_id, 0)))
+    if who is None:
+        return Offers(offers=offers, member_day=member_day)
+    by_id = {r.template_id: r for r in records}
+    ranked = rank([Candidate(o.template_id, o.kind, o.value, o.min_spend_fen, o.boosted, o.held,
+                             tuple(by_id[o.template_id].audience_tiers or ()),
+                             tuple(by_id[o.template_id].audience_segments or ())) for o in offers], who)
+    offer_by_id = {o.template_id: o for o in offers}
+    ordered = [offer_by_id[c.template_id].model_copy(update={"reason": reason}) for c, reason in ranked]
+    return Offers(offers=ordered, member_day=member_day,
+                  member=MemberView(tier=who.tier, segment=who.scores.segment, r=who.scores.r, f=who.scores.f,
+                                    m=who.scores.m))
 
 
-def _for_member(records: list[TemplateRecord], member_id: str, now: datetime) -> list[TemplateRecord]:
-    if any(r.audience_tiers for r in records):
-        tier = caller_tier(member_id, now)
-        records = [r for r in records if not r.audience_tiers or tier in r.audience_tiers]
+def _for_member(records: list[TemplateRecord], member_id: str,
+                who: MemberContext) -> tuple[list[TemplateRecord], dict[str, int]]:
+    records = [r for r in records if in_audience(r.audience_tiers, r.audience_segments, who)]
     if not records:
-        return records
+        return records, {}
     counts = {c.template_id: int(c.claimed or 0)
               for c in ClaimCount.batch_get([(member_id, r.template_id) for r in records])}
-    return [r for r in records if counts.get(r.template_id, 0) < int(r.per_member_limit)]
+    return [r for r in records if counts.get(r.template_id, 0) < int(r.per_member_limit)], counts
 
 
 def _int(value: float | None) -> int | None:

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
+from chalicelib.members.rfm import Segment
 from chalicelib.schema import ApiModel
 from chalicelib.types import EntityId, Fen, Instant, IsoDate, MemberTier, Name, Tier3
 
@@ -34,7 +35,17 @@ class BoostIn(_In):
 
 
 class AudienceIn(_In):
-    tiers: list[MemberTier] = Field(min_length=1)
+    """Who may see and claim it: member tiers and/or RFM segments
+    (members/rfm.py); a member matching either list is in. At least one."""
+
+    tiers: list[MemberTier] = Field(default_factory=list)
+    segments: list[Segment] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _some(self) -> AudienceIn:
+        if not self.tiers and not self.segments:
+            raise ValueError("give tiers and/or segments")
+        return self
 
 
 TemplateStatus = Literal["active", "paused", "ended"]
@@ -143,11 +154,22 @@ class Offer(ApiModel):
     claim_end: datetime
     boosted: bool
     per_member_limit: int
+    reason: str | None = None  # why it is shown to this member, in this place (千人千面)
+    held: int = 0  # how many of it the caller already holds
+
+
+class MemberView(ApiModel):
+    tier: str
+    segment: str
+    r: int
+    f: int
+    m: int
 
 
 class Offers(ApiModel):
     offers: list[Offer]
     member_day: bool
+    member: MemberView | None = None  # who the offers were ranked for
 
 
 class ClaimIn(_In):

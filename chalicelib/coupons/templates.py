@@ -52,7 +52,9 @@ def _fill(record: TemplateRecord, data: TemplateIn, now: datetime) -> None:
     record.claim_start, record.claim_end = data.claim_start, data.claim_end
     record.valid_days, record.valid_until = data.valid_days, data.valid_until
     record.boost_value = data.member_day_boost.value if data.member_day_boost else None
-    record.audience_tiers = sorted(set(data.audience.tiers)) if data.audience else None
+    record.audience_tiers = sorted(set(data.audience.tiers)) if data.audience and data.audience.tiers else None
+    record.audience_segments = (sorted(set(data.audience.segments))
+                                if data.audience and data.audience.segments else None)
     record.index_buckets = rules.template_buckets(scope)
     record.updated_at = now
 
@@ -201,7 +203,9 @@ def to_view(record: TemplateRecord, left: int | None) -> Template:
         valid_days=None if record.valid_days is None else int(record.valid_days),
         valid_until=record.valid_until,
         member_day_boost=BoostIn(value=int(record.boost_value)) if record.boost_value is not None else None,
-        audience=AudienceIn(tiers=list(record.audience_tiers)) if record.audience_tiers else None,  # type: ignore
+        audience=AudienceIn(tiers=list(record.audience_tiers or []),  # type: ignore[arg-type]
+                            segments=list(record.audience_segments or []))  # type: ignore[arg-type]
+        if record.audience_tiers or record.audience_segments else None,  # type: ignore
         created_at=record.created_at, updated_at=record.updated_at, version=int(record.version or 0),
         status=lifecycle_status(record, get_clock().now()),  # type: ignore[arg-type]
     )

@@ -25,6 +25,13 @@ class MemberRecord(Model):
     orders_total = NumberAttribute(null=True)
     spend_total_fen = NumberAttribute(null=True)
     last_order_at = UTCDateTimeAttribute(null=True)
+    # RFM scores as of `rfm_at` (members/rfm.py), rewritten after each payment
+    # and refund; readers re-score recency against their own `now`
+    rfm_r = NumberAttribute(null=True)
+    rfm_f = NumberAttribute(null=True)
+    rfm_m = NumberAttribute(null=True)
+    rfm_segment = UnicodeAttribute(null=True)
+    rfm_at = UTCDateTimeAttribute(null=True)
 
 
 MODELS = [MemberRecord]

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, ConfigDict
 
 from chalicelib.auth import Principal
 from chalicelib.clock import get_clock
+from chalicelib.members import rfm
 from chalicelib.members.models import MemberRecord
 from chalicelib.members.profile import get_member, mask_phone, normalise_phone, upsert_profile
 from chalicelib.payments.tiers import tier_given_last_order
@@ -29,6 +30,13 @@ class MemberIn(ApiModel):
     phone: Phone | None = None
 
 
+class Rfm(ApiModel):
+    r: int
+    f: int
+    m: int
+    segment: str
+
+
 class Member(ApiModel):
     member_id: str
     nickname: str | None
@@ -40,6 +48,8 @@ class Member(ApiModel):
     spend_total_fen: int
     last_order_at: datetime | None
     created_at: datetime | None
+    rfm: Rfm | None = None  # scores as of the last payment/refund, recency re-scored now
+
 
 
 def to_view(record: MemberRecord, show_phone: bool) -> Member:
@@ -47,10 +57,20 @@ def to_view(record: MemberRecord, show_phone: bool) -> Member:
         member_id=record.member_id, nickname=record.nickname,
         phone=record.phone if show_phone else mask_phone(record.phone),
         home_store_id=record.home_store_id, group_id=record.group_id,
-        tier=tier_given_last_order(record.member_id, record.last_order_at, get_clock().now()),
+        tier=tier_given_last_order(record.member_id, record.last_order_at, get_clock().now(),
+                                   None if record.orders_total is None else int(record.orders_total)),
         orders_total=int(record.orders_total or 0), spend_total_fen=int(record.spend_total_fen or 0),
         last_order_at=record.last_order_at, created_at=record.created_at,
+        rfm=rfm_view(record, get_clock().now()),
     )
+
+
+def rfm_view(record: MemberRecord, now: datetime) -> Rfm | None:
+    if record.rfm_segment is None:
+        return None
+    r = rfm.recency_score(record.last_order_at, now) if int(record.orders_total or 0) else 0
+    f, m = int(record.rfm_f or 0), int(record.rfm_m or 0)
+    return Rfm(r=r, f=f, m=m, segment=rfm.segment_of(r, f, m) if r else "new")
 
 
 @endpoint(bp, "PUT", "/members/me", summary="Create or update the caller's profile", roles=("member",),

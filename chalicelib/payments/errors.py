@@ -11,3 +11,11 @@ class PaymentConflict(Conflict):
 
 class OpenIdBound(Conflict):
     code, default_message = "openid_bound", "this openid is bound to another member"
+
+
+class RefundTooLarge(Conflict):
+    code, default_message = "refund_exceeds_payment", "this refund would return more than was paid"
+
+
+class RefundConflict(Conflict):
+    code, default_message = "refund_conflict", "this refund_id was already used with a different amount"

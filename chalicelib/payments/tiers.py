@@ -21,15 +21,18 @@ def orders_in_window(member_id: str, now: datetime) -> int:
 
 def member_tier(member_id: str, now: datetime) -> MemberTier:
     try:
-        last_order_at = MemberRecord.get(member_id).last_order_at
+        member = MemberRecord.get(member_id)
     except DoesNotExist:
         return "new"
-    return tier_given_last_order(member_id, last_order_at, now)
+    return tier_given_last_order(member_id, member.last_order_at, now,
+                                 None if member.orders_total is None else int(member.orders_total))
 
 
-def tier_given_last_order(member_id: str, last_order_at: datetime | None, now: datetime) -> MemberTier:
-    """For callers holding the member record: a member who never ordered is
-    "new" without touching the payments index."""
-    if last_order_at is None:
+def tier_given_last_order(member_id: str, last_order_at: datetime | None, now: datetime,
+                          orders_total: int | None = None) -> MemberTier:
+    """For callers holding the member record: a member who never ordered
+    (or whose every order was refunded: `orders_total` 0) is "new" without
+    touching the payments index."""
+    if last_order_at is None or orders_total == 0:
         return "new"
     return tier_for(orders_in_window(member_id, now), last_order_at)

@@ -1,7 +1,9 @@
 """Reading store lists in the public store-locator CSV format (the demo and
 test data): one `StoreRow` per line, coordinates marked GCJ-02.
 
-Traffic and spend tiers, member days and idle hours are not in the source;
+The address (line 3, the full street address) and the published opening
+hours are kept. Traffic and spend tiers, member days and idle hours are not
+in the source;
 they are assigned deterministically from the store id so every run of the
 demo sees the same 千店千券 spread."""
 
@@ -25,6 +27,18 @@ def _pick(store_id: str, salt: str, choices: tuple[str, ...]) -> str:
     return choices[digest[0] % len(choices)]
 
 
+def hours_from_csv(open_text: str, close_text: str) -> dict[str, list[str]] | None:
+    """`today_open_time`/`today_close_time` ("07:00:00", "22:00:00"): the
+    locator publishes one day, applied to every weekday. "00:00:00" closing
+    is midnight (an overnight interval: close <= open); equal times are
+    round the clock. Missing or malformed -> None (unknown: never gated)."""
+    opening, closing = open_text.strip()[:5], close_text.strip()[:5]
+    if len(opening) != 5 or len(closing) != 5 or opening[2] != ":" or closing[2] != ":":
+        return None
+    span = f"{opening}-{closing}"
+    return {day: [span] for day in _DAYS}
+
+
 def row_from_csv(line: dict[str, str]) -> StoreRow:
     store_id = line["store_id"].strip()
     city = line["city"].strip() or "未知"
@@ -37,6 +51,8 @@ def row_from_csv(line: dict[str, str]) -> StoreRow:
         spend_tier=_pick(store_id, "spend", _TIERS),  # type: ignore[arg-type]
         member_day=_pick(store_id, "member_day", _DAYS),  # type: ignore[arg-type]
         idle_hour="16:00", group_capacity=200, status="open",
+        address=(line.get("street_address_line3") or line.get("street_address_line1") or "").strip()[:300] or None,
+        hours=hours_from_csv(line.get("today_open_time", ""), line.get("today_close_time", "")),  # type: ignore[arg-type]
     )
 
 

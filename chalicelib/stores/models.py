@@ -72,6 +72,9 @@ class StoreRecord(Model):
     cell5 = UnicodeAttribute()
     cell6 = UnicodeAttribute()
     band = UnicodeAttribute(null=True)  # null only on items saved before the band index (backfill_bands)
+    address = UnicodeAttribute(null=True)
+    hours = UnicodeAttribute(null=True)  # opening hours, JSON (stores/hours.py dumps/loads); absent = always open
+    afternoon_window = UnicodeAttribute(null=True)  # "HH:MM-HH:MM" the idle hour is chosen in (default 14:00-17:00)
     updated_at = UTCDateTimeAttribute()
     list_key = UnicodeAttribute(null=True)  # LIST_KEY: files the store in by_listing
     city_key = UnicodeAttribute(null=True)  # city + "#" + store_id

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
 from chalicelib.schema import ApiModel
 from chalicelib.types import HHMM, Coord, EntityId, Latitude, Longitude, Name, Tier3, TimeZoneName, Weekday
 
 StoreStatus = Literal["open", "closed"]
+
+
+_INTERVAL = re.compile(r"^\s*([01]\d|2[0-3]):[0-5]\d\s*-\s*([01]\d|2[0-3]):[0-5]\d\s*$")
+
+
+def _interval(value: str) -> str:
+    if not _INTERVAL.match(value):
+        raise ValueError("must be HH:MM-HH:MM (close <= open runs past midnight; equal = 24 hours)")
+    return value.replace(" ", "")
+
+
+Interval = Annotated[str, AfterValidator(_interval)]
+# per weekday, up to 4 intervals; a weekday left out (or []) is closed all day
+WeekHoursIn = dict[Weekday, Annotated[list[Interval], Field(max_length=4)]]
 MAX_RADIUS_M = 5000  # a store-local community, not a city; also bounds geo-index reads
 MAX_GROUP_CAPACITY = 500  # WeCom customer group chats hold at most 500
 
@@ -44,6 +59,9 @@ class StoreIn(ApiModel):
     idle_hour: HHMM | None = None
     group_capacity: int = Field(200, ge=1, le=MAX_GROUP_CAPACITY)
     status: StoreStatus = "open"
+    address: str | None = Field(None, max_length=300)
+    hours: WeekHoursIn | None = None  # None = not known (never gated); {} = closed every day
+    afternoon_window: Interval | None = None  # where the idle hour is looked for; default 14:00-17:00
 
 
 class StoreRow(StoreIn):
@@ -85,6 +103,10 @@ class Store(ApiModel):
     idle_hour: str | None
     group_capacity: int
     status: StoreStatus
+    address: str | None = None
+    hours: dict[str, list[str]] | None = None
+    afternoon_window: str | None = None
+    open_now: bool | None = None  # None when the hours are not known
     updated_at: datetime
 
 

@@ -4,15 +4,19 @@ bookkeeping that goes with it."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.expressions.update import Action
 
+from chalicelib.clock import get_clock
 from chalicelib.errors import NotFound
 from chalicelib.etags import PreconditionFailed
 from chalicelib.geo import bands, cells
 from chalicelib.geo.coords import Coord, from_wgs84, to_wgs84
 from chalicelib.settings import get_settings
+from chalicelib.stores import hours
 from chalicelib.stores.models import LIST_KEY, GeoMeta, StoreRecord
 from chalicelib.stores.schemas import Store, StoreIn
 
@@ -30,17 +34,25 @@ def to_record(store_id: str, data: StoreIn, now: datetime) -> StoreRecord:
         band=bands.band(round(lat, 7), bands.HEIGHT_DEG),
         updated_at=now,
         list_key=LIST_KEY, city_key=f"{data.city}#{store_id}",
+        address=data.address, afternoon_window=data.afternoon_window,
+        hours=None if data.hours is None else hours.dumps(
+            {day: [hours.parse_interval(i) for i in spans] for day, spans in data.hours.items()}),
     )
 
 
-def to_view(record: StoreRecord, coord: Coord = "wgs84") -> Store:
+def to_view(record: StoreRecord, coord: Coord = "wgs84", now: datetime | None = None) -> Store:
     lat, lng = from_wgs84(record.lat, record.lng, coord)
+    week = hours.loads(record.hours)
+    at = now or get_clock().now()
     return Store(
         store_id=record.store_id, name=record.name, city=record.city, lat=round(lat, 7),
         lng=round(lng, 7), coord=coord, radius_m=int(record.radius_m), timezone=record.timezone,
         traffic_tier=record.traffic_tier, spend_tier=record.spend_tier,  # type: ignore[arg-type]
         member_day=record.member_day, idle_hour=record.idle_hour,  # type: ignore[arg-type]
         group_capacity=int(record.group_capacity), status=record.status,  # type: ignore[arg-type]
+        address=record.address, afternoon_window=record.afternoon_window,
+        hours=None if week is None else {d: [hours.fmt_interval(i) for i in spans] for d, spans in week.items()},
+        open_now=None if week is None else (record.status == "open" and hours.open_at(week, at, record.timezone)),
         updated_at=record.updated_at,
     )
 
@@ -88,6 +100,28 @@ def _reindex_slots(records: list[StoreRecord], now: datetime) -> None:
     from chalicelib.campaigns.schedule import reindex_stores
 
     reindex_stores(records, now)
+
+
+def set_hours(store_id: str, week: Mapping[str, list[str]] | None, afternoon_window: str | None,
+              now: datetime) -> StoreRecord:
+    """Only the hours fields (UpdateItem: the rest of the store is untouched),
+    then the store's slots are re-filed: a slot now outside the hours is
+    moved or dropped (campaigns/slots.fit_to_hours)."""
+    text = None if week is None else hours.dumps(
+        {day: [hours.parse_interval(i) for i in spans] for day, spans in week.items()})
+    actions: list[Action] = [StoreRecord.hours.set(text) if text is not None else StoreRecord.hours.remove(),
+               StoreRecord.afternoon_window.set(afternoon_window) if afternoon_window
+               else StoreRecord.afternoon_window.remove(),
+               StoreRecord.updated_at.set(now)]
+    try:
+        StoreRecord(store_id).update(actions=actions, condition=StoreRecord.store_id.exists())
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise NotFound(f"store {store_id} not found") from exc
+        raise
+    record = StoreRecord.get(store_id, consistent_read=True)
+    _reindex_slots([record], now)
+    return record
 
 
 def get_store(store_id: str) -> StoreRecord:

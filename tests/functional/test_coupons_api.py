@@ -106,7 +106,8 @@ def test_member_day_boost_applies_in_offers_and_claims(shops: Api, admin: str) -
     assert s1["member_day"] is True
     assert s1["offers"] == [{"template_id": tid, "title": "满50减10", "kind": "amount_off", "value": 1500,
                              "min_spend_fen": 5000, "remaining": 10, "claim_end": "2026-11-30T16:00:00Z",
-                             "boosted": True, "per_member_limit": 1}]
+                             "boosted": True, "per_member_limit": 1,
+                             "reason": "first-order coupon for new members", "held": 0}]
     s2 = shops.get("/stores/S2/offers", as_=member()).body
     assert s2["member_day"] is False  # S2's member day is MON: same template, unboosted there
     assert [(o["value"], o["boosted"]) for o in s2["offers"]] == [(1000, False)]
