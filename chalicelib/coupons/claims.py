@@ -57,6 +57,7 @@ def claim(template_id: str, store_id: str, member_id: str, now: datetime) -> Cou
     derived = request_scope.derived_id("", "claim", template_id, store_id, member_id)
     coupon_id = derived or new_coupon_id()
     eligible_for: int | None = None  # template version whose audience check passed
+    confirmed = False  # a refusal decided on cached terms is re-decided once on fresh ones
     for _ in retry.attempts(what="the claim"):
         template = terms.template(template_id)
         store = terms.store(store_id)
@@ -76,6 +77,13 @@ def claim(template_id: str, store_id: str, member_id: str, now: datetime) -> Cou
                     _check_limit(template, member_id)  # the precise refusal: a member at the limit hears so
                     raise SoldOut()
         except StoreloopError:
+            if not confirmed:
+                # the cache may predate a resume, an edit or a store change: no
+                # transaction ran, so no version guard could have noticed
+                confirmed = True
+                terms.forget_template(template_id)
+                terms.forget_store(store_id)
+                continue
             held = _own_commit(derived, member_id, template_id)
             if held is not None:
                 return held

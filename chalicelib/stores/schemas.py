@@ -30,7 +30,7 @@ MAX_RADIUS_M = 5000  # a store-local community, not a city; also bounds geo-inde
 MAX_GROUP_CAPACITY = 500  # WeCom customer group chats hold at most 500
 
 
-READ_ONLY_FIELDS = ("store_id", "updated_at")
+READ_ONLY_FIELDS = ("store_id", "updated_at", "open_now")
 
 
 class StoreIn(ApiModel):
