@@ -50,6 +50,16 @@ ACCESS: dict[str, dict[str, tuple[str, ...]]] = {
         "slot-plans": READ,
         "slot-index": WRITE,
     },
+    # the nightly WeCom group-ledger reconcile: every store's join way (Scan:
+    # O(stores with WeCom)), its chats and groups, re-counted from groupchat/get
+    "groups_reconcile": {
+        "wecom-join-ways": WRITE + ("dynamodb:Scan",),
+        "wecom-chats": WRITE,
+        "wecom-tokens": WRITE,
+        "groups": WRITE,
+        "store-groups": WRITE,
+        "stores": READ,
+    },
 }
 
 # functions that send to / receive from the fan-out queue

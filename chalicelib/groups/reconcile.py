@@ -8,8 +8,8 @@ re-read with `groupchat/get` (the same guarded write as a callback); a group
 WeCom no longer knows is retired; then the join way is re-kept. Returns what
 changed, so drift is visible in the job's output and logs.
 
-Run: `python -m chalicelib.groups.reconcile [--store S]` (the lead or devx
-wires it into the nightly schedule / CLI)."""
+Runs nightly as the `groups_reconcile` schedule (02:30 Asia/Shanghai,
+`groups/routes.py`); by hand: `python -m chalicelib.groups.reconcile [--store S]`."""
 
 from __future__ import annotations
 

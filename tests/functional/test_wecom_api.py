@@ -279,3 +279,20 @@ def test_a_failed_or_abandoned_creation_does_not_block_the_store(api: Api, emula
     reply = api.put("/stores/s2/wecom", {"seed_chat_ids": [other]}, as_=ADMIN)
     assert reply.status == 200 and reply.body["config_id"] != first.body["config_id"]
     assert len(emulator.state.view()["join_ways"]) == 2
+
+
+def test_the_nightly_schedule_runs_the_reconcile(api: Api, emulator: Emulator) -> None:
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib.groups import ledger
+
+    put_store(api)
+    seed = emulator.state.new_chat("zhang", "g1").chat_id
+    way = api.put("/stores/s1/wecom", {"seed_chat_ids": [seed]}, as_=STAFF).body
+    for i in range(7):  # no callback reaches the in-process app: drift only the schedule can correct
+        emulator.state.scan(way["config_id"], f"wm{i}")
+    with Client(app) as client:
+        client.lambda_.invoke("groups_reconcile", client.events.generate_cw_event(
+            source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))
+    assert {c.chat_id: int(c.member_count) for c in ledger.store_chats("s1")} == {seed: 8}

@@ -55,8 +55,9 @@ def test_the_fanout_queue_has_a_dead_letter_queue_and_partial_batch_failures(pac
                               for e in sqs_events)
     schedules = [e for f in resources(template, "AWS::Serverless::Function").values()
                  for e in f["Properties"].get("Events", {}).values() if e["Type"] == "Schedule"]
-    # the 5-minute tick and the daily insights refresh (00:05 Asia/Shanghai)
-    assert sorted(e["Properties"]["Schedule"] for e in schedules) == ["cron(5 16 * * ? *)", "rate(5 minutes)"]
+    # the 5-minute tick, the daily insights refresh (00:05 Asia/Shanghai), the nightly WeCom reconcile (02:30)
+    assert sorted(e["Properties"]["Schedule"] for e in schedules) == [
+        "cron(30 18 * * ? *)", "cron(5 16 * * ? *)", "rate(5 minutes)"]
 
 
 def test_no_data_statement_grants_every_resource(packaged) -> None:
