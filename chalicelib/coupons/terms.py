@@ -105,30 +105,27 @@ def clear() -> None:
 
 
 def template(template_id: str) -> TemplateRecord:
-    _fresh()
-    record = _templates.get(template_id)
-    if record is None:
-        global reads
-        reads += 1
-        try:
-            record = TemplateRecord.get(template_id, consistent_read=True)
-        except DoesNotExist as exc:
-            raise NotFound(f"coupon template {template_id} not found") from exc
-        _templates.put(template_id, record)
+    record: TemplateRecord = _cached(_templates, TemplateRecord, template_id, "coupon template")
     return record
 
 
 def store(store_id: str) -> StoreRecord:
+    record: StoreRecord = _cached(_stores, StoreRecord, store_id, "store")
+    return record
+
+
+def _cached(cache: Any, model: Any, key: str, what: str) -> Any:
+    """From this container's cache, else one consistent read (then cached)."""
+    global reads
     _fresh()
-    record = _stores.get(store_id)
+    record = cache.get(key)
     if record is None:
-        global reads
         reads += 1
         try:
-            record = StoreRecord.get(store_id, consistent_read=True)
+            record = model.get(key, consistent_read=True)
         except DoesNotExist as exc:
-            raise NotFound(f"store {store_id} not found") from exc
-        _stores.put(store_id, record)
+            raise NotFound(f"{what} {key} not found") from exc
+        cache.put(key, record)
     return record
 
 

@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib import retry
 from chalicelib.clock import iso, local_time
@@ -79,8 +79,16 @@ def apply_due(store: StoreRecord, policy: StorePolicy, now: datetime) -> list[st
         if old != change["value"]:
             attr = getattr(StoreRecord, field)
             action = attr.remove() if change["value"] is None else attr.set(change["value"])
-            StoreRecord(store.store_id).update(actions=[action, StoreRecord.updated_at.set(now)],
-                                               condition=StoreRecord.store_id.exists())
+            # only over the value this decision was made from: an admin's edit in
+            # between wins, and the change stays pending for the next run
+            unchanged = attr.does_not_exist() if old is None else attr == old
+            try:
+                StoreRecord(store.store_id).update(actions=[action, StoreRecord.updated_at.set(now)],
+                                                   condition=StoreRecord.store_id.exists() & unchanged)
+            except UpdateError as exc:
+                if not is_condition_failure(exc):
+                    raise
+                continue
             setattr(store, field, change["value"])
             audit(store.store_id, field, old, change["value"], change["by"], "applied", now, change["effective_from"])
             changed.append(field)

@@ -67,3 +67,20 @@ def test_policy_refusals(api: Api, admin: str) -> None:
     assert api.put("/stores/s1/policy", {}, as_=token("staff", "c", store_id="s1")).status == 403
     assert api.get("/stores/s1/insights", as_=token("member", "m1")).status == 403
     assert api.get("/stores/ghost/insights", as_=admin).status == 404
+
+
+def test_a_due_change_never_overwrites_an_admin_edit_made_after_it_was_decided(api: Api, admin: str) -> None:
+    from chalicelib.insights import policy as policies
+    from chalicelib.stores.models import StoreRecord
+
+    set_clock(FixedClock(datetime(2026, 11, 20, 4, tzinfo=UTC)))
+    assert api.put("/stores/s1", {**SHOP, "member_day": "MON"}, as_=admin).status == 200
+    store = StoreRecord.get("s1")  # what the refresh read
+    due = {"value": "FRI", "effective_from": "2026-11-20", "by": "auto"}
+    policy = policies.StorePolicy("s1", pins={}, version=0, pending={"member_day": due})
+    assert api.put("/stores/s1", {**SHOP, "member_day": "TUE"}, as_=admin).status == 200  # the admin, meanwhile
+    assert policies.apply_due(store, policy, datetime(2026, 11, 20, 4, tzinfo=UTC)) == []
+    assert StoreRecord.get("s1").member_day == "TUE" and "member_day" in policy.pending
+    fresh = StoreRecord.get("s1")
+    assert policies.apply_due(fresh, policy, datetime(2026, 11, 20, 4, tzinfo=UTC)) == ["member_day"]
+    assert StoreRecord.get("s1").member_day == "FRI" and policy.pending == {}
