@@ -5,7 +5,6 @@ error fails the test (expected HTTP refusals are named per test)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,20 +15,7 @@ from devtools import console_server
 from tests.api import TEST_SECRET, Api
 from tests.integration.conftest import ChaliceLocal, ddb_env, dynamodb_local, served  # noqa: F401
 
-CHROMIUM = os.environ.get("STORELOOP_CHROMIUM", "/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -4,42 +4,34 @@ operation of the document with its tag, and makes no request elsewhere."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.integration.conftest import ChaliceLocal
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-CHROMIUM = os.environ.get("STORELOOP_CHROMIUM", "/usr/bin/chromium")
 
 
-def test_docs_page_renders_every_operation_from_local_assets(served: ChaliceLocal) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (make test does)")
-    from playwright.sync_api import sync_playwright
-
+def test_docs_page_renders_every_operation_from_local_assets(served: ChaliceLocal, browser: Any) -> None:
     import app  # noqa: F401 - registers every route
     from chalicelib.web import ROUTES
 
     requested: list[str] = []
     problems: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(20_000)
-            page.on("request", lambda r: requested.append(r.url))
-            page.on("pageerror", lambda exc: problems.append(str(exc)))
-            page.goto(served.url + "/docs")
-            page.wait_for_selector(".opblock-tag")  # Swagger UI rendered the document
-            tags = {t.get_attribute("data-tag") for t in page.query_selector_all(".opblock-tag")}
-            assert {spec.tag for spec in ROUTES} <= tags
-            ids = {el.inner_text().strip() for el in page.query_selector_all(".opblock-summary-operation-id")}
-            assert {"claimCoupon", "joinGroup", "getWallet", "redeemCoupon"} <= ids
-            assert len(ids) == len(ROUTES)
-        finally:
-            browser.close()
+    page = browser.new_page()
+    try:
+        page.set_default_timeout(20_000)
+        page.on("request", lambda r: requested.append(r.url))
+        page.on("pageerror", lambda exc: problems.append(str(exc)))
+        page.goto(served.url + "/docs")
+        page.wait_for_selector(".opblock-tag")  # Swagger UI rendered the document
+        tags = {t.get_attribute("data-tag") for t in page.query_selector_all(".opblock-tag")}
+        assert {spec.tag for spec in ROUTES} <= tags
+        ids = {el.inner_text().strip() for el in page.query_selector_all(".opblock-summary-operation-id")}
+        assert {"claimCoupon", "joinGroup", "getWallet", "redeemCoupon"} <= ids
+        assert len(ids) == len(ROUTES)
+    finally:
+        page.close()
     assert problems == []
     assert requested and all(url.startswith(served.url) or url.startswith("data:") for url in requested), requested
