@@ -138,6 +138,24 @@ def chain_tier_stats(principal: Principal, query: rollups.RangeQuery) -> rollups
     return rollups.tier_stats(query.days(get_clock().now(), rollups.MAX_CHAIN_DAYS))
 
 
+@endpoint(bp, "GET", "/stats/chain/member-tiers",
+          summary="Claims, redemptions and redemption rate by the member's tier at claim, chain-wide",
+          roles=("admin",), query=rollups.RangeQuery, response=rollups.MemberTierStats, errors=(400, 401, 403))
+def chain_member_tier_stats(principal: Principal, query: rollups.RangeQuery) -> rollups.MemberTierStats:
+    return rollups.chain_member_tier_stats(query.days(get_clock().now(), rollups.MAX_CHAIN_DAYS))
+
+
+@endpoint(bp, "GET", "/stats/stores/{store_id}/member-tiers",
+          summary="Claims, redemptions and redemption rate by the member's tier at claim, one store",
+          roles=("admin", "staff"), query=rollups.RangeQuery, response=rollups.MemberTierStats,
+          errors=(400, 401, 403, 404))
+def store_member_tier_stats(principal: Principal, store_id: str,
+                            query: rollups.RangeQuery) -> rollups.MemberTierStats:
+    principal.require_store(store_id)
+    get_store(store_id)  # 404 for an unknown store
+    return rollups.store_member_tier_stats(store_id, query.days(get_clock().now(), rollups.MAX_TEMPLATE_DAYS))
+
+
 @endpoint(bp, "GET", "/stats/chain/export", summary="Chain-wide counters per day as CSV",
           roles=("admin",), query=rollups.RangeQuery, errors=(400, 401, 403))
 def chain_stats_csv(principal: Principal, query: rollups.RangeQuery) -> Response:
