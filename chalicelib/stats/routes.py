@@ -13,7 +13,7 @@ from chalicelib.clock import get_clock, local_time
 from chalicelib.coupons.templates import get_template
 from chalicelib.groups.directory import store_groups
 from chalicelib.schema import ApiModel
-from chalicelib.stats import rollups
+from chalicelib.stats import group_figures, rollups
 from chalicelib.stats.models import StoreDayStats
 from chalicelib.stores.service import get_store
 from chalicelib.types import IsoDate
@@ -154,6 +154,27 @@ def store_member_tier_stats(principal: Principal, store_id: str,
     principal.require_store(store_id)
     get_store(store_id)  # 404 for an unknown store
     return rollups.store_member_tier_stats(store_id, query.days(get_clock().now(), rollups.MAX_TEMPLATE_DAYS))
+
+
+@endpoint(bp, "GET", "/stats/chain/groups",
+          summary="Members in WeCom groups per day and groups full / open now, chain-wide",
+          roles=("admin",), query=rollups.RangeQuery, response=group_figures.GroupFigures, errors=(400, 401, 403))
+def chain_group_stats(principal: Principal, query: rollups.RangeQuery) -> group_figures.GroupFigures:
+    now = get_clock().now()
+    days = query.days(now, rollups.MAX_CHAIN_DAYS)
+    return group_figures.chain_figures(days, local_time(now, rollups.CHAIN_TZ).date())
+
+
+@endpoint(bp, "GET", "/stats/stores/{store_id}/groups",
+          summary="Members in the store's WeCom groups per day and its groups full / open now",
+          roles=("admin", "staff"), query=rollups.RangeQuery, response=group_figures.GroupFigures,
+          errors=(400, 401, 403, 404))
+def store_group_stats(principal: Principal, store_id: str, query: rollups.RangeQuery) -> group_figures.GroupFigures:
+    principal.require_store(store_id)
+    now = get_clock().now()
+    today = local_time(now, get_store(store_id).timezone).date()
+    days = query.days(now, rollups.MAX_CHAIN_DAYS)
+    return group_figures.store_figures(store_id, days, today)
 
 
 @endpoint(bp, "GET", "/stats/chain/export", summary="Chain-wide counters per day as CSV",

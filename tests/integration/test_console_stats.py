@@ -71,3 +71,38 @@ def test_redemption_rate_by_member_tier_at_claim_chain_wide_and_per_store(api: A
     assert api.get("/stats/chain/member-tiers?from=2026-01-02&to=2026-01-01", as_=admin).status == 400
     spec = api.get("/openapi.json").body["paths"]
     assert "/stats/chain/member-tiers" in spec and "/stats/stores/{store_id}/member-tiers" in spec
+
+
+def test_group_members_and_full_open_groups_chain_wide_and_per_store(api: Api, admin: str) -> None:
+    from chalicelib.stats import group_figures
+
+    store(api, admin, "GM1", group_capacity=2)
+    store(api, admin, "GM2", group_capacity=3)
+    for i, store_id in enumerate(["GM1"] * 5 + ["GM2"] * 2):
+        joined = api.post("/groups/join", {"store_id": store_id}, as_=token("member", f"gm{i}"))
+        assert joined.status in (200, 201), joined.body
+    group_figures.forget_chain()
+    chain = api.get("/stats/chain/groups", as_=admin)
+    assert chain.status == 200, chain.body
+    body = chain.body
+    # GM1: 2 + 2 + 1 (two full, one open); GM2: 2 of 3 (open)
+    assert (body["stores_with_groups"], body["groups"], body["groups_full"], body["groups_open"],
+            body["members"], body["capacity"]) == (2, 4, 2, 2, 7, 9)
+    assert len(body["days"]) == 7 and body["days"][-1]["group_members"] == 7
+    assert body["days"][-1]["members_joined"] == 7 and body["days"][-2]["group_members"] == 0
+    # a member moving stores: left at GM1, joined at GM2; the chain total stays
+    assert api.post("/groups/join", {"store_id": "GM2"}, as_=token("member", "gm0")).status in (200, 201)
+    one = api.get("/stats/stores/GM2/groups", as_=token("staff", "s", store_id="GM2"))
+    assert one.status == 200, one.body
+    assert (one.body["groups"], one.body["groups_full"], one.body["members"]) == (1, 1, 3)
+    assert one.body["days"][-1]["group_members"] == 3 and one.body["days"][-2]["group_members"] == 0
+    gm1 = api.get("/stats/stores/GM1/groups", as_=admin).body
+    assert (gm1["groups_full"], gm1["groups_open"], gm1["members"], gm1["days"][-1]["members_left"]) == (1, 2, 4, 1)
+    scans = group_figures.scans
+    cached = api.get("/stats/chain/groups", as_=admin).body  # within a minute: no second Scan
+    assert group_figures.scans == scans and cached["members"] == 7
+    group_figures.forget_chain()
+    fresh = api.get("/stats/chain/groups", as_=admin).body
+    assert (fresh["members"], fresh["groups_full"], fresh["days"][-1]["members_left"]) == (7, 2, 1)
+    assert api.get("/stats/chain/groups", as_=token("staff", "s", store_id="GM2")).status == 403
+    assert api.get("/stats/stores/GM1/groups", as_=token("staff", "s", store_id="GM2")).status == 403
