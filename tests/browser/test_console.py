@@ -204,13 +204,32 @@ def test_operator_pins_and_unpins_policy_sees_join_code_alerts_and_store_charts(
     expect(page.locator("#groups")).to_contain_text("3 / 200")
     shot(page, "hq-store-policy")
 
+    # a loyal member (4 orders this month) and a new one claim at S1; the loyal one's coupon is redeemed
+    now = datetime.now(UTC)
+    assert http.put("/members/me", {"nickname": "老客"}, as_=token("member", "m-loyal")).status == 200
+    for i in range(4):
+        assert http.post("/payments", {"payment_id": f"pl{i}", "member_id": "m-loyal", "store_id": "S1",
+                                       "amount_fen": 3000, "paid_at": (now - timedelta(days=i + 1)).isoformat()},
+                         as_=admin).status == 200
+    tpl = http.post("/coupon-templates", {
+        "title": "满30减5", "kind": "amount_off", "value": 500, "valid_days": 3,
+        "claim_start": (now - timedelta(hours=1)).isoformat(), "claim_end": (now + timedelta(days=1)).isoformat()},
+        as_=admin).body
+    held = {m: http.post(f"/coupon-templates/{tpl['template_id']}/claim", {"store_id": "S1"},
+                         as_=token("member", m)).body for m in ("m-loyal", "m-new")}
+    assert http.put("/staff/clerk-s1", {"store_id": "S1"}, as_=admin).status == 200
+    assert http.post("/redemptions", {"code": held["m-loyal"]["short_code"]},
+                     as_=token("staff", "clerk-s1", store_id="S1")).status == 201
     page.get_by_role("link", name="Dashboard").click()
     page.get_by_label("Store (空=全连锁 blank = whole chain)").fill("S1")
     page.get_by_role("button", name="Show").click()
     expect(page.locator("#group-now")).to_contain_text("3 人在 members in 1 个群 groups (满 full 0 · 未满 open 1")
     expect(page.locator("#group-figures tbody tr").last.locator("td").nth(1)).to_have_text("3")
     page.locator("#group-chart canvas").wait_for()
-    expect(page.locator("#member-tier-figures tbody tr")).to_have_count(4)
+    loyal = page.locator("#member-tier-figures tbody tr[data-tier=loyal] td")
+    expect(loyal.nth(1)).to_have_text("1")  # claimed
+    expect(loyal.nth(3)).to_have_text("1")  # rate
+    expect(page.locator("#member-tier-figures tbody tr[data-tier=new] td").nth(3)).to_have_text("0")
     shot(page, "hq-dashboard-store")
 
 
