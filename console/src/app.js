@@ -484,8 +484,12 @@ async function dashboardView(view) {
   // one row shape for store, chain and template answers
   const norm = (d) => ({ day: d.day, claims: d.coupons_claimed ?? d.claims, redeemed: d.coupons_redeemed ?? d.redemptions,
     rate: d.redemption_rate, gmv: d.gmv_fen ?? d.gmv_influenced_fen ?? 0, extra: d.group_members ?? d.stores_reporting ?? null });
+  // The view's first (chain-wide) answer may arrive after a later "Show": only the latest request renders.
+  let latest = 0;
   const show = (f) => guarded(async () => {
+    const mine = ++latest;
     const { data } = await api("GET", source(f).path);
+    if (mine !== latest) return;
     const days = data.days.map(norm);
     if (chart) chart.dispose();
     chart = echarts.init($("#chart"));
@@ -501,6 +505,7 @@ async function dashboardView(view) {
     $("#tier-card").hidden = !chainWide;
     if (chainWide) {
       const { data: t } = await api("GET", `/stats/chain/tiers?from=${f.get("from")}&to=${f.get("to")}`);
+      if (mine !== latest) return;
       const label = (x) => `${x.dimension === "traffic_tier" ? "客流 traffic" : "消费 spend"} ${x.tier}`;
       if (tierChart) tierChart.dispose();
       tierChart = echarts.init($("#tier-chart"));
@@ -515,6 +520,7 @@ async function dashboardView(view) {
     if (scope) {
       const range = `from=${f.get("from")}&to=${f.get("to")}`;
       const [{ data: mt }, { data: g }] = await Promise.all([api("GET", `${scope}/member-tiers?${range}`), api("GET", `${scope}/groups?${range}`)]);
+      if (mine !== latest) return;
       const TIER = { new: "新客 new", active: "活跃 active", loyal: "忠诚 loyal", at_risk: "流失风险 at risk" };
       if (memberTierChart) memberTierChart.dispose();
       memberTierChart = echarts.init($("#member-tier-chart"));
@@ -522,6 +528,7 @@ async function dashboardView(view) {
         xAxis: { type: "value", max: 1 }, yAxis: { type: "category", data: mt.tiers.map((x) => TIER[x.tier]) },
         series: [{ name: "核销率 Rate", type: "bar", data: mt.tiers.map((x) => x.redemption_rate ?? 0) }] });
       $("#member-tier-figures tbody").innerHTML = mt.tiers.map((x) => `<tr data-tier="${x.tier}"><td>${TIER[x.tier]}</td><td>${x.coupons_claimed}</td><td>${x.coupons_redeemed}</td><td>${x.redemption_rate ?? "-"}</td></tr>`).join("");
+      $("#group-card").dataset.scope = g.store_id || "chain";
       $("#group-now").textContent = `现在 Now: ${g.members} 人在 members in ${g.groups} 个群 groups (满 full ${g.groups_full} · 未满 open ${g.groups_open}; 容量 capacity ${g.capacity})${g.store_id ? "" : ` · ${g.stores_with_groups} 家门店 stores`}`;
       if (groupChart) groupChart.dispose();
       groupChart = echarts.init($("#group-chart"));

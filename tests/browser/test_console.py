@@ -223,6 +223,9 @@ def test_operator_pins_and_unpins_policy_sees_join_code_alerts_and_store_charts(
     page.get_by_role("link", name="Dashboard").click()
     page.get_by_label("Store (空=全连锁 blank = whole chain)").fill("S1")
     page.get_by_role("button", name="Show").click()
+    page.locator("#group-card[data-scope=S1]").wait_for()  # the store's answer, not the chain's first one
+    expect(page.locator("#figures tbody tr").last.locator("td").nth(5)).to_have_text("3")  # group members today
+    expect(page.locator("#figures tbody tr").nth(-2).locator("td").nth(5)).to_have_text("0")
     expect(page.locator("#group-now")).to_contain_text("3 人在 members in 1 个群 groups (满 full 0 · 未满 open 1")
     expect(page.locator("#group-figures tbody tr").last.locator("td").nth(1)).to_have_text("3")
     page.locator("#group-chart canvas").wait_for()
