@@ -320,7 +320,7 @@ function wecomInto(box, storeId) {
       <p>会员（本系统）Members placed by Storeloop: <strong>${data.storeloop_member_count}</strong> · 企业微信客户 WeCom customers: <strong>${data.wecom_customer_count}</strong> (通过入群码 via the join code ${data.wecom_via_join_way})</p>
       <h3>提醒 Alerts</h3>${alerts ? `<ul class="alerts">${alerts}</ul>` : "<p>没有提醒 No alerts</p>"}
       <table class="wide"><thead><tr><th>群 Group</th><th>名称 Name</th><th>状态 Status</th><th>成员 Members</th><th>客户 Customers</th><th>机器人 Robot</th></tr></thead>
-      <tbody>${data.chats.map((c) => `<tr><td>${esc(c.group_id || c.chat_id)}</td><td>${esc(c.name || "-")}</td><td>${c.status === "active" ? "正常 active" : "已解散 dismissed"}</td><td>${c.member_count}</td><td>${c.customer_count}</td><td>${c.has_robot ? "有 yes" : "无 none"}</td></tr>`).join("") || `<tr><td colspan="6">没有群 No chats</td></tr>`}</tbody></table>`;
+      <tbody>${data.chats.map((c) => `<tr><td data-label="群 Group">${esc(c.group_id || c.chat_id)}</td><td data-label="名称 Name">${esc(c.name || "-")}</td><td data-label="状态 Status">${c.status === "active" ? "正常 active" : "已解散 dismissed"}</td><td data-label="成员 Members">${c.member_count}</td><td data-label="客户 Customers">${c.customer_count}</td><td data-label="机器人 Robot">${c.has_robot ? "有 yes" : "无 none"}</td></tr>`).join("") || `<tr><td colspan="6">没有群 No chats</td></tr>`}</tbody></table>`;
   });
 }
 
