@@ -54,3 +54,6 @@ def docs_asset(asset: str) -> Response:
         return web.error_response(err)
     return Response(body, status_code=200, headers={"Content-Type": content_type,
                                                     "Cache-Control": "public, max-age=86400"})
+
+
+web.add_preflight(app)  # last: an OPTIONS view on every path above (CORS preflight, docs/console.md)

@@ -300,7 +300,7 @@ def envelope_framework_errors(event: Any, get_response: Callable[[Any], Response
 def cors_headers(event: Any, get_response: Callable[[Any], Response]) -> Response:
     """HTTP middleware: CORS headers for the console origins in
     `STORELOOP_CORS_ORIGINS` (none by default). Preflight (OPTIONS) is
-    answered by API Gateway / `chalice local`, see docs/console.md."""
+    answered by the views `add_preflight` registers."""
     response = get_response(event)
     origin = (event.headers or {}).get("origin")
     if origin and origin in get_settings().cors_origins:
@@ -308,3 +308,46 @@ def cors_headers(event: Any, get_response: Callable[[Any], Response]) -> Respons
             "Access-Control-Allow-Origin": origin, "Vary": "Origin",
             "Access-Control-Expose-Headers": "ETag, x-request-id, Retry-After"})
     return response
+
+
+# Request headers a cross-origin console may send (its preflight lists them).
+PREFLIGHT_ALLOW_HEADERS = "Authorization, Content-Type, If-Match, Idempotency-Key, x-request-id"
+PREFLIGHT_MAX_AGE_S = 600
+
+
+def add_preflight(app: Any) -> None:
+    """An OPTIONS view on every path of the API (call once, after every
+    blueprint is registered). Chalice's `cors=` route option cannot serve
+    here: its CORSConfig is one static origin, baked into a MOCK integration
+    when the API is packaged, while `STORELOOP_CORS_ORIGINS` is a list read
+    at run time. So the preflight reaches the Lambda (browsers cache it for
+    `Access-Control-Max-Age`), and answers:
+
+    - a listed `Origin`: 204, `Access-Control-Allow-Methods` (the path's
+      methods), `-Allow-Headers`, `-Max-Age`; `cors_headers` adds
+      `Access-Control-Allow-Origin` and `Vary: Origin`;
+    - any other `Origin` (or none configured): 403 `forbidden`, no CORS
+      headers, so the browser blocks the cross-origin call;
+    - no `Origin` (not a CORS preflight): 204 with `Allow`."""
+    for number, (path, views) in enumerate(sorted(app.routes.items())):
+        if "OPTIONS" in views:
+            continue
+        methods = sorted(views)
+        app.route(path, methods=["OPTIONS"], name=f"preflight_{number}")(_preflight_view(app, methods))
+
+
+def _preflight_view(app: Any, methods: list[str]) -> Callable[..., Response]:
+    allowed = ", ".join([*methods, "OPTIONS"])
+
+    def preflight(**_: str) -> Response:
+        headers = app.current_request.headers or {}
+        origin = headers.get("origin")
+        if origin is None:
+            return Response(body="", status_code=204, headers={"Allow": allowed})
+        if origin not in get_settings().cors_origins:
+            return error_response(Forbidden(f"origin {origin[:100]} is not allowed cross-origin"))
+        return Response(body="", status_code=204, headers={
+            "Access-Control-Allow-Methods": allowed, "Access-Control-Allow-Headers": PREFLIGHT_ALLOW_HEADERS,
+            "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE_S)})
+
+    return preflight

@@ -26,7 +26,8 @@ from chalicelib.settings import get_settings
 
 Command = Callable[[argparse.Namespace], int]
 # Modules of other capabilities that add commands with @command.
-CAPABILITY_COMMANDS: tuple[str, ...] = ("chalicelib.campaigns.cli", "chalicelib.insights.cli")
+CAPABILITY_COMMANDS: tuple[str, ...] = ("chalicelib.campaigns.cli", "chalicelib.insights.cli",
+                                        "chalicelib.cli.backfill")
 COMMANDS: dict[str, tuple[Command, Callable[[argparse.ArgumentParser], None], str]] = {}
 
 ROOT = Path(__file__).resolve().parents[2]

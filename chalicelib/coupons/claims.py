@@ -47,6 +47,7 @@ from chalicelib.coupons.errors import LimitReached, NotEligible, NotInScope, Sol
 from chalicelib.coupons.models import ClaimCount, CouponRecord, StockShard, TemplateRecord
 from chalicelib.coupons.templates import check_claimable, scope_of
 from chalicelib.errors import StoreloopError
+from chalicelib.stats import member_tiers
 from chalicelib.stores.models import StoreRecord
 from chalicelib.txn import Contended, Refused, Transaction
 
@@ -160,7 +161,7 @@ def _issue(template: TemplateRecord, store: StoreRecord, member_id: str, now: da
         scope_traffic_tiers=list(template.scope_traffic_tiers or []),
         scope_spend_tiers=list(template.scope_spend_tiers or []), claimed_at=now,
         expires_at=rules.expires_at(now, valid_days, template.valid_until), status="claimed",
-        short_code=short_codes.new_code())
+        short_code=short_codes.new_code(), member_tier=member_tiers.tier_at(member_id, now))
 
 
 def _claim_transaction(template: TemplateRecord, store: StoreRecord, coupon: CouponRecord,
@@ -177,10 +178,11 @@ def _claim_transaction(template: TemplateRecord, store: StoreRecord, coupon: Cou
     tx.update("limit", ClaimCount(coupon.member_id, template.template_id), [ClaimCount.claimed.add(1)],
               condition=ClaimCount.claimed.does_not_exist() | (ClaimCount.claimed < limit))
     day = local_time(now, store.timezone).date()
+    by_tier = member_tiers.counts("claimed", coupon.member_tier)
     if template.kind == "clearance":
-        counters.bump_in(tx, store.store_id, day, coupons_claimed=1, clearance_units_claimed=1)
+        counters.bump_in(tx, store.store_id, day, coupons_claimed=1, clearance_units_claimed=1, **by_tier)
     else:
-        counters.bump_in(tx, store.store_id, day, coupons_claimed=1)
+        counters.bump_in(tx, store.store_id, day, coupons_claimed=1, **by_tier)
     return tx
 
 

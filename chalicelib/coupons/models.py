@@ -165,6 +165,7 @@ class CouponRecord(Model):
     status = UnicodeAttribute()  # claimed | redeemed ("expired" is derived at read time)
     redemption_id = UnicodeAttribute(null=True)
     short_code = UnicodeAttribute(null=True)  # digits staff can type; see short_codes.py
+    member_tier = UnicodeAttribute(null=True)  # the member's tier at claim (stats/member_tiers.py)
 
     by_member = ByMember()
     by_template = CouponsByTemplate()
@@ -211,6 +212,7 @@ class RedemptionRecord(Model):
     status = UnicodeAttribute()  # redeemed | reversed
     reversed_at = UTCDateTimeAttribute(null=True)
     reversed_by = UnicodeAttribute(null=True)
+    member_tier = UnicodeAttribute(null=True)  # copied from the coupon: its tier at claim
 
     by_store_day = ByStoreDay()
     by_template = RedemptionsByTemplate()

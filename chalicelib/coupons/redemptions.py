@@ -50,6 +50,7 @@ from chalicelib.coupons.errors import (
 from chalicelib.coupons.models import AuditRecord, CouponRecord, RedemptionRecord
 from chalicelib.errors import NotFound
 from chalicelib.settings import get_settings
+from chalicelib.stats import member_tiers
 from chalicelib.txn import Contended, Refused, Transaction
 
 REVERSAL_WINDOW = timedelta(hours=24)
@@ -105,7 +106,7 @@ def redeem(code: str, staff: Principal, now: datetime, spend_fen: int | None = N
             redemption_id, coupon_id=coupon_id, template_id=coupon.template_id, member_id=coupon.member_id,
             store_id=store.store_id, store_day=f"{store.store_id}#{day.isoformat()}", timezone=store.timezone,
             staff_id=staff.sub, order_ref=order_ref, spend_fen=spend_fen, discount_fen=discount,
-            redeemed_at=now, status="redeemed")
+            redeemed_at=now, status="redeemed", member_tier=coupon.member_tier)
         tx = Transaction()
         terms.guard_store(tx, store)
         tx.put("redemption", record, condition=RedemptionRecord.redemption_id.does_not_exist(), old=True)
@@ -113,7 +114,8 @@ def redeem(code: str, staff: Principal, now: datetime, spend_fen: int | None = N
         tx.update("coupon", CouponRecord(coupon_id), [
             CouponRecord.status.set("redeemed"), CouponRecord.redemption_id.set(redemption_id)],
             condition=(CouponRecord.status == "claimed") & (CouponRecord.expires_at > now), old=True)
-        counters.bump_in(tx, store.store_id, day, coupons_redeemed=1)
+        counters.bump_in(tx, store.store_id, day, coupons_redeemed=1,
+                         **member_tiers.counts("redeemed", coupon.member_tier))
         try:
             tx.commit()
             return record
@@ -174,7 +176,8 @@ def reverse(redemption_id: str, actor: Principal, now: datetime) -> tuple[Redemp
         tx.update("coupon", CouponRecord(record.coupon_id), [
             CouponRecord.status.set("claimed"), CouponRecord.redemption_id.remove()],
             condition=CouponRecord.redemption_id == redemption_id)
-        counters.bump_in(tx, record.store_id, day, redemptions_reversed=1)
+        counters.bump_in(tx, record.store_id, day, redemptions_reversed=1,
+                         **member_tiers.counts("reversed", record.member_tier))
         try:
             tx.commit()
             break

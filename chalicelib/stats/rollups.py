@@ -25,6 +25,7 @@ from chalicelib.clock import local_time
 from chalicelib.coupons.models import CouponRecord, RedemptionRecord
 from chalicelib.errors import ValidationFailed
 from chalicelib.schema import ApiModel
+from chalicelib.stats.member_tiers import MEMBER_TIERS
 from chalicelib.stats.models import StoreDayStats
 from chalicelib.stores.models import StoreRecord
 from chalicelib.types import IsoDate
@@ -163,6 +164,48 @@ def tier_stats(days: list[date]) -> TierStats:
                     redemption_rate=_rate(t["redeemed"], t["claimed"]), gmv_fen=t["gmv"])
         for (dim, tier), t in sorted(totals.items(), key=lambda kv: (kv[0][0] != "traffic_tier",
                                                                      order.get(kv[0][1], 9)))])
+
+
+class MemberTierFigures(ApiModel):
+    tier: str = Field(description="the member's tier when claiming: new | active | loyal | at_risk")
+    coupons_claimed: int
+    coupons_redeemed: int = Field(description="redemptions of coupons claimed in that tier, net of reversals")
+    redemption_rate: float | None = Field(description="coupons_redeemed / coupons_claimed; null with no claims")
+
+
+class MemberTierStats(ApiModel):
+    store_id: str | None = Field(description="null: the whole chain")
+    first_day: date
+    last_day: date
+    tiers: list[MemberTierFigures] = Field(description="always the four tiers, in this order: new, active, "
+                                                        "loyal, at_risk")
+
+
+def member_tier_figures(rows: Iterable[StoreDayStats]) -> list[MemberTierFigures]:
+    """Sums the by-tier counters (stats/member_tiers.py) of counter rows (pure)."""
+    totals: Counter[str] = Counter()
+    for row in rows:
+        for tier in MEMBER_TIERS:
+            totals[f"claimed_{tier}"] += _n(getattr(row, f"claimed_{tier}"))
+            totals[f"redeemed_{tier}"] += (_n(getattr(row, f"redeemed_{tier}"))
+                                           - _n(getattr(row, f"reversed_{tier}")))
+    return [MemberTierFigures(tier=tier, coupons_claimed=totals[f"claimed_{tier}"],
+                              coupons_redeemed=totals[f"redeemed_{tier}"],
+                              redemption_rate=_rate(totals[f"redeemed_{tier}"], totals[f"claimed_{tier}"]))
+            for tier in MEMBER_TIERS]
+
+
+def chain_member_tier_stats(days: list[date]) -> MemberTierStats:
+    """One `by_day` Query per day (the same rows as the chain stats)."""
+    rows = [row for day in days for row in StoreDayStats.by_day.query(day.isoformat())]
+    return MemberTierStats(store_id=None, first_day=days[0], last_day=days[-1], tiers=member_tier_figures(rows))
+
+
+def store_member_tier_stats(store_id: str, days: list[date]) -> MemberTierStats:
+    """One Query on the store's counter partition, day BETWEEN first AND last."""
+    rows = StoreDayStats.query(store_id, StoreDayStats.day.between(days[0].isoformat(), days[-1].isoformat()))
+    return MemberTierStats(store_id=store_id, first_day=days[0], last_day=days[-1],
+                           tiers=member_tier_figures(rows))
 
 
 def _bounds(days: list[date]) -> tuple[datetime, datetime]:

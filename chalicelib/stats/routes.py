@@ -13,7 +13,7 @@ from chalicelib.clock import get_clock, local_time
 from chalicelib.coupons.templates import get_template
 from chalicelib.groups.directory import store_groups
 from chalicelib.schema import ApiModel
-from chalicelib.stats import rollups
+from chalicelib.stats import group_figures, rollups
 from chalicelib.stats.models import StoreDayStats
 from chalicelib.stores.service import get_store
 from chalicelib.types import IsoDate
@@ -136,6 +136,45 @@ def chain_stats(principal: Principal, query: rollups.RangeQuery) -> rollups.Chai
           roles=("admin",), query=rollups.RangeQuery, response=rollups.TierStats, errors=(400, 401, 403))
 def chain_tier_stats(principal: Principal, query: rollups.RangeQuery) -> rollups.TierStats:
     return rollups.tier_stats(query.days(get_clock().now(), rollups.MAX_CHAIN_DAYS))
+
+
+@endpoint(bp, "GET", "/stats/chain/member-tiers",
+          summary="Claims, redemptions and redemption rate by the member's tier at claim, chain-wide",
+          roles=("admin",), query=rollups.RangeQuery, response=rollups.MemberTierStats, errors=(400, 401, 403))
+def chain_member_tier_stats(principal: Principal, query: rollups.RangeQuery) -> rollups.MemberTierStats:
+    return rollups.chain_member_tier_stats(query.days(get_clock().now(), rollups.MAX_CHAIN_DAYS))
+
+
+@endpoint(bp, "GET", "/stats/stores/{store_id}/member-tiers",
+          summary="Claims, redemptions and redemption rate by the member's tier at claim, one store",
+          roles=("admin", "staff"), query=rollups.RangeQuery, response=rollups.MemberTierStats,
+          errors=(400, 401, 403, 404))
+def store_member_tier_stats(principal: Principal, store_id: str,
+                            query: rollups.RangeQuery) -> rollups.MemberTierStats:
+    principal.require_store(store_id)
+    get_store(store_id)  # 404 for an unknown store
+    return rollups.store_member_tier_stats(store_id, query.days(get_clock().now(), rollups.MAX_TEMPLATE_DAYS))
+
+
+@endpoint(bp, "GET", "/stats/chain/groups",
+          summary="Members in WeCom groups per day and groups full / open now, chain-wide",
+          roles=("admin",), query=rollups.RangeQuery, response=group_figures.GroupFigures, errors=(400, 401, 403))
+def chain_group_stats(principal: Principal, query: rollups.RangeQuery) -> group_figures.GroupFigures:
+    now = get_clock().now()
+    days = query.days(now, rollups.MAX_CHAIN_DAYS)
+    return group_figures.chain_figures(days, local_time(now, rollups.CHAIN_TZ).date())
+
+
+@endpoint(bp, "GET", "/stats/stores/{store_id}/groups",
+          summary="Members in the store's WeCom groups per day and its groups full / open now",
+          roles=("admin", "staff"), query=rollups.RangeQuery, response=group_figures.GroupFigures,
+          errors=(400, 401, 403, 404))
+def store_group_stats(principal: Principal, store_id: str, query: rollups.RangeQuery) -> group_figures.GroupFigures:
+    principal.require_store(store_id)
+    now = get_clock().now()
+    today = local_time(now, get_store(store_id).timezone).date()
+    days = query.days(now, rollups.MAX_CHAIN_DAYS)
+    return group_figures.store_figures(store_id, days, today)
 
 
 @endpoint(bp, "GET", "/stats/chain/export", summary="Chain-wide counters per day as CSV",

@@ -36,6 +36,11 @@ const MESSAGES = {
   network: "网络错误，请检查连接。 Network error: check the connection.",
 };
 
+// Staff alerts from GET /stores/{id}/wecom, by code, in both languages (the API's message adds the details).
+const ALERTS = {
+  no_robot: "该群没有群机器人，帖子发不进去：在企业微信里打开该群，添加群机器人，复制 webhook 地址并保存。 This group has no group robot, so posts cannot reach it: in WeCom, open the group, add a group robot, copy its webhook URL and save it.",
+};
+
 function flash(text, ok = false) {
   const box = $("#flash");
   box.className = ok ? "ok" : "";
@@ -92,7 +97,7 @@ async function guarded(fn) {
 
 // ---------- routing ----------
 const HQ_ROUTES = { stores: "门店 Stores", templates: "优惠券 Coupons", calendar: "发帖日历 Calendar", dashboard: "看板 Dashboard" };
-const STAFF_ROUTES = { redeem: "核销 Redeem", today: "今日核销 Today" };
+const STAFF_ROUTES = { redeem: "核销 Redeem", today: "今日核销 Today", groups: "社群 Groups" };
 
 function renderNav() {
   const s = session();
@@ -196,7 +201,11 @@ async function storeEditView(view, storeId) {
   view.innerHTML = `<h1>编辑门店 Edit store ${esc(storeId)}</h1>
   <form class="card" id="edit"><div class="row">${STORE_FIELDS.map((f) => field(f, store[f[0]])).join("")}</div>
   <button type="submit">保存 Save</button> <a href="#/stores">返回 Back</a></form>
+  <div class="card" id="policy-card"><h2>门店策略 Policy: auto or pinned</h2>
+  <p>自动字段跟随数据；固定后保持不变，次日生效。 Auto fields follow the data; a pinned field keeps its value. Changes apply from the store's next local day.</p>
+  <table class="wide"><thead><tr><th>字段 Field</th><th>当前 Now</th><th>模式 Mode</th><th>数据建议 Data says</th><th>待生效 Pending</th><th>固定为 Pin to</th><th></th></tr></thead><tbody id="policy"></tbody></table></div>
   <div class="card"><h2>社群 Groups</h2><table><thead><tr><th>序号 Seq</th><th>成员/容量 Members / capacity</th><th>群聊 Chat</th><th>机器人 Robot</th></tr></thead><tbody id="groups"></tbody></table></div>
+  <div class="card" id="wecom-card"><h2>企业微信入群 WeCom join code</h2><div id="wecom"></div></div>
   <div class="card"><h2>店员 Staff</h2><table><thead><tr><th>编号 Id</th><th>角色 Role</th><th>状态 Status</th><th></th></tr></thead><tbody id="staff"></tbody></table>
   <form class="row" id="add-staff"><label>新店员编号 New staff id<input name="staff_id" required autocomplete="off"></label>
   <label>角色 Role<select name="role"><option value="clerk">店员 clerk</option><option value="manager">店长 manager</option></select></label><button type="submit">添加 Add</button></form></div>
@@ -206,6 +215,8 @@ async function storeEditView(view, storeId) {
     const { data } = await api("GET", `/stores/${encodeURIComponent(storeId)}/groups`);
     $("#groups").innerHTML = data.groups.map((g) => `<tr><td>${g.seq}${g.seq === data.current_seq ? " (当前 joining)" : ""}</td><td>${g.member_count} / ${g.capacity}</td><td>${esc(g.chat_ref || "-")}</td><td>${g.webhook_set ? "已设置 set" : "未设置 not set"}</td></tr>`).join("") || `<tr><td colspan="4">还没有群 No groups yet</td></tr>`;
   });
+  loadPolicy(storeId);
+  wecomInto($("#wecom"), storeId);
   const staffRow = (m) => `<tr data-id="${esc(m.staff_id)}"><td>${esc(m.staff_id)}</td><td>${m.role === "manager" ? "店长 manager" : "店员 clerk"}</td>
     <td>${m.status === "disabled" ? "停用 disabled" : "在职 active"}</td><td><button type="button" class="secondary" data-status="${m.status === "disabled" ? "active" : "disabled"}">${m.status === "disabled" ? "启用 Enable" : "停用 Disable"}</button></td></tr>`;
   guarded(async () => {
@@ -252,6 +263,71 @@ async function storeEditView(view, storeId) {
       $("#offers").innerHTML = data.offers.map((o) => `<li>${esc(o.title)} — ${o.kind} ${o.value}${o.remaining != null ? ` (剩余 left ${o.remaining})` : ""}</li>`).join("") || "<li>无 none</li>";
     });
   };
+}
+
+// ---------- store policy (pins) and WeCom view ----------
+const POLICY_FIELDS = { traffic_tier: ["客流层级 Traffic tier", ["high", "medium", "low"]], spend_tier: ["消费层级 Spend tier", ["high", "medium", "low"]],
+  member_day: ["会员日 Member day", ["", "MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]], idle_hour: ["闲时 Idle hour", null] };
+
+function policyRows(storeId, view) {
+  return Object.entries(POLICY_FIELDS).map(([name, [label, options]]) => {
+    const f = view.fields[name];
+    if (!f) return "";
+    const value = f.mode === "pinned" ? (f.pinned_value ?? "") : (f.current ?? "");
+    const id = `pin-${name}`;
+    const input = options
+      ? `<select id="${id}" aria-label="固定为 Pin ${name} to">${options.map((o) => `<option value="${o}" ${o === value ? "selected" : ""}>${o || "无 none"}</option>`).join("")}</select>`
+      : `<input id="${id}" aria-label="固定为 Pin ${name} to" value="${esc(value)}" placeholder="HH:MM" size="6">`;
+    const pending = f.pending ? `${esc(f.pending.value ?? "无 none")} (${esc(f.pending.effective_from ?? "")})` : "-";
+    return `<tr data-field="${name}"><td>${label}</td><td>${esc(f.current ?? "无 none")}</td>
+      <td class="mode-${f.mode}">${f.mode === "pinned" ? "已固定 pinned" : "自动 auto"}</td>
+      <td>${esc(f.derived ?? "-")}<br><small>${esc(f.reason)}</small></td><td>${pending}</td><td>${input}</td>
+      <td><button type="button" data-act="pin">固定 Pin</button>${f.mode === "pinned" ? ` <button type="button" class="secondary" data-act="unpin">取消固定 Unpin</button>` : ""}</td></tr>`;
+  }).join("");
+}
+
+function loadPolicy(storeId) {
+  const body = $("#policy");
+  const put = (payload, done) => guarded(async () => {
+    const { data } = await api("PUT", `/stores/${encodeURIComponent(storeId)}/policy`, payload);
+    body.innerHTML = policyRows(storeId, data);
+    flash(done, true);
+  });
+  body.onclick = (e) => {
+    const act = e.target.dataset.act;
+    if (!act) return;
+    const name = e.target.closest("tr").dataset.field;
+    if (act === "unpin") { put({ unpin: [name] }, "已恢复自动，次日生效。 Back to auto (from the next local day)."); return; }
+    const raw = $(`#pin-${name}`).value.trim();
+    put({ pin: { [name]: raw === "" ? null : raw } }, "已固定，次日生效。 Pinned (from the next local day).");
+  };
+  return guarded(async () => {
+    const { data } = await api("GET", `/stores/${encodeURIComponent(storeId)}/insights`);
+    body.innerHTML = policyRows(storeId, data);
+  });
+}
+
+function wecomInto(box, storeId) {
+  return guarded(async () => {
+    const { data } = await api("GET", `/stores/${encodeURIComponent(storeId)}/wecom`);
+    const alerts = data.alerts.map((a) => `<li class="alert" data-code="${esc(a.code)}"><strong>${esc(a.group_id || a.chat_id)}</strong>: ${esc(ALERTS[a.code] || a.code)}<br><small>${esc(a.message)}</small></li>`).join("");
+    const way = data.config_id
+      ? `<dl class="kv"><dt>入群码 Join code (state)</dt><dd id="join-state">${esc(data.state)}</dd><dt>配置 Config id</dt><dd>${esc(data.config_id)}</dd>
+         <dt>二维码 QR code</dt><dd>${data.qr_code ? `<a href="${esc(data.qr_code)}" target="_blank" rel="noopener">${esc(data.qr_code)}</a>` : "-"}</dd>
+         <dt>种子群 Seed chats</dt><dd>${esc(data.seed_chat_ids.join(", ") || "-")}</dd></dl>`
+      : `<p>还没有入群方式：店员在企业微信建群后登记。 No join way yet: staff register the store's WeCom groups first (PUT /stores/${esc(storeId)}/wecom).</p>`;
+    box.innerHTML = `${way}
+      <p>会员（本系统）Members placed by Storeloop: <strong>${data.storeloop_member_count}</strong> · 企业微信客户 WeCom customers: <strong>${data.wecom_customer_count}</strong> (通过入群码 via the join code ${data.wecom_via_join_way})</p>
+      <h3>提醒 Alerts</h3>${alerts ? `<ul class="alerts">${alerts}</ul>` : "<p>没有提醒 No alerts</p>"}
+      <table class="wide"><thead><tr><th>群 Group</th><th>名称 Name</th><th>状态 Status</th><th>成员 Members</th><th>客户 Customers</th><th>机器人 Robot</th></tr></thead>
+      <tbody>${data.chats.map((c) => `<tr><td data-label="群 Group">${esc(c.group_id || c.chat_id)}</td><td data-label="名称 Name">${esc(c.name || "-")}</td><td data-label="状态 Status">${c.status === "active" ? "正常 active" : "已解散 dismissed"}</td><td data-label="成员 Members">${c.member_count}</td><td data-label="客户 Customers">${c.customer_count}</td><td data-label="机器人 Robot">${c.has_robot ? "有 yes" : "无 none"}</td></tr>`).join("") || `<tr><td colspan="6">没有群 No chats</td></tr>`}</tbody></table>`;
+  });
+}
+
+async function staffGroupsView(view) {
+  const s = session();
+  view.innerHTML = `<h1>社群与提醒 Groups and alerts</h1><div class="card" id="wecom"></div>`;
+  await wecomInto($("#wecom"), s.store_id);
 }
 
 // ---------- HQ: templates ----------
@@ -370,6 +446,8 @@ async function calendarView(view) {
 // ---------- HQ: dashboard ----------
 let chart = null;
 let tierChart = null;
+let memberTierChart = null;
+let groupChart = null;
 async function download(path, filename) {
   const s = session();
   const resp = await fetch("/api" + path, { headers: { Authorization: `Bearer ${s.token}` } });
@@ -392,6 +470,10 @@ async function dashboardView(view) {
   <div class="card"><div id="chart" role="img" aria-label="每日领取与核销 claims and redemptions per day"></div></div>
   <div class="card" id="tier-card"><h2>按门店层级的核销率 Redemption rate by store tier</h2><div id="tier-chart" style="width:100%;height:240px" role="img" aria-label="按层级核销率 redemption rate by store tier"></div>
   <table id="tier-figures"><thead><tr><th>层级 Tier</th><th>门店 Stores</th><th>领取 Claims</th><th>核销 Redemptions</th><th>核销率 Rate</th></tr></thead><tbody></tbody></table></div>
+  <div class="card" id="member-tier-card"><h2>按会员层级的核销率 Redemption rate by member tier (领券时 at claim)</h2><div id="member-tier-chart" class="small-chart" role="img" aria-label="按会员层级核销率 redemption rate by member tier"></div>
+  <table id="member-tier-figures"><thead><tr><th>会员层级 Member tier</th><th>领取 Claims</th><th>核销 Redemptions</th><th>核销率 Rate</th></tr></thead><tbody></tbody></table></div>
+  <div class="card" id="group-card"><h2>社群成员 Group members</h2><p id="group-now"></p><div id="group-chart" class="small-chart" role="img" aria-label="每日群成员 group members per day"></div>
+  <table id="group-figures"><thead><tr><th>日期 Day</th><th>群成员 Members</th><th>入群 Joined</th><th>退群 Left</th></tr></thead><tbody></tbody></table></div>
   <table id="figures"><thead><tr><th>日期 Day</th><th>领取 Claims</th><th>核销 Redemptions</th><th>核销率 Rate</th><th>GMV (元)</th><th>群成员/门店 Members / stores</th></tr></thead><tbody></tbody></table>`;
   const source = (f) => {
     const range = `from=${f.get("from")}&to=${f.get("to")}`;
@@ -402,8 +484,12 @@ async function dashboardView(view) {
   // one row shape for store, chain and template answers
   const norm = (d) => ({ day: d.day, claims: d.coupons_claimed ?? d.claims, redeemed: d.coupons_redeemed ?? d.redemptions,
     rate: d.redemption_rate, gmv: d.gmv_fen ?? d.gmv_influenced_fen ?? 0, extra: d.group_members ?? d.stores_reporting ?? null });
+  // The view's first (chain-wide) answer may arrive after a later "Show": only the latest request renders.
+  let latest = 0;
   const show = (f) => guarded(async () => {
+    const mine = ++latest;
     const { data } = await api("GET", source(f).path);
+    if (mine !== latest) return;
     const days = data.days.map(norm);
     if (chart) chart.dispose();
     chart = echarts.init($("#chart"));
@@ -419,6 +505,7 @@ async function dashboardView(view) {
     $("#tier-card").hidden = !chainWide;
     if (chainWide) {
       const { data: t } = await api("GET", `/stats/chain/tiers?from=${f.get("from")}&to=${f.get("to")}`);
+      if (mine !== latest) return;
       const label = (x) => `${x.dimension === "traffic_tier" ? "客流 traffic" : "消费 spend"} ${x.tier}`;
       if (tierChart) tierChart.dispose();
       tierChart = echarts.init($("#tier-chart"));
@@ -426,6 +513,31 @@ async function dashboardView(view) {
         xAxis: { type: "value", max: 1 }, yAxis: { type: "category", data: t.tiers.map(label) },
         series: [{ name: "核销率 Rate", type: "bar", data: t.tiers.map((x) => x.redemption_rate ?? 0) }] });
       $("#tier-figures tbody").innerHTML = t.tiers.map((x) => `<tr><td>${label(x)}</td><td>${x.stores_reporting}</td><td>${x.coupons_claimed}</td><td>${x.coupons_redeemed}</td><td>${x.redemption_rate ?? "-"}</td></tr>`).join("");
+    }
+    const scope = f.get("template") ? null : f.get("store") ? `/stats/stores/${encodeURIComponent(f.get("store"))}` : "/stats/chain";
+    $("#member-tier-card").hidden = !scope;
+    $("#group-card").hidden = !scope;
+    if (scope) {
+      const range = `from=${f.get("from")}&to=${f.get("to")}`;
+      const [{ data: mt }, { data: g }] = await Promise.all([api("GET", `${scope}/member-tiers?${range}`), api("GET", `${scope}/groups?${range}`)]);
+      if (mine !== latest) return;
+      const TIER = { new: "新客 new", active: "活跃 active", loyal: "忠诚 loyal", at_risk: "流失风险 at risk" };
+      if (memberTierChart) memberTierChart.dispose();
+      memberTierChart = echarts.init($("#member-tier-chart"));
+      memberTierChart.setOption({ animation: false, aria: { enabled: true }, tooltip: {}, grid: { left: 120 },
+        xAxis: { type: "value", max: 1 }, yAxis: { type: "category", data: mt.tiers.map((x) => TIER[x.tier]) },
+        series: [{ name: "核销率 Rate", type: "bar", data: mt.tiers.map((x) => x.redemption_rate ?? 0) }] });
+      $("#member-tier-figures tbody").innerHTML = mt.tiers.map((x) => `<tr data-tier="${x.tier}"><td>${TIER[x.tier]}</td><td>${x.coupons_claimed}</td><td>${x.coupons_redeemed}</td><td>${x.redemption_rate ?? "-"}</td></tr>`).join("");
+      $("#group-card").dataset.scope = g.store_id || "chain";
+      $("#group-now").textContent = `现在 Now: ${g.members} 人在 members in ${g.groups} 个群 groups (满 full ${g.groups_full} · 未满 open ${g.groups_open}; 容量 capacity ${g.capacity})${g.store_id ? "" : ` · ${g.stores_with_groups} 家门店 stores`}`;
+      if (groupChart) groupChart.dispose();
+      groupChart = echarts.init($("#group-chart"));
+      groupChart.setOption({ animation: false, aria: { enabled: true }, tooltip: { trigger: "axis" }, legend: {},
+        xAxis: { type: "category", data: g.days.map((d) => d.day.slice(5)) }, yAxis: { type: "value", minInterval: 1 },
+        series: [{ name: "群成员 Members", type: "line", data: g.days.map((d) => d.group_members) },
+          { name: "入群 Joined", type: "bar", data: g.days.map((d) => d.members_joined) },
+          { name: "退群 Left", type: "bar", data: g.days.map((d) => d.members_left) }] });
+      $("#group-figures tbody").innerHTML = g.days.map((d) => `<tr><td>${d.day}</td><td>${d.group_members ?? "-"}</td><td>${d.members_joined}</td><td>${d.members_left}</td></tr>`).join("");
     }
     $("#figures tbody").innerHTML = days.map((d) => `<tr><td>${d.day}</td><td>${d.claims}</td><td>${d.redeemed}</td><td>${d.rate ?? "-"}</td><td>${yuan(d.gmv)}</td><td>${d.extra ?? "-"}</td></tr>`).join("");
   });
@@ -509,7 +621,7 @@ async function todayView(view) {
   await load();
 }
 
-const VIEWS = { signin: signinView, stores: storesView, templates: templatesView, calendar: calendarView, dashboard: dashboardView, redeem: redeemView, today: todayView };
+const VIEWS = { signin: signinView, stores: storesView, templates: templatesView, calendar: calendarView, dashboard: dashboardView, redeem: redeemView, today: todayView, groups: staffGroupsView };
 
 $("#signout").onclick = () => { stopCamera(); sessionStorage.removeItem("storeloop"); go("#/signin"); };
 window.addEventListener("hashchange", () => { stopCamera(); route(); });
