@@ -71,9 +71,11 @@ def claim(api: Api, tid: str, member: str = "m1", store_id: str = "S1") -> dict[
 
 def test_a_scanned_code_is_redeemed_in_one_request(shop: Api, admin: str) -> None:
     tid = template(shop, admin, scope={"traffic_tiers": ["high"]}, min_spend_fen=2000)
-    first, second = claim(shop, tid, "m1"), claim(shop, tid, "m2")
+    openid = "oX3kP-9aQz_7LmN2vB8cD4eF6gH1"  # a WeChat openid is 28 characters: its v2 code is > 128
+    first, second = claim(shop, tid, "m1"), claim(shop, tid, openid)
     key = codes.derive_key(get_settings().jwt_secret)
-    assert codes.read(second["code"], key).terms == codes.Terms(tid, "m2", "amount_off", 500, 2000)
+    assert codes.read(second["code"], key).terms == codes.Terms(tid, openid, "amount_off", 500, 2000)
+    assert 128 < len(second["code"]) <= codes.MAX_CODE_CHARS
     clerk = token("staff", "clerk1", "S1")
     assert shop.post("/redemptions", {"code": first["code"], "spend_fen": 3000}, as_=clerk).status == 201  # warm
 
@@ -83,9 +85,9 @@ def test_a_scanned_code_is_redeemed_in_one_request(shop: Api, admin: str) -> Non
     assert reply.status == 201, reply.body
     assert sent == ["TransactWriteItems"]
     assert (reply.body["coupon_id"], reply.body["template_id"], reply.body["member_id"],
-            reply.body["discount_fen"]) == (second["coupon_id"], tid, "m2", 500)
+            reply.body["discount_fen"]) == (second["coupon_id"], tid, openid, 500)
     stored = RedemptionRecord.get(reply.body["redemption_id"], consistent_read=True)
-    assert (stored.template_id, stored.member_id, stored.store_day.split("#")[0]) == (tid, "m2", "S1")
+    assert (stored.template_id, stored.member_id, stored.store_day.split("#")[0]) == (tid, openid, "S1")
     coupon = CouponRecord.get(second["coupon_id"], consistent_read=True)
     assert (coupon.status, coupon.redemption_id) == ("redeemed", reply.body["redemption_id"])
 
