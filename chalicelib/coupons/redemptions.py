@@ -1,27 +1,36 @@
 """Staff redemption (at most once, ever) and its reversal (at most once).
 
-Redeem: one read of the coupon (eventually consistent, 0.5 RCU: its terms
-never change after issue, and its status is guarded by the write), then
-one TransactWriteItems. The staff's store comes from the container's cache
-(`coupons/terms.py`) and is re-checked inside the transaction. Timeline for
-two devices scanning one code:
+Redeem: ONE TransactWriteItems, nothing read first. The scanned code (v2,
+`codes.py`) carries the coupon's frozen terms (template, member, kind,
+value, min spend) under its MAC, the staff's store comes from the
+container's cache (`coupons/terms.py`) and is re-checked inside the
+transaction, and everything that a read used to decide is a condition of
+the write. Timeline for two devices scanning one code:
 
-  A verifies the code (no I/O), reads coupon: claimed
-  B verifies the code, reads coupon: claimed (both saw "claimed")
+  A verifies the code (no I/O): coupon id + terms
+  B verifies the code (no I/O)
   A commits: coupon claimed -> redeemed (rid A), redemption A put, audit put
-  B commits: `status = claimed` fails -> cancelled, nothing written; the
+  B commits: the coupon's condition fails -> cancelled, nothing written; the
              coupon as it stood comes back with the refusal (ALL_OLD):
              redeemed by A -> already_redeemed.
 
-- coupon      `status = claimed AND expires_at > now`: once, and never after
-              expiry even if the expiry passes between read and write.
+- coupon      `status = claimed AND expires_at > now AND in_scope(store)`:
+              once, never after expiry, only at a store of its scope (the
+              copied scope lists, `in_scope`, exact against Scope.covers).
 - redemption  `attribute_not_exists`: an id never overwrites history. With an
               Idempotency-Key the id is derived from it (and the coupon and
               the staff member), so a retry of a redemption whose answer was
-              lost finds the coupon redeemed *by this id* and answers 201 with
-              the first redemption, not 409 already_redeemed.
+              lost finds its own redemption in the refusal (ALL_OLD) and
+              answers 201 with the first redemption, not 409 already_redeemed.
 - audit       `attribute_not_exists` on (coupon, rid#redeemed): append-only.
 - store       the terms the redemption used (scope tiers, timezone).
+
+A refusal is named from the strongly consistent ALL_OLD coupon, in the
+order the API always used: own redemption, wrong_store, already_redeemed /
+expired (then min spend). A v1 code (the id only) reads the coupon first
+(eventually consistent: its terms never change; a refusal only on a
+consistent read), so does a v2 code whose min spend / percent-off check
+fails (that refusal must not win over the coupon's own).
 
 Reverse: `status = redeemed` on the redemption (and an audit key
 rid#reversed that can only be written once) makes a reversal happen once;
