@@ -29,8 +29,10 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.models import Model
 
 from chalicelib import db
 from chalicelib.auth import Principal
@@ -40,6 +42,7 @@ from chalicelib.coupons.models import CouponRecord, GuessCounter, ShortCodeRecor
 from chalicelib.coupons.redemptions import code_for
 from chalicelib.txn import is_condition_failure
 
+M = TypeVar("M", bound=Model)
 DIGITS = 10
 WRONG_GUESS_LIMIT = 10
 GUESS_WINDOW = timedelta(minutes=10)
@@ -84,23 +87,19 @@ def _lookup(staff: Principal, digits: str, now: datetime) -> tuple[bool, ShortCo
         table: {"Keys": [item_key], "ConsistentRead": True} for table, item_key in wanted.items()})
     found = {table: items[0] for table, items in reply.get("Responses", {}).items() if items}
     unprocessed = reply.get("UnprocessedKeys") or {}
-    guesses: GuessCounter | None = None
-    if GuessCounter.Meta.table_name in unprocessed:
-        try:
-            guesses = GuessCounter.get(key, consistent_read=True)
-        except DoesNotExist:
-            pass
-    elif GuessCounter.Meta.table_name in found:
-        guesses = GuessCounter.from_raw_data(found[GuessCounter.Meta.table_name])
-    reserved: ShortCodeRecord | None = None
-    if ShortCodeRecord.Meta.table_name in unprocessed:
-        try:
-            reserved = ShortCodeRecord.get(digits, consistent_read=True)
-        except DoesNotExist:
-            pass
-    elif ShortCodeRecord.Meta.table_name in found:
-        reserved = ShortCodeRecord.from_raw_data(found[ShortCodeRecord.Meta.table_name])
+    guesses = _from_batch(GuessCounter, key, found, unprocessed)
+    reserved = _from_batch(ShortCodeRecord, digits, found, unprocessed)
     return guesses is not None and int(guesses.n or 0) >= WRONG_GUESS_LIMIT, reserved
+
+
+def _from_batch(model: type[M], hash_key: str, found: dict[str, Any], unprocessed: dict[str, Any]) -> M | None:
+    table = model.Meta.table_name
+    if table in unprocessed:
+        try:
+            return model.get(hash_key, consistent_read=True)
+        except DoesNotExist:
+            return None
+    return model.from_raw_data(found[table]) if table in found else None
 
 
 def _wait(staff: Principal, now: datetime) -> TooManyGuesses:
