@@ -20,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -137,8 +138,8 @@ def main() -> None:
 def bench(n: int, clients: int, n_stores: int) -> None:
     from chalicelib import db
     from chalicelib.auth import Principal
-    from chalicelib.coupons import claims, codes, redemptions, terms
-    from chalicelib.coupons.models import ClaimCount, StockShard
+    from chalicelib.coupons import claims, codes, redemptions, short_codes, terms
+    from chalicelib.coupons.models import ClaimCount, CouponRecord, StockShard
     from chalicelib.coupons.service import TemplateIn, create_template
     from chalicelib.settings import get_settings, reset_settings
     from chalicelib.stores.schemas import StoreIn
@@ -199,25 +200,119 @@ def bench(n: int, clients: int, n_stores: int) -> None:
         for i in range(n):
             batch.save(ClaimCount(f"floor-{i}", "t", claimed=0))
 
-    def floor_redeem(i: int) -> bool:
+    def floor_redeem_at(member: str) -> bool:
         raw.update_item(TableName=ClaimCount.Meta.table_name,
-                        Key={"member_id": {"S": f"floor-{i}"}, "template_id": {"S": "t"}},
+                        Key={"member_id": {"S": member}, "template_id": {"S": "t"}},
                         UpdateExpression="SET claimed = :one", ConditionExpression="claimed = :zero",
                         ExpressionAttributeValues={":one": {"N": "1"}, ":zero": {"N": "0"}})
         return True
 
+    def floor_redeem(i: int) -> bool:
+        return floor_redeem_at(f"floor-{i}")
+
     key = codes.derive_key(settings.jwt_secret)
+    # what the member's QR shows: the code the claim answered (v2, the coupon's terms inside); read untimed
+    issued = {c.coupon_id: c for c in CouponRecord.batch_get(coupons)}
+    scanned = [redemptions.code_for(issued[coupon_id], key) for coupon_id in coupons]
+    v2_codes = sum(codes.read(code, key).terms is not None for code in scanned)
+    # the roomy template's coupons: half redeemed by a v1 code (read first), half by typed short code
+    roomy_held = [CouponRecord.get(k.coupon_id) for k in CouponRecord.by_template.query(roomy.template_id)]
+    v1_held, typed_held = roomy_held[: len(roomy_held) // 2], roomy_held[len(roomy_held) // 2:]
+
+    def clerk(i: int) -> Principal:
+        store_id = stores[i % n_stores]
+        return Principal(sub=f"clerk-{store_id}", role="staff", store_id=store_id)
 
     def service_redeem(i: int) -> bool:
-        store_id = stores[i % n_stores]
-        staff = Principal(sub=f"clerk-{store_id}", role="staff", store_id=store_id)
-        redemptions.redeem(codes.sign(coupons[i], key), staff, datetime.now(UTC), spend_fen=1000)
+        redemptions.redeem(scanned[i], clerk(i), datetime.now(UTC), spend_fen=1000)
+        return True
+
+    def v1_redeem(i: int) -> bool:
+        redemptions.redeem(codes.sign(v1_held[i].coupon_id, key), clerk(i), datetime.now(UTC), spend_fen=1000)
+        return True
+
+    def typed_redeem(i: int) -> bool:
+        now_i, staff = datetime.now(UTC), clerk(i)
+        code = short_codes.to_signed(str(typed_held[i].short_code), staff, key, now_i)
+        redemptions.redeem(code, staff, now_i, spend_fen=1000)
         return True
 
     redeem_floor = timed("redeem floor (raw UpdateItem)", n, clients, floor_redeem)
     _by_table.clear()
     redeem_run = timed("redeem (service, TransactWrite)", n, clients, service_redeem)
     redeem_tables = dict(_by_table)
+    v1_run = timed("redeem, v1 code (coupon read first)", len(v1_held), clients, v1_redeem)
+
+    # DynamoDB Local runs one transaction at a time (a global lock): a raw
+    # TransactWriteItems, no service code, no conditions, no GSIs, is the
+    # ceiling for any one-transaction redemption on it.
+    def raw_transaction(items: int) -> Callable[[int], bool]:
+        def one(i: int) -> bool:
+            raw.transact_write_items(TransactItems=[{"Update": {
+                "TableName": ClaimCount.Meta.table_name,
+                "Key": {"member_id": {"S": f"txfloor{items}-{i}-{j}"}, "template_id": {"S": "t"}},
+                "UpdateExpression": "SET claimed = :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}}
+                for j in range(items)])
+            return True
+        return one
+
+    tx1_floor = timed("raw TransactWriteItems, 1 item", n, clients, raw_transaction(1))
+    tx5_floor = timed("raw TransactWriteItems, 5 items", n, clients, raw_transaction(5))
+
+    # The service's own transactions, replayed raw: redeem fresh coupons with the
+    # send short-circuited (botocore's before-call answers), keep each
+    # TransactWriteItems' parameters, then send them with boto3 alone. The
+    # difference to the service run is everything Storeloop adds in Python.
+    extra = max(n // 2, 1)
+    with ThreadPoolExecutor(clients) as pool:
+        fresh = list(pool.map(lambda i: claims.claim(roomy.template_id, stores[i % n_stores], f"replay-{i}",
+                                                     datetime.now(UTC)), range(2 * extra)))
+    replay_held, service_held = fresh[:extra], fresh[extra:]
+    captured: list[dict] = []  # type: ignore[type-arg]
+    events = db.connection().client.meta.events
+
+    def keep(params: dict, **_: object) -> None:  # type: ignore[type-arg]
+        captured.append(dict(params))
+
+    def answer(**_: object) -> tuple[object, dict]:  # type: ignore[type-arg]
+        return SimpleNamespace(status_code=200), {}  # as if DynamoDB had said yes
+
+    events.register("provide-client-params.dynamodb.TransactWriteItems", keep, unique_id="bench-keep")
+    events.register("before-call.dynamodb.TransactWriteItems", answer, unique_id="bench-answer")
+    cpu = time.process_time()
+    try:
+        for i, coupon in enumerate(replay_held):
+            redemptions.redeem(redemptions.code_for(coupon, key), clerk(i), datetime.now(UTC), spend_fen=1000)
+    finally:
+        cpu = time.process_time() - cpu
+        events.unregister("provide-client-params.dynamodb.TransactWriteItems", unique_id="bench-keep")
+        events.unregister("before-call.dynamodb.TransactWriteItems", unique_id="bench-answer")
+    measure_raw = boto3.client("dynamodb", endpoint_url=settings.dynamodb_endpoint, region_name=settings.region)
+    measure_capacity(measure_raw)
+    with ClaimCount.batch_write() as batch:
+        for i in range(extra):
+            batch.save(ClaimCount(f"floor2-{i}", "t", claimed=0))
+    service_codes = [redemptions.code_for(coupon, key) for coupon in service_held]
+
+    def service_at(j: int) -> bool:
+        redemptions.redeem(service_codes[j], clerk(j), datetime.now(UTC), spend_fen=1000)
+        return True
+
+    def replay_at(j: int) -> bool:
+        measure_raw.transact_write_items(**captured[j])
+        return True
+
+    # this machine's load moves within a run: floor, service and replay take turns, in rounds
+    rounds, per_round = 4, max(extra // 4, 1)
+    turns: dict[str, list[Run]] = {"floor": [], "service": [], "replay": []}
+    for r in range(rounds):
+        chunk = range(r * per_round, min((r + 1) * per_round, extra))
+        turns["floor"].append(timed("floor", len(chunk), clients, lambda i, c=chunk: floor_redeem_at(f"floor2-{c[i]}")))
+        turns["service"].append(timed("service", len(chunk), clients, lambda i, c=chunk: service_at(c[i])))
+        turns["replay"].append(timed("replay", len(chunk), clients, lambda i, c=chunk: replay_at(c[i])))
+    taken = {k: Run(k, sum(r.ops for r in v), sum(r.seconds for r in v), sum(r.requests for r in v),
+                    sum(r.ok for r in v), sum(r.rcu for r in v), sum(r.wcu for r in v)) for k, v in turns.items()}
+    typed_run = timed("redeem, typed short code", len(typed_held), clients, typed_redeem)
 
     for run in (claim_floor, claim_run, redeem_floor, redeem_run):
         print(run.line())
@@ -236,6 +331,33 @@ def bench(n: int, clients: int, n_stores: int) -> None:
         parts = ", ".join(f"{k} {v / max(run.ok, 1):.2f}" for k, v in sorted(tables.items()))
         print(f"{label} capacity units per success by operation and table (GSIs included): {parts}")
     print(f"terms cache: {terms.reads} reads to fill it over {2 * n} operations")
+    floor_ok = max(redeem_floor.ok, 1)
+    print(f"redeem codes: {v2_codes}/{n} scanned codes carry the coupon's terms (v2), "
+          f"{len(scanned[0])} characters (v1: 47)")
+    for run in (v1_run, typed_run):
+        print(run.line())
+        print(run.capacity_line())
+    print(f"redeem goal: {redeem_run.req_per_ok:.2f} requests per redemption (goal 1.00), "
+          f"{redeem_run.per_s / redeem_floor.per_s:.2f}x the floor's throughput (goal >= 0.5), "
+          f"{redeem_run.wcu / max(redeem_run.ok, 1):.2f} WCU + {redeem_run.rcu / max(redeem_run.ok, 1):.2f} RCU "
+          f"per redemption vs the floor's {redeem_floor.wcu / floor_ok:.2f} WCU + "
+          f"{redeem_floor.rcu / floor_ok:.2f} RCU")
+    for run in (tx1_floor, tx5_floor):
+        print(f"{run.line()}  {run.per_s / redeem_floor.per_s:.2f}x the UpdateItem floor")
+    print(f"redeem vs a raw 5-item TransactWriteItems in the same run: {redeem_run.per_s / tx5_floor.per_s:.2f}x "
+          f"(the service's own overhead); a 1-item one reaches {tx1_floor.per_s / redeem_floor.per_s:.2f}x "
+          f"the UpdateItem floor on DynamoDB Local")
+    f_run, s_run, r_run = taken["floor"], taken["service"], taken["replay"]
+    print(f"redeem, interleaved ({rounds} rounds of {per_round}): floor {f_run.per_s:.1f} ops/s, service "
+          f"{s_run.per_s:.1f} ops/s ({s_run.req_per_ok:.2f} requests/ok), its own transactions replayed raw "
+          f"(boto3 alone) {r_run.per_s:.1f} ops/s")
+    print(f"redeem, interleaved: service {s_run.per_s / f_run.per_s:.2f}x the floor (goal >= 0.5), replay "
+          f"{r_run.per_s / f_run.per_s:.2f}x the floor, service {s_run.per_s / r_run.per_s:.2f}x its replay; "
+          f"Storeloop's Python per redemption {1000 * cpu / max(len(replay_held), 1):.2f} ms CPU "
+          f"(code check, terms, transaction build, botocore; one thread, no I/O)")
+    print(f"redeem by v1 code: {v1_run.req_per_ok:.2f} requests, {v1_run.per_s / redeem_floor.per_s:.2f}x the floor; "
+          f"by typed short code: {typed_run.req_per_ok:.2f} requests, "
+          f"{typed_run.per_s / redeem_floor.per_s:.2f}x the floor")
     inputs = {"claim_requests": claim_run.req_per_ok, "claim_wcu": claim_run.wcu / max(claim_run.ok, 1),
               "claim_rcu": claim_run.rcu / max(claim_run.ok, 1), "redeem_requests": redeem_run.req_per_ok,
               "redeem_wcu": redeem_run.wcu / max(redeem_run.ok, 1),

@@ -253,6 +253,7 @@ class ShortCodeRecord(Model):
     coupon_id = UnicodeAttribute()
     expires_at = UTCDateTimeAttribute()
     ttl = TTLAttribute(null=True)
+    code = UnicodeAttribute(null=True)  # the coupon's signed code (v2: its terms inside); see short_codes.py
 
 
 class GuessCounter(Model):

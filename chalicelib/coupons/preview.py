@@ -22,7 +22,7 @@ from chalicelib.types import Fen, MemberTier
 
 
 class PreviewIn(_In):
-    code: str = Field(min_length=1, max_length=128, description="signed QR code or short_code digits")
+    code: str = Field(min_length=1, max_length=256, description="signed QR code or short_code digits")
     spend_fen: Fen | None = None
 
 

@@ -8,7 +8,7 @@ from chalice import Blueprint
 from chalicelib import history
 from chalicelib.auth import Principal
 from chalicelib.clock import get_clock, local_time
-from chalicelib.coupons import claims, codes, lifecycle, offers, preview, redemptions, short_codes, templates
+from chalicelib.coupons import claims, lifecycle, offers, preview, redemptions, short_codes, templates
 from chalicelib.coupons.errors import (
     AlreadyRedeemed,
     AlreadyReversed,
@@ -140,7 +140,7 @@ def claim(principal: Principal, template_id: str, body: ClaimIn) -> Claimed:
     coupon = claims.claim(template_id, body.store_id, principal.sub, get_clock().now())
     return Claimed(
         coupon_id=coupon.coupon_id, template_id=coupon.template_id, store_id=coupon.store_id,
-        code=codes.sign(coupon.coupon_id, redemptions.code_key()), short_code=coupon.short_code,
+        code=redemptions.code_for(coupon), short_code=coupon.short_code,
         value=int(coupon.value),
         expires_at=local_time(coupon.expires_at, coupon.timezone), status="claimed", title=coupon.title,
         kind=coupon.kind, min_spend_fen=int(coupon.min_spend_fen), boosted=bool(coupon.boosted))  # type: ignore
@@ -151,7 +151,7 @@ def _wallet_view(coupon: CouponRecord, status: str, key: bytes) -> WalletCoupon:
         coupon_id=coupon.coupon_id, template_id=coupon.template_id, store_id=coupon.store_id, title=coupon.title,
         kind=coupon.kind, value=int(coupon.value), min_spend_fen=int(coupon.min_spend_fen),  # type: ignore
         status=status, claimed_at=local_time(coupon.claimed_at, coupon.timezone),  # type: ignore[arg-type]
-        expires_at=local_time(coupon.expires_at, coupon.timezone), code=codes.sign(coupon.coupon_id, key),
+        expires_at=local_time(coupon.expires_at, coupon.timezone), code=redemptions.code_for(coupon, key),
         short_code=coupon.short_code)
 
 

@@ -215,7 +215,7 @@ class Wallet(ApiModel):
 
 
 class RedeemIn(_In):
-    code: str = Field(min_length=1, max_length=128, description="the QR's signed code or the short_code digits")
+    code: str = Field(min_length=1, max_length=256, description="the QR's signed code or the short_code digits")
     order_ref: str | None = Field(None, min_length=1, max_length=64)
     spend_fen: Fen | None = None
 

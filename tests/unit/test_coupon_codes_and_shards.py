@@ -84,3 +84,74 @@ def test_all_shards_dry_means_sold_out() -> None:
 
 def test_the_documented_ceiling() -> None:
     assert shards.ceiling_claims_per_s(32) == 32_000
+
+
+TERMS = codes.Terms(template_id="tpl-0123456789abcdef", member_id="oK3x9-member-会员", kind="percent_off",
+                    value=15, min_spend_fen=300000)
+
+
+def test_a_v2_code_carries_the_coupons_terms_and_stays_qr_alphanumeric() -> None:
+    coupon_id = codes.new_coupon_id()
+    code = codes.sign_terms(coupon_id, TERMS, KEY)
+    assert 47 < len(code) <= codes.MAX_CODE_CHARS and set(code) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+    assert codes.read(code, KEY) == codes.Code(coupon_id, TERMS)
+    assert codes.read(" " + code.lower() + " ", KEY).terms == TERMS
+    assert codes.verify(code, KEY) == coupon_id  # the id alone, as for v1
+    for kind in codes.KINDS:
+        terms = codes.Terms("t", "m", kind, 0, 0)
+        assert codes.read(codes.sign_terms(coupon_id, terms, KEY), KEY).terms == terms
+
+
+def test_v1_codes_stay_valid_and_say_they_carry_no_terms() -> None:
+    coupon_id = codes.new_coupon_id()
+    assert codes.read(codes.sign(coupon_id, KEY), KEY) == codes.Code(coupon_id, None)
+
+
+def test_every_single_character_change_of_a_v2_code_is_refused() -> None:
+    code = codes.sign_terms(codes.new_coupon_id(), TERMS, KEY)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    for i, original in enumerate(code):
+        for c in alphabet:
+            if c != original:
+                with pytest.raises(InvalidCode):
+                    codes.read(code[:i] + c + code[i + 1:], KEY)
+    for cut in (1, 8, 26, len(code) - 30):  # truncated or extended
+        with pytest.raises(InvalidCode):
+            codes.read(code[:-cut], KEY)
+    with pytest.raises(InvalidCode):
+        codes.read(code + "AAAAAAAA", KEY)
+
+
+def test_a_v1_payload_cannot_be_relabelled_v2_nor_terms_moved_to_another_coupon() -> None:
+    import base64
+
+    coupon_id, other_id = codes.new_coupon_id(), codes.new_coupon_id()
+    raw = bytearray(_decode(codes.sign(coupon_id, KEY)))
+    raw[0] = codes.VERSION_TERMS
+    with pytest.raises(InvalidCode):
+        codes.read(base64.b32encode(bytes(raw)).decode().rstrip("="), KEY)
+    v2 = bytearray(_decode(codes.sign_terms(coupon_id, TERMS, KEY)))
+    v2[1:13] = bytes.fromhex(other_id)  # the same sealed terms and MAC, another id
+    with pytest.raises(InvalidCode):
+        codes.read(base64.b32encode(bytes(v2)).decode().rstrip("="), KEY)
+    with pytest.raises(InvalidCode):
+        codes.read(codes.sign_terms(coupon_id, TERMS, codes.derive_key("another-secret-entirely-0123456789")), KEY)
+
+
+def _decode(code: str) -> bytes:
+    import base64
+
+    return base64.b32decode(code + "=" * (-len(code) % 8))
+
+
+def test_the_terms_are_sealed_not_shown() -> None:
+    raw = _decode(codes.sign_terms(codes.new_coupon_id(), TERMS, KEY))
+    assert TERMS.member_id.encode() not in raw and TERMS.template_id.encode() not in raw
+
+
+def test_terms_too_long_for_a_qr_fall_back_to_a_v1_code() -> None:
+    coupon_id = codes.new_coupon_id()
+    long = codes.Terms(template_id="t" * 100, member_id="m" * 100, kind="amount_off", value=1, min_spend_fen=0)
+    assert codes.read(codes.sign_terms(coupon_id, long, KEY), KEY) == codes.Code(coupon_id, None)
+    unknown_kind = codes.Terms(template_id="t", member_id="m", kind="barter", value=1, min_spend_fen=0)
+    assert codes.read(codes.sign_terms(coupon_id, unknown_kind, KEY), KEY).terms is None
