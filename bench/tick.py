@@ -141,9 +141,9 @@ def main() -> None:
         #    and every Urumqi morning (08:30 there), one post per store.
         busy_at = datetime(*DAY, 10, 30, tzinfo=SH)
         set_clock(FixedClock(busy_at))
-        t1 = time.perf_counter()
+        t1, cpu1 = time.perf_counter(), time.process_time()
         busy = run_tick(busy_at, InProcessQueue(busy_at, channel, workers=args.workers))
-        publish_s = time.perf_counter() - t1
+        publish_s, publish_cpu = time.perf_counter() - t1, time.process_time() - cpu1
         busy_items, busy_reqs = meter.reset()
         busy_units = meter.last_units
 
@@ -155,6 +155,12 @@ def main() -> None:
         replay = run_tick(busy_at, InProcessQueue(busy_at, channel, workers=args.workers))
         replay_s = time.perf_counter() - t3
         replay_items, replay_reqs = meter.reset()
+
+        # 2c. The floor: raw PutItems (no condition, no transaction) of post-sized
+        #     items with the same worker count, on the same DynamoDB Local, now.
+        floor_n = min(4000, max(400, 2 * posted_so_far(busy)))
+        floor_s = put_floor(floor_n, args.workers)
+        meter.reset()
 
         # 3. The naive baseline in the same run.
         naive_at = datetime(*DAY, 12, 0, tzinfo=SH)
@@ -184,6 +190,16 @@ def main() -> None:
           f"post_requests={sum(busy_reqs.values()) / max(posted, 1):.3f} "
           f"post_wcu={busy_units['write'] / max(posted, 1):.3f} post_rcu={busy_units['read'] / max(posted, 1):.3f} "
           f"quiet_tick_requests={sum(quiet_reqs.values())} quiet_tick_items={quiet_items}")
+    busy_n = sum(busy_reqs.values())
+    floor_rps = floor_n / floor_s
+    print(f"noon-size tick: {busy_n / publish_s:.0f} requests/s, {busy_items / publish_s:.0f} items read/s, "
+          f"{posted / publish_s:.0f} posts/s; this process's CPU {publish_cpu:.1f}s of {publish_s:.1f}s wall "
+          f"({os.cpu_count()} cores, shared)")
+    print(f"  requests by kind: {dict(sorted(busy_reqs.items()))}")
+    print(f"  floor, same run: raw PutItem {floor_rps:.0f} requests/s ({floor_n} puts, {args.workers} workers); "
+          f"the tick ran at {busy_n / publish_s / floor_rps:.2f}x that rate; at the floor rate its "
+          f"{busy_n / max(posted, 1):.1f} requests per post = {floor_rps / (busy_n / max(posted, 1)):.0f} posts/s, "
+          f"{len(records)} posts in >= {len(records) * busy_n / max(posted, 1) / floor_rps:.0f}s")
     print(f"naive scan-every-store tick: {naive_items} items read ({naive_due} due) in {naive_s:.1f}s")
     print(f"finding what is due, quiet tick: ours {quiet_items} item(s) vs naive {naive_items} "
           f"-> {naive_items / max(quiet_items, 1):.0f}x fewer")
@@ -196,6 +212,30 @@ def main() -> None:
     assert posted == len(records), f"expected one post per store, got {posted}"
     assert busy.outcome["duplicate"] == 0
     assert replay.outcome["posted"] == 0 and replay.outcome["duplicate"] == len(records)
+
+
+def posted_so_far(summary: Any) -> int:
+    return int(summary.outcome["posted"])
+
+
+def put_floor(n: int, workers: int) -> float:
+    """Seconds for `n` unconditional PutItems of a post-sized item (the body
+    of a real post) on `workers` threads: the request-rate floor of this
+    DynamoDB Local on this machine right now."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib.delivery.models import RecordedMessage
+
+    text = "午间闪券开抢！星巴克 限量优惠，先到先得\n· 早安拿铁立减3元 立减¥3.00\n打开小程序即可领取" * 3
+    at = datetime(*DAY, 12, 0, tzinfo=SH)
+
+    def put(i: int) -> None:
+        RecordedMessage(f"floor-{i % 997}", f"floor#{i}", group_id="floor", text=text, sent_at=at).save()
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(put, range(n)))
+    return time.perf_counter() - started
 
 
 def _all_store_coupon(now: datetime) -> None:

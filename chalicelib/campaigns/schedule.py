@@ -14,6 +14,7 @@ from datetime import datetime
 
 from pynamodb.exceptions import DeleteError, DoesNotExist
 
+from chalicelib import db, retry
 from chalicelib.campaigns.models import SlotIndexRecord, SlotMap, SlotPlanRecord
 from chalicelib.campaigns.slots import SlotSpec, bucket_name, effective_plan, utc_buckets
 from chalicelib.stores import hours
@@ -26,6 +27,35 @@ def custom_plan(store_id: str) -> list[SlotSpec] | None:
     except DoesNotExist:
         return None
     return [SlotSpec(s.slot, s.at, s.kind) for s in record.slots]
+
+
+def store_and_plan(store_id: str) -> tuple[StoreRecord | None, list[SlotSpec] | None]:
+    """The store and its own slot plan (None = the default) in one
+    BatchGetItem over the two tables: what the worker re-checks a due slot
+    against, one request instead of two GetItems. Eventually consistent,
+    like the GetItems it replaces; keys the service left unprocessed are
+    asked again under the request's retry budget."""
+    client = db.connection().client  # binds table names first
+    key = {"store_id": {"S": store_id}}
+    pending: dict[str, object] = {StoreRecord.Meta.table_name: {"Keys": [key]},
+                                  SlotPlanRecord.Meta.table_name: {"Keys": [key]}}
+    found: dict[str, dict[str, object]] = {}
+    for _ in retry.attempts(what="the store read"):
+        reply = client.batch_get_item(RequestItems=pending)
+        for table, items in reply.get("Responses", {}).items():
+            for item in items:
+                found[table] = item
+        pending = reply.get("UnprocessedKeys") or {}
+        if not pending:
+            break
+    raw_store = found.get(StoreRecord.Meta.table_name)
+    raw_plan = found.get(SlotPlanRecord.Meta.table_name)
+    store = StoreRecord.from_raw_data(raw_store) if raw_store else None
+    plan = None
+    if raw_plan:
+        record = SlotPlanRecord.from_raw_data(raw_plan)
+        plan = [SlotSpec(s.slot, s.at, s.kind) for s in record.slots]
+    return store, plan
 
 
 def store_plan(store: StoreRecord, custom: list[SlotSpec] | None) -> list[SlotSpec]:

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
-
 from chalicelib import logs
 from chalicelib.campaigns import offers_source, posts, schedule
 from chalicelib.campaigns.clearance_run import run_clearance
@@ -65,26 +63,24 @@ def is_member_day(member_day: str | None, local_date: date) -> bool:
 def _slots(store_id: str, start: datetime, end: datetime, items: list[DueItem], now: datetime,
            channel: Channel) -> Counter[str]:
     outcome: Counter[str] = Counter()
-    try:
-        store = StoreRecord.get(store_id)
-    except DoesNotExist:
-        store = None
-    plan = {s.slot: s for s in schedule.store_plan(store, schedule.custom_plan(store_id))} if store else {}
+    store, custom = schedule.store_and_plan(store_id)  # one BatchGetItem over the two tables
+    plan = {s.slot: s for s in schedule.store_plan(store, custom)} if store else {}
     groups: list[GroupRecord] | None = None
-    for item in items:
-        spec = plan.get(item.slot)
-        if store is None or store.status != "open" or spec is None or spec.at != item.at \
-                or store.timezone != item.timezone:
-            schedule.drop_stale(item.bucket, item.key, item.rev)
-            outcome["stale"] += 1
-            continue
-        due = due_fire(spec, store.timezone, start, end)
-        if due is None:
-            outcome["not_due"] += 1  # e.g. the other-offset bucket of a DST zone
-            continue
-        if groups is None:
-            groups = store_groups(store_id)
-        outcome[_post(store, spec, due[0], due[1], now, channel, groups)] += 1
+    with offers_source.tick_snapshot(end.isoformat()):  # the chain-wide offers: read once per tick
+        for item in items:
+            spec = plan.get(item.slot)
+            if store is None or store.status != "open" or spec is None or spec.at != item.at \
+                    or store.timezone != item.timezone:
+                schedule.drop_stale(item.bucket, item.key, item.rev)
+                outcome["stale"] += 1
+                continue
+            due = due_fire(spec, store.timezone, start, end)
+            if due is None:
+                outcome["not_due"] += 1  # e.g. the other-offset bucket of a DST zone
+                continue
+            if groups is None:
+                groups = store_groups(store_id)
+            outcome[_post(store, spec, due[0], due[1], now, channel, groups)] += 1
     return outcome
 
 
