@@ -176,6 +176,9 @@ def main() -> None:
     print(f"tick, nothing due:   {quiet.due} due, {quiet_items} items read, "
           f"{sum(quiet_reqs.values())} requests {dict(quiet_reqs)}")
     print(f"tick, every store due: {busy.line()}")
+    if busy.due != len(records):
+        print(f"  ({len(records) - busy.due} stores not due by 10:30: they open later, so their morning slot "
+              f"moved past 10:30 or was dropped)")
     print(f"  published {posted} posts in {publish_s:.1f}s ({posted / publish_s:.0f} posts/s, "
           f"{args.workers} workers), {busy_items} items read, {sum(busy_reqs.values())} requests")
     print(f"  reads per due post: {busy_items / max(posted, 1):.2f} items "
@@ -209,9 +212,11 @@ def main() -> None:
           f"(finding only), ours ~{per_day_ours:,} items all-in (finding + building + posting) "
           f"-> {per_day_naive / max(per_day_ours, 1):.0f}x")
     print(f"total bench time {time.perf_counter() - started:.0f}s")
-    assert posted == len(records), f"expected one post per store, got {posted}"
+    # every store whose morning slot fires by 10:30: a store that opens later has it moved past 10:30 or
+    # dropped (opening hours), so "every store due" is every store but those
+    assert posted == busy.due and busy.due >= len(records) - len(records) // 100, f"{posted} posted, {busy.due} due"
     assert busy.outcome["duplicate"] == 0
-    assert replay.outcome["posted"] == 0 and replay.outcome["duplicate"] == len(records)
+    assert replay.outcome["posted"] == 0 and replay.outcome["duplicate"] == busy.due
 
 
 def posted_so_far(summary: Any) -> int:
