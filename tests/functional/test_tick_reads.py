@@ -3,8 +3,9 @@ due post through the tick and its workers, counted by a botocore event hook
 on the shared client (as bench/tick.py's ReadMeter does). Counts, not timings.
 
 A due post at a store with the default plan and one group reads 3 items:
-its slot index item (the tick's bucket Query), its store (one BatchGetItem
-that also asks for the store's own plan) and its group (one Query). The
+its slot index item (the tick's bucket Query), its store (a BatchGetItem
+per worker's batch of stores, which also asks for each store's own plan)
+and its group (one Query). The
 chain-wide offers (the "all" bucket's entries and their templates) are read
 once per tick, whatever the number of stores."""
 
@@ -100,8 +101,9 @@ def test_a_due_post_reads_three_items_and_the_chain_wide_offers_once_per_tick(
     # per tick: the watermark (GetItem), the "all" bucket's entry (Query) and its template (BatchGetItem)
     assert meter.items == Counter({"Query": posts * 2 + 1, "BatchGetItem": posts + 1, "GetItem": 1})
     assert meter.total == 3 * posts + 3
-    # one BatchGetItem per post (store + plan), one for the templates, one for the ledger filter
-    assert meter.requests["BatchGetItem"] == posts + 2
+    # stores + plans: one BatchGetItem per worker's batch (4 workers, 6 stores: batches of 2);
+    # then one for the templates and one for the ledger filter
+    assert meter.requests["BatchGetItem"] == 3 + 2
     assert meter.requests["GetItem"] == 1  # the watermark; no per-post GetItem left
     noon = for_day("r0", NOON.date())[0]
     assert "早安拿铁立减3元" in (noon.body or "") and noon.group_ids == ["r0.1"]
@@ -120,7 +122,7 @@ def test_a_store_with_its_own_plan_reads_that_plan_in_the_same_request(
     # p1: slot item + store + group = 3; p2: the same + its plan item (in the same BatchGetItem) = 4;
     # per tick: the watermark (no template is live: the catalogue reads nothing)
     assert meter.total == 3 + 4 + 1
-    assert meter.requests["BatchGetItem"] == 2 + 1  # one per store, one ledger filter; no templates to get
+    assert meter.requests["BatchGetItem"] == 1 + 1  # both stores with their plans, the ledger filter; no templates
     assert [p.slot for p in for_day("p2", NOON.date())] == ["noon"]
 
 
