@@ -141,11 +141,18 @@ def main() -> None:
         #    and every Urumqi morning (08:30 there), one post per store.
         busy_at = datetime(*DAY, 10, 30, tzinfo=SH)
         set_clock(FixedClock(busy_at))
+        # The floor right before (and again right after) the busy tick: the machine is shared, so the
+        # tick's rate is compared with the mean of the two.
+        floor_n = min(4000, max(400, len(records) // 2))
+        floor_before_s = put_floor(floor_n, args.workers, "before")
+        meter.reset()
         t1, cpu1 = time.perf_counter(), time.process_time()
         busy = run_tick(busy_at, InProcessQueue(busy_at, channel, workers=args.workers))
         publish_s, publish_cpu = time.perf_counter() - t1, time.process_time() - cpu1
         busy_items, busy_reqs = meter.reset()
         busy_units = meter.last_units
+        floor_after_s = put_floor(floor_n, args.workers, "after")  # raw PutItems, same workers, right after
+        meter.reset()
 
         # 2b. The same window again (a duplicate trigger, or a tick replayed after a lost watermark):
         #     every post exists already.
@@ -155,12 +162,6 @@ def main() -> None:
         replay = run_tick(busy_at, InProcessQueue(busy_at, channel, workers=args.workers))
         replay_s = time.perf_counter() - t3
         replay_items, replay_reqs = meter.reset()
-
-        # 2c. The floor: raw PutItems (no condition, no transaction) of post-sized
-        #     items with the same worker count, on the same DynamoDB Local, now.
-        floor_n = min(4000, max(400, 2 * posted_so_far(busy)))
-        floor_s = put_floor(floor_n, args.workers)
-        meter.reset()
 
         # 3. The naive baseline in the same run.
         naive_at = datetime(*DAY, 12, 0, tzinfo=SH)
@@ -194,12 +195,13 @@ def main() -> None:
           f"post_wcu={busy_units['write'] / max(posted, 1):.3f} post_rcu={busy_units['read'] / max(posted, 1):.3f} "
           f"quiet_tick_requests={sum(quiet_reqs.values())} quiet_tick_items={quiet_items}")
     busy_n = sum(busy_reqs.values())
-    floor_rps = floor_n / floor_s
+    floor_rps = (floor_n / floor_before_s + floor_n / floor_after_s) / 2
     print(f"noon-size tick: {busy_n / publish_s:.0f} requests/s, {busy_items / publish_s:.0f} items read/s, "
           f"{posted / publish_s:.0f} posts/s; this process's CPU {publish_cpu:.1f}s of {publish_s:.1f}s wall "
           f"({os.cpu_count()} cores, shared)")
     print(f"  requests by kind: {dict(sorted(busy_reqs.items()))}")
-    print(f"  floor, same run: raw PutItem {floor_rps:.0f} requests/s ({floor_n} puts, {args.workers} workers); "
+    print(f"  floor, same run: raw PutItem {floor_rps:.0f} requests/s ({floor_n / floor_before_s:.0f} before the tick, "
+          f"{floor_n / floor_after_s:.0f} after; {floor_n} puts each, {args.workers} workers); "
           f"the tick ran at {busy_n / publish_s / floor_rps:.2f}x that rate; at the floor rate its "
           f"{busy_n / max(posted, 1):.1f} requests per post = {floor_rps / (busy_n / max(posted, 1)):.0f} posts/s, "
           f"{len(records)} posts in >= {len(records) * busy_n / max(posted, 1) / floor_rps:.0f}s")
@@ -219,11 +221,7 @@ def main() -> None:
     assert replay.outcome["posted"] == 0 and replay.outcome["duplicate"] == busy.due
 
 
-def posted_so_far(summary: Any) -> int:
-    return int(summary.outcome["posted"])
-
-
-def put_floor(n: int, workers: int) -> float:
+def put_floor(n: int, workers: int, tag: str) -> float:
     """Seconds for `n` unconditional PutItems of a post-sized item (the body
     of a real post) on `workers` threads: the request-rate floor of this
     DynamoDB Local on this machine right now."""
@@ -235,7 +233,7 @@ def put_floor(n: int, workers: int) -> float:
     at = datetime(*DAY, 12, 0, tzinfo=SH)
 
     def put(i: int) -> None:
-        RecordedMessage(f"floor-{i % 997}", f"floor#{i}", group_id="floor", text=text, sent_at=at).save()
+        RecordedMessage(f"floor-{i % 997}", f"floor-{tag}#{i}", group_id="floor", text=text, sent_at=at).save()
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
