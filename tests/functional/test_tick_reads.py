@@ -141,3 +141,19 @@ def test_offers_are_read_again_by_the_next_tick(api: Api, admin: str) -> None:
     by_slot = {p.slot: p.body or "" for p in for_day("n1", NOON.date())}
     assert "午间限定" in by_slot["noon"] and "下午茶第二杯半价" not in by_slot["noon"]
     assert "下午茶第二杯半价" in by_slot["tea"] and "午间限定" not in by_slot["tea"]
+
+
+def test_a_limited_coupons_stock_is_read_once_per_tick_not_per_post(api: Api, admin: str, meter: ItemMeter) -> None:
+    ids = [f"f{i}" for i in range(4)]
+    _stores(api, admin, ids)
+    flash = {**CHAIN_WIDE, "title": "午间闪券", "total_stock": 120, "stock_shards": 3}
+    assert api.post("/coupon-templates", flash, as_=admin).status == 201
+    meter.items.clear()
+    meter.requests.clear()
+    summary = _noon_tick()
+    assert summary.outcome["posted"] == 4
+    # 3 per post; per tick: the watermark, the index entry, the template and its 3 stock shards
+    assert meter.total == 3 * len(ids) + 1 + 1 + 1 + 3
+    for store_id in ids:
+        body = for_day(store_id, NOON.date())[0].body or ""
+        assert "午间闪券" in body and "剩120份" in body
