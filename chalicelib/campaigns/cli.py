@@ -19,7 +19,7 @@ from typing import Any
 
 from chalicelib import db, logs
 from chalicelib.campaigns import posts
-from chalicelib.campaigns.fanout import InProcessQueue
+from chalicelib.campaigns.fanout import PREFETCH, InProcessQueue
 from chalicelib.campaigns.slots import window_start
 from chalicelib.campaigns.tick import TRIGGER_PERIOD, TickSummary, find_due, read_watermark, run_tick
 from chalicelib.campaigns.worker import retry_message, slots_message
@@ -58,7 +58,7 @@ class ProgressQueue:
     def send(self, messages: list[dict[str, Any]]) -> Counter[str]:
         total: Counter[str] = Counter()
         bar = Progress(len(messages), "tick")
-        for chunk in chunks(messages, max(1, self.inner.workers * 2)):
+        for chunk in chunks(messages, max(1, self.inner.workers * PREFETCH)):
             total.update(self.inner.send(chunk))
             bar.advance(len(chunk))
         bar.close()

@@ -4,10 +4,28 @@ internals (or names) without touching the tick, the worker or the tests."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
+from chalicelib.settings import Settings, get_settings
 from chalicelib.stores.models import StoreRecord
+
+if TYPE_CHECKING:
+    from chalicelib.coupons.models import TemplateRecord
+    from chalicelib.coupons.schemas import Offers
+
+# How long one tick's catalogue snapshot may be reused (real seconds, per
+# container). A post is a snapshot of the offers anyway; a template created,
+# paused or sold out within this long of the snapshot shows up (or goes) in
+# the next tick's posts. A claim always re-checks the live template itself.
+SNAPSHOT_TTL_S = 60.0
+_STORE_BUCKET = "store#"  # coupons/rules.store_buckets: the one bucket that is this store's own
 
 
 @dataclass(frozen=True)
@@ -28,11 +46,96 @@ class OfferSet:
     member_day: bool
 
 
+@dataclass
+class _Catalogue:
+    """One tick's view of the chain-wide part of the coupon catalogue: the
+    shared scope buckets ("all", traffic/spend tiers), the template records
+    they name and the stock of the limited ones, each read once per tick
+    (per container) instead of once per post. A store's own bucket (its
+    clearance coupons) and its own templates are read per post, fresh."""
+
+    key: str
+    settings: Settings
+    born: float = field(default_factory=time.monotonic)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    buckets: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # bucket -> [(sk, template_id)]
+    templates: dict[str, TemplateRecord | None] = field(default_factory=dict)
+    stock: dict[str, int | None] = field(default_factory=dict)
+
+    def live_ids(self, bucket: str, after: str) -> list[str]:
+        from chalicelib.coupons.models import TemplateIndexEntry
+
+        with self.lock:
+            entries = self.buckets.get(bucket)
+            if entries is None:
+                query = TemplateIndexEntry.query(bucket, TemplateIndexEntry.sk > after)
+                entries = [(e.sk, e.template_id) for e in query]
+                self.buckets[bucket] = entries
+        return [template_id for sk, template_id in entries if sk > after]
+
+    def records(self, ids: set[str]) -> list[TemplateRecord]:
+        from chalicelib.coupons.models import TemplateRecord
+
+        with self.lock:
+            missing = [i for i in sorted(ids) if i not in self.templates]
+            if missing:
+                found = {r.template_id: r for r in TemplateRecord.batch_get(missing)}
+                for template_id in missing:
+                    self.templates[template_id] = found.get(template_id)
+            return [r for r in (self.templates[i] for i in ids) if r is not None]
+
+    def left_of(self, record: TemplateRecord) -> int | None:
+        from chalicelib.coupons.templates import remaining
+
+        if record.total_stock is None:
+            return None
+        with self.lock:
+            if record.template_id not in self.stock:
+                self.stock[record.template_id] = remaining(record)
+            return self.stock[record.template_id]
+
+
+_snapshot: ContextVar[str | None] = ContextVar("offers_snapshot", default=None)
+_catalogues: dict[str, _Catalogue] = {}
+_catalogues_lock = threading.Lock()
+
+
+@contextmanager
+def tick_snapshot(key: str) -> Iterator[None]:
+    """Within this block, `store_offers` reads the chain-wide catalogue once
+    per `key` (the tick's instant: every store of one tick shares it) and
+    reuses it for at most SNAPSHOT_TTL_S."""
+    token = _snapshot.set(key)
+    try:
+        yield
+    finally:
+        _snapshot.reset(token)
+
+
+def _catalogue() -> _Catalogue | None:
+    key = _snapshot.get()
+    if key is None:
+        return None
+    settings = get_settings()
+    with _catalogues_lock:
+        found = _catalogues.get(key)
+        if found is None or found.settings is not settings or time.monotonic() - found.born > SNAPSHOT_TTL_S:
+            found = _Catalogue(key, settings)
+            for old in [k for k, c in _catalogues.items() if time.monotonic() - c.born > SNAPSHOT_TTL_S]:
+                del _catalogues[old]
+            if len(_catalogues) >= 4:
+                _catalogues.pop(next(iter(_catalogues)))
+            _catalogues[key] = found
+        return found
+
+
 def store_offers(store: StoreRecord, now: datetime) -> OfferSet:
-    """What GET /stores/{id}/offers would show at `now` (boosted on member day)."""
+    """What GET /stores/{id}/offers would show at `now` (boosted on member
+    day); inside `tick_snapshot`, with the chain-wide part read once per tick."""
     from chalicelib.coupons import service
 
-    view = service.store_offers(store, now)
+    catalogue = _catalogue()
+    view = service.store_offers(store, now) if catalogue is None else _from_catalogue(catalogue, store, now)
     offers = [Offer(template_id=o.template_id, title=o.title, kind=o.kind, value=int(o.value),
                     min_spend_fen=int(o.min_spend_fen or 0), remaining=o.remaining,
                     claim_end=o.claim_end.isoformat() if isinstance(o.claim_end, datetime) else o.claim_end,
@@ -49,3 +152,23 @@ def create_clearance(store: StoreRecord, template_id: str, title: str, value_fen
     return service.create_clearance_template(
         template_id=template_id, store_id=store.store_id, title=title, value_fen=value_fen, stock=stock,
         claim_start=claim_start, claim_end=claim_end, now=now)
+
+
+def _from_catalogue(catalogue: _Catalogue, store: StoreRecord, now: datetime) -> Offers:
+    from chalicelib.coupons import rules
+    from chalicelib.coupons.models import TemplateIndexEntry, TemplateRecord
+    from chalicelib.coupons.offers import offers_from
+    from chalicelib.coupons.templates import index_key
+
+    after = index_key(now)
+    shared: set[str] = set()
+    own: set[str] = set()
+    for bucket in rules.store_buckets(store.store_id, store.traffic_tier, store.spend_tier):
+        if bucket.startswith(_STORE_BUCKET):
+            own.update(e.template_id for e in TemplateIndexEntry.query(bucket, TemplateIndexEntry.sk > after))
+        else:
+            shared.update(catalogue.live_ids(bucket, after))
+    records = catalogue.records(shared - own)
+    if own:
+        records += list(TemplateRecord.batch_get(sorted(own)))
+    return offers_from(store, records, now, catalogue.left_of)

@@ -13,7 +13,7 @@ from chalicelib import history, logs
 from chalicelib.auth import Principal
 from chalicelib.campaigns import posts, schedule
 from chalicelib.campaigns.errors import PostNotRetryable
-from chalicelib.campaigns.fanout import SqsQueue, process_batch
+from chalicelib.campaigns.fanout import SqsQueue, prefetch_records, process_batch
 from chalicelib.campaigns.models import PostRecord
 from chalicelib.campaigns.schemas import DateQuery, Post, PostList, PostOffer, SlotOut, SlotPlanIn, SlotPlanOut
 from chalicelib.campaigns.slots import SlotSpec
@@ -128,7 +128,9 @@ def fanout_worker(event: Any) -> dict[str, Any]:
     with logs.invocation("fanout", event):
         ensure_bound()
         channel = get_channel(get_settings())
-        return process_batch(list(event), lambda message: handle(message, get_clock().now(), channel))
+        records = list(event)
+        known = prefetch_records(records)  # the batch's stores and plans: one BatchGetItem, not one each
+        return process_batch(records, lambda message: handle(message, get_clock().now(), channel, known))
 
 
 class PostPage(ApiModel):

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from pynamodb.exceptions import DeleteError, DoesNotExist
 
+from chalicelib import db, retry
 from chalicelib.campaigns.models import SlotIndexRecord, SlotMap, SlotPlanRecord
 from chalicelib.campaigns.slots import SlotSpec, bucket_name, effective_plan, utc_buckets
 from chalicelib.stores import hours
@@ -26,6 +27,47 @@ def custom_plan(store_id: str) -> list[SlotSpec] | None:
     except DoesNotExist:
         return None
     return [SlotSpec(s.slot, s.at, s.kind) for s in record.slots]
+
+
+StoreAndPlan = tuple[StoreRecord | None, list[SlotSpec] | None]
+_BATCH_STORES = 50  # BatchGetItem takes 100 keys: a store and its plan each
+
+
+def store_and_plan(store_id: str) -> StoreAndPlan:
+    """The store and its own slot plan (None = the default): what the worker
+    re-checks a due slot against."""
+    return stores_and_plans([store_id])[store_id]
+
+
+def stores_and_plans(store_ids: list[str]) -> dict[str, StoreAndPlan]:
+    """Stores and their own slot plans, one BatchGetItem over the two tables
+    per 50 stores (not two GetItems per store). Eventually consistent, like
+    the GetItems they replace; keys the service left unprocessed are asked
+    again under the request's retry budget. Every id asked is in the answer
+    ((None, None) for a store that does not exist)."""
+    client = db.connection().client  # binds table names first
+    stores_table, plans_table = StoreRecord.Meta.table_name, SlotPlanRecord.Meta.table_name
+    found: dict[str, dict[str, dict[str, object]]] = {stores_table: {}, plans_table: {}}
+    unique = list(dict.fromkeys(store_ids))
+    for first in range(0, len(unique), _BATCH_STORES):
+        keys = [{"store_id": {"S": store_id}} for store_id in unique[first:first + _BATCH_STORES]]
+        pending: dict[str, object] = {stores_table: {"Keys": keys}, plans_table: {"Keys": keys}}
+        for _ in retry.attempts(what="the store read"):
+            reply = client.batch_get_item(RequestItems=pending)
+            for table, items in reply.get("Responses", {}).items():
+                for item in items:
+                    found[table][item["store_id"]["S"]] = item
+            pending = reply.get("UnprocessedKeys") or {}
+            if not pending:
+                break
+    out: dict[str, StoreAndPlan] = {}
+    for store_id in unique:
+        raw_store, raw_plan = found[stores_table].get(store_id), found[plans_table].get(store_id)
+        plan = None
+        if raw_plan:
+            plan = [SlotSpec(s.slot, s.at, s.kind) for s in SlotPlanRecord.from_raw_data(raw_plan).slots]
+        out[store_id] = (StoreRecord.from_raw_data(raw_store) if raw_store else None, plan)
+    return out
 
 
 def store_plan(store: StoreRecord, custom: list[SlotSpec] | None) -> list[SlotSpec]:

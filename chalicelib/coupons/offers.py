@@ -7,6 +7,7 @@ skipping ended templates by key), one BatchGet (templates), one BatchGet
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from chalicelib.clock import local_time
@@ -49,17 +50,7 @@ def store_offers(store: StoreRecord | str, now: datetime, member_id: str | None 
         who = member_context(member_id, now)
         records, held = _for_member(records, member_id, who)
     member_day = rules.is_member_day(store.member_day, now, store.timezone)
-    offers = []
-    for record in sorted(records, key=lambda r: (r.claim_end, r.title, r.template_id)):
-        left = remaining(record)
-        if left is not None and left <= 0:
-            continue
-        value, boosted = rules.claim_value(int(record.value), _int(record.boost_value), member_day)
-        offers.append(Offer(
-            template_id=record.template_id, title=record.title, kind=record.kind,  # type: ignore[arg-type]
-            value=value, min_spend_fen=int(record.min_spend_fen), remaining=left,
-            claim_end=local_time(record.claim_end, store.timezone), boosted=boosted,
-            per_member_limit=int(record.per_member_limit), held=held.get(record.template_id, 0)))
+    offers = _offer_list(records, store, member_day, held, remaining)
     if who is None:
         return Offers(offers=offers, member_day=member_day)
     by_id = {r.template_id: r for r in records}
@@ -71,6 +62,34 @@ def store_offers(store: StoreRecord | str, now: datetime, member_id: str | None 
     return Offers(offers=ordered, member_day=member_day,
                   member=MemberView(tier=who.tier, segment=who.scores.segment, r=who.scores.r, f=who.scores.f,
                                     m=who.scores.m))
+
+
+def offers_from(store: StoreRecord, records: Iterable[TemplateRecord], now: datetime,
+                left_of: Callable[[TemplateRecord], int | None] = remaining) -> Offers:
+    """`store_offers(store, now)` (no member) from template records the
+    caller has already read (all live ones in the store's scope buckets;
+    those not claimable here and now are skipped), with `left_of` giving
+    each limited template's stock: the scheduler reads these once per tick
+    (campaigns/offers_source.py), not once per post."""
+    claimable = [r for r in records if _claimable_at(r, store, now)]
+    member_day = rules.is_member_day(store.member_day, now, store.timezone)
+    return Offers(offers=_offer_list(claimable, store, member_day, {}, left_of), member_day=member_day)
+
+
+def _offer_list(records: list[TemplateRecord], store: StoreRecord, member_day: bool, held: dict[str, int],
+                left_of: Callable[[TemplateRecord], int | None]) -> list[Offer]:
+    offers = []
+    for record in sorted(records, key=lambda r: (r.claim_end, r.title, r.template_id)):
+        left = left_of(record)
+        if left is not None and left <= 0:
+            continue
+        value, boosted = rules.claim_value(int(record.value), _int(record.boost_value), member_day)
+        offers.append(Offer(
+            template_id=record.template_id, title=record.title, kind=record.kind,  # type: ignore[arg-type]
+            value=value, min_spend_fen=int(record.min_spend_fen), remaining=left,
+            claim_end=local_time(record.claim_end, store.timezone), boosted=boosted,
+            per_member_limit=int(record.per_member_limit), held=held.get(record.template_id, 0)))
+    return offers
 
 
 def _for_member(records: list[TemplateRecord], member_id: str,

@@ -12,12 +12,14 @@ import boto3
 import pytest
 from chalice.test import Client
 
+from chalicelib import db
 from chalicelib.campaigns import posts
 from chalicelib.campaigns.fanout import SqsQueue
 from chalicelib.campaigns.tick import advance_watermark, run_tick
 from chalicelib.clock import FixedClock, set_clock
 from tests.api import Api
 from tests.functional.test_stores_api import SHOP
+from tests.functional.test_tick_reads import ItemMeter
 
 AT = datetime(2026, 11, 20, 8, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -62,10 +64,19 @@ def test_the_tick_enqueues_one_message_per_due_store_and_the_consumer_posts(
     messages.append({"type": "slots", "store_id": "s9", "start": "bad", "end": "bad", "items": []})  # a poison one
     from app import app
 
-    with Client(app) as chalice:
-        event = chalice.events.generate_sqs_event(message_bodies=[json.dumps(m) for m in messages],
-                                                  queue_name="fanout-test")
-        reply = chalice.lambda_.invoke("campaigns_fanout", event).payload
+    meter = ItemMeter()
+    events = db.connection().client.meta.events
+    events.register("after-call.dynamodb", meter)
+    try:
+        with Client(app) as chalice:
+            event = chalice.events.generate_sqs_event(message_bodies=[json.dumps(m) for m in messages],
+                                                      queue_name="fanout-test")
+            reply = chalice.lambda_.invoke("campaigns_fanout", event).payload
+    finally:
+        events.unregister("after-call.dynamodb", meter)
+    # the batch's stores (s0..s2 and the poison message's s9) and their plans: one BatchGetItem for all,
+    # no GetItem per message
+    assert meter.requests["BatchGetItem"] == 1 and meter.requests["GetItem"] == 0
     failed = reply["batchItemFailures"]
     assert len(failed) == 1  # only the poison message goes back to SQS
     record_ids = [r["messageId"] for r in event["Records"]]

@@ -1,0 +1,159 @@
+"""What a due post reads, counted exactly (moto): DynamoDB items read per
+due post through the tick and its workers, counted by a botocore event hook
+on the shared client (as bench/tick.py's ReadMeter does). Counts, not timings.
+
+A due post at a store with the default plan and one group reads 3 items:
+its slot index item (the tick's bucket Query), its store (a BatchGetItem
+per worker's batch of stores, which also asks for each store's own plan)
+and its group (one Query). The
+chain-wide offers (the "all" bucket's entries and their templates) are read
+once per tick, whatever the number of stores."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from chalicelib import db
+from chalicelib.campaigns.fanout import InProcessQueue
+from chalicelib.campaigns.posts import for_day
+from chalicelib.campaigns.tick import advance_watermark, run_tick
+from chalicelib.clock import FixedClock, set_clock
+from chalicelib.delivery.record import RecordChannel
+from chalicelib.groups.models import GroupRecord
+from tests.api import Api
+from tests.functional.test_stores_api import SHOP
+
+SH = ZoneInfo("Asia/Shanghai")
+NOON = datetime(2026, 11, 20, 12, 0, tzinfo=SH)  # a Friday: SHOP's member day
+TEA = datetime(2026, 11, 20, 15, 0, tzinfo=SH)
+CHAIN_WIDE = {"title": "早安拿铁立减3元", "kind": "amount_off", "value": 300,
+              "claim_start": "2026-11-01T00:00:00+08:00", "claim_end": "2026-12-01T00:00:00+08:00",
+              "valid_days": 7}
+
+
+class ItemMeter:
+    """Items read (Query/Scan ScannedCount, GetItem, BatchGetItem responses) and requests by kind."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.items: Counter[str] = Counter()
+        self.requests: Counter[str] = Counter()
+
+    def __call__(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        op = model.name
+        read = 0
+        if op in ("Query", "Scan"):
+            read = int(parsed.get("ScannedCount", 0))
+        elif op == "GetItem":
+            read = 1 if parsed.get("Item") else 0
+        elif op == "BatchGetItem":
+            read = sum(len(v) for v in parsed.get("Responses", {}).values())
+        with self.lock:
+            self.items[op] += read
+            self.requests[op] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.items.values())
+
+
+@pytest.fixture
+def meter(api: Api) -> Iterator[ItemMeter]:
+    counting = ItemMeter()
+    events = db.connection().client.meta.events
+    events.register("after-call.dynamodb", counting)
+    yield counting
+    events.unregister("after-call.dynamodb", counting)
+
+
+def _stores(api: Api, admin: str, ids: list[str]) -> None:
+    for store_id in ids:
+        assert api.put(f"/stores/{store_id}", SHOP, as_=admin).status == 200
+        GroupRecord(store_id, 1, group_id=f"{store_id}.1", capacity=200, member_count=50,
+                    created_at=NOON - timedelta(days=1)).save()
+
+
+def _noon_tick(workers: int = 4) -> Any:
+    set_clock(FixedClock(NOON))
+    advance_watermark(NOON - timedelta(minutes=5))  # only the noon slot is due
+    return run_tick(NOON, InProcessQueue(NOON, RecordChannel(), workers=workers))
+
+
+def test_a_due_post_reads_three_items_and_the_chain_wide_offers_once_per_tick(
+        api: Api, admin: str, meter: ItemMeter) -> None:
+    ids = [f"r{i}" for i in range(6)]
+    _stores(api, admin, ids)
+    assert api.post("/coupon-templates", CHAIN_WIDE, as_=admin).status == 201
+    set_clock(FixedClock(NOON))
+    meter.items.clear()
+    meter.requests.clear()
+    summary = _noon_tick()
+    assert summary.outcome["posted"] == 6 and summary.due == 6
+    posts = len(ids)
+    # per post: slot index item (Query) + store (BatchGetItem) + group (Query) = 3;
+    # per tick: the watermark (GetItem), the "all" bucket's entry (Query) and its template (BatchGetItem)
+    assert meter.items == Counter({"Query": posts * 2 + 1, "BatchGetItem": posts + 1, "GetItem": 1})
+    assert meter.total == 3 * posts + 3
+    # stores + plans: one BatchGetItem per worker's batch (4 workers, 6 stores: batches of 2);
+    # then one for the templates and one for the ledger filter
+    assert meter.requests["BatchGetItem"] == 3 + 2
+    assert meter.requests["GetItem"] == 1  # the watermark; no per-post GetItem left
+    noon = for_day("r0", NOON.date())[0]
+    assert "早安拿铁立减3元" in (noon.body or "") and noon.group_ids == ["r0.1"]
+
+
+def test_a_store_with_its_own_plan_reads_that_plan_in_the_same_request(
+        api: Api, admin: str, meter: ItemMeter) -> None:
+    _stores(api, admin, ["p1", "p2"])
+    # the same noon slot (its index item is rewritten in place, no stale one left behind), no others
+    plan = {"slots": [{"slot": "noon", "at": "12:00", "kind": "flash_coupon"}]}
+    assert api.put("/stores/p2/slots", plan, as_=admin).status == 200
+    meter.items.clear()
+    meter.requests.clear()
+    summary = _noon_tick(workers=1)
+    assert summary.outcome["posted"] == 2
+    # p1: slot item + store + group = 3; p2: the same + its plan item (in the same BatchGetItem) = 4;
+    # per tick: the watermark (no template is live: the catalogue reads nothing)
+    assert meter.total == 3 + 4 + 1
+    assert meter.requests["BatchGetItem"] == 1 + 1  # both stores with their plans, the ledger filter; no templates
+    assert [p.slot for p in for_day("p2", NOON.date())] == ["noon"]
+
+
+def test_offers_are_read_again_by_the_next_tick(api: Api, admin: str) -> None:
+    """The catalogue is one tick's snapshot: a template created after the noon
+    tick shows in the 15:00 posts; an ended one is gone from them."""
+    _stores(api, admin, ["n1"])
+    ending = {**CHAIN_WIDE, "title": "午间限定", "claim_end": "2026-11-20T13:00:00+08:00"}
+    assert api.post("/coupon-templates", ending, as_=admin).status == 201
+    assert _noon_tick().outcome["posted"] == 1
+    later = {**CHAIN_WIDE, "title": "下午茶第二杯半价"}
+    set_clock(FixedClock(NOON + timedelta(minutes=1)))
+    assert api.post("/coupon-templates", later, as_=admin).status == 201
+    set_clock(FixedClock(TEA))
+    assert run_tick(TEA, InProcessQueue(TEA, RecordChannel(), workers=1)).outcome["posted"] == 1
+    by_slot = {p.slot: p.body or "" for p in for_day("n1", NOON.date())}
+    assert "午间限定" in by_slot["noon"] and "下午茶第二杯半价" not in by_slot["noon"]
+    assert "下午茶第二杯半价" in by_slot["tea"] and "午间限定" not in by_slot["tea"]
+
+
+def test_a_limited_coupons_stock_is_read_once_per_tick_not_per_post(api: Api, admin: str, meter: ItemMeter) -> None:
+    ids = [f"f{i}" for i in range(4)]
+    _stores(api, admin, ids)
+    flash = {**CHAIN_WIDE, "title": "午间闪券", "total_stock": 120, "stock_shards": 3}
+    assert api.post("/coupon-templates", flash, as_=admin).status == 201
+    meter.items.clear()
+    meter.requests.clear()
+    summary = _noon_tick()
+    assert summary.outcome["posted"] == 4
+    # 3 per post; per tick: the watermark, the index entry, the template and its 3 stock shards
+    assert meter.total == 3 * len(ids) + 1 + 1 + 1 + 3
+    for store_id in ids:
+        body = for_day(store_id, NOON.date())[0].body or ""
+        assert "午间闪券" in body and "剩120份" in body
