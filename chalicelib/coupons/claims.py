@@ -59,7 +59,7 @@ from chalicelib.coupons.audience import admits
 from chalicelib.coupons.codes import new_coupon_id
 from chalicelib.coupons.errors import LimitReached, NotEligible, NotInScope, SoldOut
 from chalicelib.coupons.models import ClaimCount, CouponRecord, StockShard, TemplateRecord
-from chalicelib.coupons.templates import check_claimable, scope_of
+from chalicelib.coupons.templates import check_claimable, resync_shards, scope_of
 from chalicelib.errors import StoreloopError
 from chalicelib.stats import member_tiers
 from chalicelib.stores.models import StoreRecord
@@ -131,6 +131,8 @@ def claim(template_id: str, store_id: str, member_id: str, now: datetime) -> Cou
                 raise LimitReached(f"limit of {int(template.per_member_limit)} per member") from None
             if exc.on("stock"):
                 if terms.guards_on_shard(template) and terms.stale_on_shard(template, exc.old("stock")):
+                    if terms.shard_behind(template, exc.old("stock")):
+                        resync_shards(template_id)  # the template was written without its shards: repair
                     terms.forget_template(template_id)  # edited, paused or ended since cached
                     continue
                 terms.read_stock(template_id)  # authoritative: stock never grows

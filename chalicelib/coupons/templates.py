@@ -116,12 +116,16 @@ def save_transaction(record: TemplateRecord, condition: Any = None) -> Transacti
         record.shard_guard = 1
         version = int(record.version or 0) + 1  # what the versioned put below writes
         status = record.status or "active"
-        for shard in range(n):
-            tx.update("shard", StockShard(record.template_id, shard),
-                      [StockShard.tpl_version.set(version), StockShard.tpl_status.set(status)],
-                      condition=StockShard.template_id.exists())
+        _stamp_shards(tx, record.template_id, n, version, status)
     tx.put("template", record, condition=condition)
     return tx
+
+
+def _stamp_shards(tx: Transaction, template_id: str, n: int, version: int, status: str) -> None:
+    for shard in range(n):
+        tx.update("shard", StockShard(template_id, shard),
+                  [StockShard.tpl_version.set(version), StockShard.tpl_status.set(status)],
+                  condition=StockShard.template_id.exists())
 
 
 def commit_save(record: TemplateRecord, condition: Any = None) -> None:
@@ -135,6 +139,29 @@ def commit_save(record: TemplateRecord, condition: Any = None) -> None:
         except Contended:
             continue
     raise AssertionError("retry.attempts() ends by raising")
+
+
+def resync_shards(template_id: str) -> None:
+    """Repair shards left behind their template's version. Every save goes
+    through `commit_save`, so this happens only if something wrote the
+    template item another way (a script's `TemplateRecord.update` bumps the
+    version too): then every claim would be refused on the shards until the
+    next save. A claim that finds a shard BEHIND the template calls this:
+    one transaction re-stamps every shard with the template's current
+    version and status, conditioned on that version still being current (a
+    save racing it wins, and stamps the shards itself)."""
+    record = get_template(template_id)
+    if record.total_stock is None or not record.stock_shards or not record.shard_guard:
+        return
+    n = int(record.stock_shards)
+    shards.check_fits(n)
+    tx = Transaction()
+    tx.check("template", TemplateRecord, template_id, condition=TemplateRecord.version == record.version)
+    _stamp_shards(tx, template_id, n, int(record.version), record.status or "active")
+    try:
+        tx.commit()
+    except (Contended, Refused):
+        return  # a save moved the template on (and stamped the shards), or a claim held one: the caller retries
 
 
 def create_template(data: TemplateIn, now: datetime, template_id: str | None = None) -> TemplateRecord:

@@ -182,6 +182,13 @@ def stale_on_shard(record: TemplateRecord, shard: StockShard | None) -> bool:
     return shard is None or shard.tpl_version != record.version or shard.tpl_status != "active"
 
 
+def shard_behind(record: TemplateRecord, shard: StockShard | None) -> bool:
+    """The shard carries an OLDER version than these terms: every save
+    stamps template and shards together, so the template was written some
+    other way (`templates.resync_shards` repairs it)."""
+    return shard is not None and (shard.tpl_version is None or int(shard.tpl_version) < int(record.version))
+
+
 def guard_store(tx: Transaction, record: StoreRecord, label: str = "store") -> None:
     """The store still has the terms a coupon depends on (scope tiers,
     timezone, member day)."""

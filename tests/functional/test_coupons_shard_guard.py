@@ -143,3 +143,13 @@ def test_shard_count_fits_one_transaction(shop: Api, admin: str) -> None:
     assert shards.check_fits(shards.MAX_SHARDS) == shards.TRANSACTION_ITEMS
     with pytest.raises(ValueError):
         shards.check_fits(shards.MAX_SHARDS + 1)
+
+
+def test_a_template_written_without_its_shards_is_repaired_by_the_next_claim(shop: Api, admin: str) -> None:
+    tid = create(shop, admin, total_stock=10, stock_shards=3)
+    assert claim(shop, tid, "a").status == 201
+    TemplateRecord.get(tid).update(actions=[TemplateRecord.title.set("改名")])  # a script: v2, shards still at v1
+    terms.clear()
+    later = claim(shop, tid, "b")  # the shard is behind the template: re-stamped, then the claim goes through
+    assert later.status == 201 and later.body["title"] == "改名"
+    assert shard_state(tid) == {(2, "active")}
