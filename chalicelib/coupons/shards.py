@@ -63,6 +63,7 @@ def pick_shard(shards: int, known: dict[int, int] | None, rng: random.Random) ->
     return rng.choices([s for s, _ in candidates], weights=[left for _, left in candidates])[0]
 
 
-def ceiling_claims_per_s(shards: int, writes_per_item_s: int = 1000) -> int:
-    """The stock-side ceiling of one template: writes/s per item x shards."""
-    return shards * writes_per_item_s
+def ceiling_claims_per_s(shards: int, partition_wcu: int = 1000, wcu_per_claim: int = 2) -> int:
+    """The stock-side ceiling of one template on DynamoDB: a partition takes
+    1,000 WCU/s and a transactional update of a shard (<= 1 KB) costs 2."""
+    return shards * partition_wcu // wcu_per_claim

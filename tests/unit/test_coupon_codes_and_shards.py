@@ -83,7 +83,8 @@ def test_all_shards_dry_means_sold_out() -> None:
 
 
 def test_the_documented_ceiling() -> None:
-    assert shards.ceiling_claims_per_s(32) == 32_000
+    assert shards.ceiling_claims_per_s(32) == 16_000
+    assert shards.ceiling_claims_per_s(shards.MAX_SHARDS) == 49_500
 
 
 TERMS = codes.Terms(template_id="tpl-0123456789abcdef", member_id="oK3x9-member-会员", kind="percent_off",
