@@ -110,7 +110,12 @@ def claim(template_id: str, store_id: str, member_id: str, now: datetime) -> Cou
         except Contended:
             continue
         except Refused as exc:
-            if exc.on("template"):
+            # stale terms first: every other refusal (the limit above all) was decided on them
+            shard_stale = (exc.on("stock") and terms.guards_on_shard(template)
+                           and terms.stale_on_shard(template, exc.old("stock")))
+            if shard_stale and terms.shard_behind(template, exc.old("stock")):
+                resync_shards(template_id)  # the template was written without its shards: repair
+            if exc.on("template") or shard_stale:
                 terms.forget_template(template_id)  # edited, paused or ended since cached
                 continue
             if exc.on("store"):
@@ -130,11 +135,6 @@ def claim(template_id: str, store_id: str, member_id: str, now: datetime) -> Cou
                     return held
                 raise LimitReached(f"limit of {int(template.per_member_limit)} per member") from None
             if exc.on("stock"):
-                if terms.guards_on_shard(template) and terms.stale_on_shard(template, exc.old("stock")):
-                    if terms.shard_behind(template, exc.old("stock")):
-                        resync_shards(template_id)  # the template was written without its shards: repair
-                    terms.forget_template(template_id)  # edited, paused or ended since cached
-                    continue
                 terms.read_stock(template_id)  # authoritative: stock never grows
                 continue
             raise

@@ -153,3 +153,13 @@ def test_a_template_written_without_its_shards_is_repaired_by_the_next_claim(sho
     later = claim(shop, tid, "b")  # the shard is behind the template: re-stamped, then the claim goes through
     assert later.status == 201 and later.body["title"] == "改名"
     assert shard_state(tid) == {(2, "active")}
+
+
+def test_a_limit_raised_since_the_cache_is_honoured_not_refused_on_the_old_one(shop: Api, admin: str) -> None:
+    tid = create(shop, admin, total_stock=10, stock_shards=2, per_member_limit=1)
+    assert claim(shop, tid, "a").status == 201  # cached: v1, limit 1
+    assert shop.call("PATCH", f"/coupon-templates/{tid}", {"per_member_limit": 2}, as_=admin).status == 200
+    second = claim(shop, tid, "a")  # the limit AND the shard refuse the stale attempt: stale terms win
+    assert second.status == 201, second.body
+    third = claim(shop, tid, "a")
+    assert third.status == 409 and third.error_code == "limit_reached"
