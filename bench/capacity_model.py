@@ -22,13 +22,13 @@ from pathlib import Path
 # Measured on DynamoDB Local (capacity units as DynamoDB reports them, GSIs
 # included, transactional items at 2x): the run quoted in docs/capacity.md.
 RECORDED = {
-    "claim_requests": 1.057, "claim_wcu": 20.0, "claim_rcu": 0.04,
+    "claim_requests": 1.027, "claim_wcu": 18.0, "claim_rcu": 0.014,
     "redeem_requests": 2.0, "redeem_wcu": 18.0, "redeem_rcu": 0.5,
     "nearby_requests": 1.505, "nearby_items": 8.12,
     "post_items": 5.003, "post_requests": 12.348, "post_wcu": 9.002, "post_rcu": 2.519,
     "quiet_tick_requests": 15, "quiet_tick_items": 1,
     # the claim transaction's shape (bench/claims.py, second model-inputs line)
-    "claim_items": 6.0, "claim_template_share": 0.0, "claim_shard_share": 0.175,
+    "claim_items": 6.0, "claim_template_share": 0.0, "claim_shard_share": 0.045,
     "max_shards": 99, "transaction_items": 100,
 }
 
@@ -147,7 +147,8 @@ def flash_sale(i: dict[str, float], claim_usd: float) -> None:
     print(f"| flash sale: {rate:,} claims/s on one offer | need |")
     print("|---|---|")
     print(f"| claim transaction (measured) | {i['claim_items']:.0f} items, {i['claim_wcu']:.0f} WRU; the template "
-          f"item in {i['claim_template_share']:.0%} of claim transactions (its version guard is on the stock shard) |")
+          f"item in {i['claim_template_share']:.0%} of claim transactions (its version guard is on the stock shard), "
+          f"the busiest stock shard in {i['claim_shard_share']:.1%} |")
     print(f"| one stock shard: 2 WCU per claim, {a['partition_wcu']} WCU per partition | "
           f"{per_shard_max:.0f} claims/s at the limit, {per_shard:.0f} at {a['shard_headroom']:.0%} headroom |")
     print(f"| stock shards for {rate:,} claims/s | {math.ceil(rate / per_shard_max)} at the limit, "
