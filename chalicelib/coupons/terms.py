@@ -178,8 +178,9 @@ def shard_guard(record: TemplateRecord) -> Any:
 
 def stale_on_shard(record: TemplateRecord, shard: StockShard | None) -> bool:
     """A refused decrement: was it the template moving on (True) or the
-    shard being empty (False)? From the shard as it stood (ALL_OLD)."""
-    return shard is None or shard.tpl_version != record.version or shard.tpl_status != "active"
+    shard being empty (False)? From the shard as it stood (ALL_OLD; no item
+    back = no such shard: a stock question, which the shard read answers)."""
+    return shard is not None and (shard.tpl_version != record.version or shard.tpl_status != "active")
 
 
 def shard_behind(record: TemplateRecord, shard: StockShard | None) -> bool:
