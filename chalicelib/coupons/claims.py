@@ -58,7 +58,7 @@ from chalicelib.coupons import rules, shards, short_codes, terms
 from chalicelib.coupons.audience import admits
 from chalicelib.coupons.codes import new_coupon_id
 from chalicelib.coupons.errors import LimitReached, NotEligible, NotInScope, SoldOut
-from chalicelib.coupons.models import ClaimCount, CouponRecord, StockShard, TemplateRecord
+from chalicelib.coupons.models import ClaimCount, CouponRecord, StockShard, TemplateRecord, stock_shard
 from chalicelib.coupons.templates import check_claimable, resync_shards, scope_of
 from chalicelib.errors import StoreloopError
 from chalicelib.stats import member_tiers
@@ -193,7 +193,8 @@ def _claim_transaction(template: TemplateRecord, store: StoreRecord, coupon: Cou
     tx.put("coupon", coupon, condition=CouponRecord.coupon_id.does_not_exist(), old=True)
     tx.put("short_code", short_codes.reservation(coupon), condition=short_codes.free(now))
     if shard is not None:
-        tx.update("stock", StockShard(template.template_id, shard), [StockShard.remaining.add(-1)],
+        tx.update("stock", stock_shard(template.template_id, shard, bool(template.shard_keys)),
+                  [StockShard.remaining.add(-1)],
                   condition=terms.shard_guard(template) if on_shard else StockShard.remaining > 0, old=on_shard)
     limit = int(template.per_member_limit)
     tx.update("limit", ClaimCount(coupon.member_id, template.template_id), [ClaimCount.claimed.add(1)],

@@ -79,6 +79,10 @@ class TemplateRecord(Model):
     # claim guards its terms on the shard it decrements (coupons/terms.py);
     # None = written before shards carried them (the claim checks this item)
     shard_guard = NumberAttribute(null=True)
+    # 1 = each stock shard is its own partition key ("<template_id>#<shard>"),
+    # so shards spread over partitions from the start; None = all under
+    # `template_id` (written before: one item collection, see docs/capacity.md)
+    shard_keys = NumberAttribute(null=True)
     created_key = UnicodeAttribute(null=True)  # created_at (UTC) + "#" + template_id
 
     by_created = ByCreated()
@@ -111,12 +115,19 @@ class StockShard(Model):
     class Meta:
         table_name = "coupon-stock"
 
-    template_id = UnicodeAttribute(hash_key=True)
+    template_id = UnicodeAttribute(hash_key=True)  # "<template_id>#<shard>" (spread), or template_id
     shard = NumberAttribute(range_key=True)
     remaining = NumberAttribute()
     initial = NumberAttribute()
     tpl_version = NumberAttribute(null=True)  # TemplateRecord.version (None: written before it was carried)
     tpl_status = UnicodeAttribute(null=True)  # TemplateRecord.status: active | paused | ended
+
+
+def stock_shard(template_id: str, shard: int, spread: bool, **attrs: Any) -> StockShard:
+    """The stock item `shard` of a template: under its own partition key
+    `<template_id>#<shard>` when `spread` (TemplateRecord.shard_keys), else
+    under `template_id` (templates created before)."""
+    return StockShard(f"{template_id}#{shard}" if spread else template_id, shard, **attrs)
 
 
 class ClaimCount(Model):

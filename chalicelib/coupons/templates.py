@@ -18,7 +18,7 @@ from chalicelib import etags, retry
 from chalicelib.clock import get_clock
 from chalicelib.coupons import rules, shards
 from chalicelib.coupons.errors import EditConflict, Ended, TemplateExists, TemplatePaused
-from chalicelib.coupons.models import StockShard, TemplateIndexEntry, TemplateRecord
+from chalicelib.coupons.models import StockShard, TemplateIndexEntry, TemplateRecord, stock_shard
 from chalicelib.coupons.schemas import AudienceIn, BoostIn, Scope, Template, TemplateIn, template_problems
 from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.txn import Contended, Refused, Transaction
@@ -116,14 +116,15 @@ def save_transaction(record: TemplateRecord, condition: Any = None) -> Transacti
         record.shard_guard = 1
         version = int(record.version or 0) + 1  # what the versioned put below writes
         status = record.status or "active"
-        _stamp_shards(tx, record.template_id, n, version, status)
+        _stamp_shards(tx, record, n, version, status)
     tx.put("template", record, condition=condition)
     return tx
 
 
-def _stamp_shards(tx: Transaction, template_id: str, n: int, version: int, status: str) -> None:
+def _stamp_shards(tx: Transaction, record: TemplateRecord, n: int, version: int, status: str) -> None:
+    spread = bool(record.shard_keys)
     for shard in range(n):
-        tx.update("shard", StockShard(template_id, shard),
+        tx.update("shard", stock_shard(record.template_id, shard, spread),
                   [StockShard.tpl_version.set(version), StockShard.tpl_status.set(status)],
                   condition=StockShard.template_id.exists())
 
@@ -157,7 +158,7 @@ def resync_shards(template_id: str) -> None:
     shards.check_fits(n)
     tx = Transaction()
     tx.check("template", TemplateRecord, template_id, condition=TemplateRecord.version == record.version)
-    _stamp_shards(tx, template_id, n, int(record.version), record.status or "active")
+    _stamp_shards(tx, record, n, int(record.version), record.status or "active")
     try:
         tx.commit()
     except (Contended, Refused):
@@ -181,9 +182,10 @@ def create_template(data: TemplateIn, now: datetime, template_id: str | None = N
         record.stock_shards = shards.shard_count(data.total_stock, data.stock_shards)
         shards.check_fits(int(record.stock_shards))
         record.shard_guard = 1  # the shards carry version 1 (what the first save writes) and status
+        record.shard_keys = 1  # each shard its own partition key
         for shard, units in enumerate(shards.split_stock(data.total_stock, int(record.stock_shards))):
-            item = StockShard(record.template_id, shard, remaining=units, initial=units, tpl_version=1,
-                              tpl_status="active")
+            item = stock_shard(record.template_id, shard, True, remaining=units, initial=units, tpl_version=1,
+                               tpl_status="active")
             tx.put("shard", item, condition=StockShard.template_id.does_not_exist())
     _write_index(record.template_id, record.index_buckets, record.claim_end)
     # The template and all its stock appear together, or not at all.
@@ -251,13 +253,26 @@ def get_template(template_id: str) -> TemplateRecord:
         raise NotFound(f"coupon template {template_id} not found") from exc
 
 
-def shard_stock(template_id: str) -> dict[int, int]:
-    """Every shard's remaining stock, strongly consistent (one Query)."""
-    return {int(s.shard): int(s.remaining) for s in StockShard.query(template_id, consistent_read=True)}
+def shard_stock(record: TemplateRecord) -> dict[int, int]:
+    """Every shard's remaining stock, strongly consistent: one BatchGetItem
+    of the shards' keys (at most 99), or one Query for a template whose
+    shards share its partition key."""
+    if record.total_stock is None or not record.stock_shards:
+        return {}
+    if not record.shard_keys:
+        return {int(s.shard): int(s.remaining)
+                for s in StockShard.query(record.template_id, consistent_read=True)}
+    keys = [(stock_shard(record.template_id, k, True).template_id, k) for k in range(int(record.stock_shards))]
+    return {int(s.shard): int(s.remaining) for s in StockShard.batch_get(keys, consistent_read=True)}
+
+
+def stock_left(template_id: str) -> int:
+    """Units left over all shards (tests, benches, the console)."""
+    return sum(shard_stock(get_template(template_id)).values())
 
 
 def remaining(record: TemplateRecord) -> int | None:
-    return None if record.total_stock is None else sum(shard_stock(record.template_id).values())
+    return None if record.total_stock is None else sum(shard_stock(record).values())
 
 
 def to_view(record: TemplateRecord, left: int | None) -> Template:

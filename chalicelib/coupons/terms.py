@@ -217,12 +217,14 @@ def stock_hint(template_id: str) -> dict[int, int] | None:
 
 
 def read_stock(template_id: str) -> dict[int, int]:
-    """Every shard's remaining stock, strongly consistent (one Query), and
-    remember it as the hint."""
+    """Every shard's remaining stock, strongly consistent (one request:
+    `templates.shard_stock`), and remember it as the hint."""
     global reads
+    from chalicelib.coupons.templates import shard_stock  # lazily: redemptions use terms, not templates
+
     _fresh()
+    left = shard_stock(template(template_id))
     reads += 1
-    left = {int(s.shard): int(s.remaining) for s in StockShard.query(template_id, consistent_read=True)}
     _stock.put(template_id, (time.monotonic(), left))
     return left
 

@@ -39,9 +39,16 @@ def claim_items(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[list[tuple[str
     yield seen
 
 
+def shard_items(tid: str) -> list[StockShard]:
+    record = TemplateRecord.get(tid, consistent_read=True)
+    if not record.shard_keys:
+        return list(StockShard.query(tid, consistent_read=True))
+    return list(StockShard.batch_get([(f"{tid}#{k}", k) for k in range(int(record.stock_shards))],
+                                     consistent_read=True))
+
+
 def shard_state(tid: str) -> set[tuple[int | None, str | None]]:
-    return {(None if s.tpl_version is None else int(s.tpl_version), s.tpl_status)
-            for s in StockShard.query(tid, consistent_read=True)}
+    return {(None if s.tpl_version is None else int(s.tpl_version), s.tpl_status) for s in shard_items(tid)}
 
 
 def claim(api: Api, tid: str, who: str) -> Any:
@@ -50,7 +57,8 @@ def claim(api: Api, tid: str, who: str) -> Any:
 
 def test_every_save_gives_every_shard_the_version_and_status(shop: Api, admin: str) -> None:
     tid = create(shop, admin, total_stock=30, stock_shards=3)
-    assert shard_state(tid) == {(1, "active")} and len(list(StockShard.query(tid))) == 3
+    assert shard_state(tid) == {(1, "active")} and len(shard_items(tid)) == 3
+    assert not list(StockShard.query(tid)), "each shard is its own partition key, none under the template's id"
     assert shop.post(f"/coupon-templates/{tid}/pause", as_=admin).body["version"] == 2
     assert shard_state(tid) == {(2, "paused")}
     assert shop.post(f"/coupon-templates/{tid}/resume", as_=admin).status == 200
@@ -115,9 +123,10 @@ def test_sold_out_is_still_told_apart_from_a_stale_version(shop: Api, admin: str
 def test_a_template_saved_before_shards_carried_the_version_claims_and_migrates(
         shop: Api, admin: str, claim_items: list[list[tuple[str, str]]]) -> None:
     tid = create(shop, admin, total_stock=10, stock_shards=2)
-    for s in StockShard.query(tid):  # as written by the code before this change
-        s.update(actions=[StockShard.tpl_version.remove(), StockShard.tpl_status.remove()])
-    TemplateRecord.get(tid).update(actions=[TemplateRecord.shard_guard.remove()])
+    for s in shard_items(tid):  # as written by the code before this change: under the template's id, no version
+        StockShard(tid, int(s.shard), remaining=int(s.remaining), initial=int(s.initial)).save()
+        s.delete()
+    TemplateRecord.get(tid).update(actions=[TemplateRecord.shard_guard.remove(), TemplateRecord.shard_keys.remove()])
     terms.clear()
     claim_items.clear()
     assert claim(shop, tid, "a").status == 201
@@ -139,7 +148,7 @@ def test_shard_count_fits_one_transaction(shop: Api, admin: str) -> None:
     assert too_many.status == 400 and too_many.body["error"]["details"][0]["field"] == "stock_shards"
     tid = create(shop, admin, total_stock=1000, stock_shards=shards.MAX_SHARDS)  # 99 shards + the template
     assert shop.post(f"/coupon-templates/{tid}/pause", as_=admin).status == 200  # one 100-item transaction
-    assert shard_state(tid) == {(2, "paused")} and len(list(StockShard.query(tid))) == 99
+    assert shard_state(tid) == {(2, "paused")} and len(shard_items(tid)) == 99
     assert shards.check_fits(shards.MAX_SHARDS) == shards.TRANSACTION_ITEMS
     with pytest.raises(ValueError):
         shards.check_fits(shards.MAX_SHARDS + 1)
