@@ -159,9 +159,12 @@ def flash_sale(i: dict[str, float], claim_usd: float) -> None:
     print(f"| so the offer runs as | {templates} templates of {shards_each} shards (a member limit then holds per "
           f"template, not per offer), or one template of {max_shards} shards at {rate / template_max:.0%} of the "
           f"partition limit: does not fit |")
-    print(f"| shard keys as today (hash `template_id`, range `shard`): one item collection | "
-          f"{per_shard_max:.0f} claims/s per template until DynamoDB splits it for heat; key shards "
-          f"`template_id#shard` to spread them from the start |")
+    stock_wru = rate * 2  # every claim's shard update, 2 WCU
+    warm = stock_wru / a["shard_headroom"]
+    print(f"| shard keys: each shard its own partition key (`<template_id>#<shard>`) | spread over partitions from "
+          f"the start: stock writes {stock_wru:,.0f} WRU/s, so pre-warm coupon-stock to >= {warm:,.0f} WRU/s "
+          f"(~{warm / a['partition_wcu']:,.0f} partitions for the hashed shards to land on). Templates created "
+          f"before keep one item collection: {per_shard_max:.0f} claims/s until DynamoDB splits it for heat |")
     print(f"| the template item | {rate * i['claim_template_share'] * 2:,.0f} WCU/s from claims; "
           f"{containers:,.0f} strongly consistent reads in a burst when the containers fill their caches "
           f"and again after every save (vs {a['partition_rcu']} RCU/s per partition); a save writes "

@@ -11,6 +11,10 @@ Every shard also carries the template's version and status, and every
 template save rewrites the template and all its shards in ONE
 TransactWriteItems (at most 100 items): so a template has at most
 `MAX_SHARDS` = 99 shards (`TRANSACTION_ITEMS` minus the template itself).
+Each shard is its own partition key (`<template_id>#<shard>`,
+`models.stock_shard`), so a template's shards land on different partitions
+instead of one item collection.
+
 Without a request, a template gets one shard per `UNITS_PER_SHARD` units,
 at most `DEFAULT_MAX_SHARDS`; a flash sale asks for more (`stock_shards`)."""
 
