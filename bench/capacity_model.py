@@ -22,8 +22,8 @@ from pathlib import Path
 # Measured on DynamoDB Local (capacity units as DynamoDB reports them, GSIs
 # included, transactional items at 2x): the run quoted in docs/capacity.md.
 RECORDED = {
-    "claim_requests": 1.035, "claim_wcu": 18.0, "claim_rcu": 0.237,
-    "redeem_requests": 2.0, "redeem_wcu": 18.0, "redeem_rcu": 0.5,
+    "claim_requests": 2.053, "claim_wcu": 18.0, "claim_rcu": 0.938,
+    "redeem_requests": 1.0, "redeem_wcu": 18.0, "redeem_rcu": 0.0,
     "nearby_requests": 1.505, "nearby_items": 8.12,
     "post_items": 5.003, "post_requests": 12.348, "post_wcu": 9.002, "post_rcu": 2.519,
     "quiet_tick_requests": 15, "quiet_tick_items": 1,
