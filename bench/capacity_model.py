@@ -22,11 +22,14 @@ from pathlib import Path
 # Measured on DynamoDB Local (capacity units as DynamoDB reports them, GSIs
 # included, transactional items at 2x): the run quoted in docs/capacity.md.
 RECORDED = {
-    "claim_requests": 1.057, "claim_wcu": 20.0, "claim_rcu": 0.04,
-    "redeem_requests": 2.0, "redeem_wcu": 18.0, "redeem_rcu": 0.5,
+    "claim_requests": 2.053, "claim_wcu": 18.0, "claim_rcu": 0.938,
+    "redeem_requests": 1.0, "redeem_wcu": 18.0, "redeem_rcu": 0.0,
     "nearby_requests": 1.505, "nearby_items": 8.12,
     "post_items": 5.003, "post_requests": 12.348, "post_wcu": 9.002, "post_rcu": 2.519,
     "quiet_tick_requests": 15, "quiet_tick_items": 1,
+    # the claim transaction's shape (bench/claims.py, second model-inputs line)
+    "claim_items": 6.0, "claim_template_share": 0.0, "claim_shard_share": 0.044,
+    "max_shards": 99, "transaction_items": 100,
 }
 
 PRICES = {  # USD, us-east-1 list prices (docs/capacity.md, "Prices")
@@ -125,26 +128,55 @@ def main(argv: list[str]) -> None:
                      + (month_claims * cost["claim"] + month_redeem * cost["redemption"]) / 30 / a["stores"])
     print(f"| per store per day (its posts + its share of claims and redemptions) | | {money(per_store_day)} |")
 
-    # the flash sale
+    flash_sale(i, cost["claim"])
+
+
+def flash_sale(i: dict[str, float], claim_usd: float) -> None:
+    """Where the partition limits bite at `flash_claims_per_s` on one offer."""
+    a = ASSUME
     rate = a["flash_claims_per_s"]
-    shard_claims_s = a["partition_wcu"] * a["shard_headroom"] / 2  # a 1 KB shard update in a transaction = 2 WCU
-    shards = math.ceil(rate / shard_claims_s)
+    per_shard_max = a["partition_wcu"] / 2  # a <= 1 KB shard update in a transaction = 2 WCU
+    per_shard = per_shard_max * a["shard_headroom"]
+    max_shards = int(i["max_shards"])
+    template_max, template_planned = max_shards * per_shard_max, max_shards * per_shard
+    shards_needed = math.ceil(rate / per_shard)
+    templates = math.ceil(rate / template_planned)
+    shards_each = math.ceil(shards_needed / templates)
+    containers = rate * a["api_ms"] / 1000
     print()
-    print(f"| flash sale: {rate:,} claims/s on one template | need |")
+    print(f"| flash sale: {rate:,} claims/s on one offer | need |")
     print("|---|---|")
-    print(f"| stock shards (each <= {shard_claims_s:.0f} claims/s at {a['shard_headroom']:.0%} of a partition's "
-          f"{a['partition_wcu']} WCU, 2 WCU per transactional 1 KB update) | {shards} |")
+    print(f"| claim transaction (measured) | {i['claim_items']:.0f} items, {i['claim_wcu']:.0f} WRU; the template "
+          f"item in {i['claim_template_share']:.0%} of claim transactions (its version guard is on the stock shard), "
+          f"the busiest stock shard in {i['claim_shard_share']:.1%} |")
+    print(f"| one stock shard: 2 WCU per claim, {a['partition_wcu']} WCU per partition | "
+          f"{per_shard_max:.0f} claims/s at the limit, {per_shard:.0f} at {a['shard_headroom']:.0%} headroom |")
+    print(f"| stock shards for {rate:,} claims/s | {math.ceil(rate / per_shard_max)} at the limit, "
+          f"{shards_needed} at {a['shard_headroom']:.0%} headroom |")
+    print(f"| shards one template can have (it and its shards are saved in one "
+          f"{int(i['transaction_items'])}-item transaction) | {max_shards}: {template_max:,.0f} claims/s at the "
+          f"limit, {template_planned:,.0f} at {a['shard_headroom']:.0%} headroom |")
+    print(f"| so the offer runs as | {templates} templates of {shards_each} shards (a member limit then holds per "
+          f"template, not per offer), or one template of {max_shards} shards at {rate / template_max:.0%} of the "
+          f"partition limit: does not fit |")
+    stock_wru = rate * 2  # every claim's shard update, 2 WCU
+    warm = stock_wru / a["shard_headroom"]
+    print(f"| shard keys: each shard its own partition key (`<template_id>#<shard>`) | spread over partitions from "
+          f"the start: stock writes {stock_wru:,.0f} WRU/s, so pre-warm coupon-stock to >= {warm:,.0f} WRU/s "
+          f"(~{warm / a['partition_wcu']:,.0f} partitions for the hashed shards to land on). Templates created "
+          f"before keep one item collection: {per_shard_max:.0f} claims/s until DynamoDB splits it for heat |")
+    print(f"| the template item | {rate * i['claim_template_share'] * 2:,.0f} WCU/s from claims; "
+          f"{containers:,.0f} strongly consistent reads in a burst when the containers fill their caches "
+          f"and again after every save (vs {a['partition_rcu']} RCU/s per partition); a save writes "
+          f"{1 + shards_each} items ({2 * (1 + shards_each)} WCU) |")
+    print(f"| store items (store terms check, day stats), spread over {a['stores']:,} stores | "
+          f"{rate / a['stores']:.0f} claims/s per store; one store alone tops out at {per_shard_max:.0f} |")
     print(f"| table write units/s, all claim items (measured {i['claim_wcu']:.0f} WRU per claim) | "
           f"{rate * i['claim_wcu']:,.0f} |")
     print(f"| coupons table + its GSIs write units/s (6 per claim) | {rate * 6:,.0f} |")
     print(f"| claim-count items: one per member, spread | {rate * 2:,.0f} WRU/s over {rate:,} keys |")
-    print(f"| store-day stats items, spread over {a['stores']:,} stores | {rate / a['stores']:.0f} claims/s per item |")
-    print(f"| the template item (ConditionCheck in every claim, today) | {rate * 2:,.0f} WCU/s on ONE item: "
-          f"over the {a['partition_wcu']} WCU partition limit x{rate * 2 / a['partition_wcu']:.0f}, and "
-          f"every concurrent claim conflicts on it |")
-    print(f"| Lambda concurrency at {a['api_ms']:.0f} ms per claim | {rate * a['api_ms'] / 1000:,.0f} |")
-    print(f"| sale cost per minute | {money(rate * 60 * cost['claim'])} |")
-
+    print(f"| Lambda concurrency at {a['api_ms']:.0f} ms per claim | {containers:,.0f} |")
+    print(f"| sale cost per minute | {money(rate * 60 * claim_usd)} |")
 
 if __name__ == "__main__":
     main(sys.argv[1:])

@@ -74,6 +74,53 @@ def measure_capacity(client: object) -> None:
     events = client.meta.events  # type: ignore[attr-defined]
     events.register("provide-client-params.dynamodb.*", _ask_capacity)
     events.register("after-call.dynamodb.*", _add_capacity)
+    events.register("provide-client-params.dynamodb.TransactWriteItems", _note_transaction)
+
+
+# -- claim shape (shards13): which items each claim transaction touches -----
+_shape_lock = threading.Lock()
+_shape_on = threading.Event()
+_shape: list[list[tuple[str, str]]] = []  # per TransactWriteItems: (table, key or "new") per item
+
+
+def _note_transaction(params: dict, model: object, **_: object) -> None:  # type: ignore[type-arg]
+    if getattr(model, "name", "") != "TransactWriteItems" or not _shape_on.is_set():
+        return
+    items = []
+    for entry in params.get("TransactItems", []):
+        for body in entry.values():
+            table = str(body.get("TableName", "?")).split("-", 1)[-1]
+            key = body.get("Key")  # ConditionCheck / Update / Delete name an existing item; a Put makes a new one
+            items.append((table, "new" if key is None else repr(sorted((k, str(v)) for k, v in key.items()))))
+    with _shape_lock:
+        _shape.append(items)
+
+
+def claim_shape(claims_ok: int, n_stores: int) -> dict[str, float]:
+    """Print what one claim transaction touches, and the hottest items."""
+    with _shape_lock:
+        txs = list(_shape)
+    n = max(len(txs), 1)
+    per_tx = sum(len(items) for items in txs) / n
+    with_template = sum(1 for items in txs if any(t == "coupon-templates" for t, _ in items))
+    hits: dict[tuple[str, str], int] = {}
+    for items in txs:
+        for table, key in set(items):
+            if key != "new":
+                hits[(table, key)] = hits.get((table, key), 0) + 1
+    def share(tables: set[str]) -> float:
+        return max((c for (t, _), c in hits.items() if t in tables), default=0) / n
+    stock, template = share({"coupon-stock"}), share({"coupon-templates"})
+    per_store = share({"stores", "store-day-stats"})
+    tables = sorted({t for items in txs for t, _ in items})
+    print(f"claim transaction: {per_tx:.2f} items per TransactWriteItems over {len(txs)} claim transactions "
+          f"({claims_ok} successes): {', '.join(tables)}")
+    print(f"claim transaction: the template item is in {with_template} of {len(txs)} "
+          f"(its version guard rides on the stock shard each claim decrements)")
+    print(f"claim hottest items: busiest stock shard in {stock:.1%} of claim transactions, template item in "
+          f"{template:.1%}, busiest per-store item (store terms check, day stats) in {per_store:.1%} "
+          f"with claims over {n_stores} store(s)")
+    return {"claim_items": per_tx, "claim_template_share": template, "claim_shard_share": stock}
 
 
 def capacity() -> tuple[float, float]:
@@ -181,7 +228,9 @@ def bench(n: int, clients: int, n_stores: int) -> None:
 
     claim_floor = timed("claim floor (raw UpdateItem)", n, clients, floor_claim)
     _by_table.clear()
+    _shape_on.set()
     claim_run = timed("claim (service, TransactWrite)", n, clients, service_claim)
+    _shape_on.clear()
     claim_tables = dict(_by_table)
 
     # the same claims on a template whose stock never runs low: the steady state, no sold-out tail
@@ -363,7 +412,12 @@ def bench(n: int, clients: int, n_stores: int) -> None:
               "redeem_wcu": redeem_run.wcu / max(redeem_run.ok, 1),
               "redeem_rcu": redeem_run.rcu / max(redeem_run.ok, 1)}
     print("model-inputs " + " ".join(f"{k}={v:.3f}" for k, v in inputs.items()))
-    left = sum(int(s.remaining) for s in StockShard.query(template.template_id, consistent_read=True))
+    shape = claim_shape(claim_run.ok, n_stores)
+    from chalicelib.coupons import shards
+    print("model-inputs " + " ".join(f"{k}={v:.3f}" for k, v in shape.items())
+          + f" max_shards={shards.MAX_SHARDS} transaction_items={shards.TRANSACTION_ITEMS}")
+    from chalicelib.coupons.templates import stock_left
+    left = stock_left(template.template_id)
     assert left == 0, f"stock left {left}: every claim should have taken one unit"
     print(f"stock check: {n} claimed, 0 left, none oversold; threads alive: {threading.active_count()}")
 

@@ -1,9 +1,12 @@
 """Claiming a coupon, and the member's wallet.
 
 A claim is ONE DynamoDB request on the happy path: a TransactWriteItems of
-six items. The template's and the store's terms come from the container's
-cache (`coupons/terms.py`) and are re-checked inside the same transaction,
-so nothing is read before the write. Timeline of what each item guards
+six items (coupon, short code, stock shard, claim count, day stats, store
+check). The template item is NOT one of them when the template has stock:
+the version guard rides on the stock shard the claim decrements. The
+template's and the store's terms come from the container's cache
+(`coupons/terms.py`) and are re-checked inside the same transaction, so
+nothing is read before the write. Timeline of what each item guards
 against (two processes A and B, same template, stock 1):
 
   A: terms cached, picks shard k     B: terms cached, picks shard k
@@ -13,9 +16,20 @@ against (two processes A and B, same template, stock 1):
   B reads every shard (consistent): all 0 -> sold_out. Otherwise it retries
              on a shard that still has stock.
 
-- template  ConditionCheck `version = cached version`: an edit, pause or
-            end since we cached it cancels the claim; we re-read and retry.
-- store     ConditionCheck on the store terms the coupon depends on.
+- template  the terms are the current version: `tpl_version = cached
+            version AND tpl_status = active` on the stock shard (the same
+            condition as `remaining > 0`, on the same item; every template
+            save rewrites all shards with it, in one transaction). An edit,
+            pause or end since we cached it cancels the claim; the shard as
+            it stood (ALL_OLD) says whether it was the version (re-read the
+            template, retry) or the stock. Unlimited templates, and those
+            saved before shards carried the version, ConditionCheck the
+            template item itself (`version = cached version`): a hot item
+            at ~500 claims/s, so a flash sale gets stock.
+- store     ConditionCheck on the store terms the coupon depends on. Hot
+            per store only (as hot as that store's day-stats item, which
+            every claim there writes anyway): a sale spread over stores
+            spreads it.
 - stock     `remaining > 0` on the shard: no oversell, whatever the interleaving.
 - limit     `claimed < per_member_limit` (or no count yet) on the member's
             count item: parallel claims by one member serialise on it.
@@ -44,8 +58,8 @@ from chalicelib.coupons import rules, shards, short_codes, terms
 from chalicelib.coupons.audience import admits
 from chalicelib.coupons.codes import new_coupon_id
 from chalicelib.coupons.errors import LimitReached, NotEligible, NotInScope, SoldOut
-from chalicelib.coupons.models import ClaimCount, CouponRecord, StockShard, TemplateRecord
-from chalicelib.coupons.templates import check_claimable, scope_of
+from chalicelib.coupons.models import ClaimCount, CouponRecord, StockShard, TemplateRecord, stock_shard
+from chalicelib.coupons.templates import check_claimable, resync_shards, scope_of
 from chalicelib.errors import StoreloopError
 from chalicelib.stats import member_tiers
 from chalicelib.stores.models import StoreRecord
@@ -96,7 +110,12 @@ def claim(template_id: str, store_id: str, member_id: str, now: datetime) -> Cou
         except Contended:
             continue
         except Refused as exc:
-            if exc.on("template"):
+            # stale terms first: every other refusal (the limit above all) was decided on them
+            shard_stale = (exc.on("stock") and terms.guards_on_shard(template)
+                           and terms.stale_on_shard(template, exc.old("stock")))
+            if shard_stale and terms.shard_behind(template, exc.old("stock")):
+                resync_shards(template_id)  # the template was written without its shards: repair
+            if exc.on("template") or shard_stale:
                 terms.forget_template(template_id)  # edited, paused or ended since cached
                 continue
             if exc.on("store"):
@@ -167,13 +186,16 @@ def _issue(template: TemplateRecord, store: StoreRecord, member_id: str, now: da
 def _claim_transaction(template: TemplateRecord, store: StoreRecord, coupon: CouponRecord,
                        shard: int | None, now: datetime) -> Transaction:
     tx = Transaction()
-    terms.guard_template(tx, template)
+    on_shard = shard is not None and terms.guards_on_shard(template)
+    if not on_shard:
+        terms.guard_template(tx, template)  # unlimited (or not yet migrated): the template item itself
     terms.guard_store(tx, store)
     tx.put("coupon", coupon, condition=CouponRecord.coupon_id.does_not_exist(), old=True)
     tx.put("short_code", short_codes.reservation(coupon), condition=short_codes.free(now))
     if shard is not None:
-        tx.update("stock", StockShard(template.template_id, shard), [StockShard.remaining.add(-1)],
-                  condition=StockShard.remaining > 0)
+        tx.update("stock", stock_shard(template.template_id, shard, bool(template.shard_keys)),
+                  [StockShard.remaining.add(-1)],
+                  condition=terms.shard_guard(template) if on_shard else StockShard.remaining > 0, old=on_shard)
     limit = int(template.per_member_limit)
     tx.update("limit", ClaimCount(coupon.member_id, template.template_id), [ClaimCount.claimed.add(1)],
               condition=ClaimCount.claimed.does_not_exist() | (ClaimCount.claimed < limit))

@@ -4,7 +4,9 @@ resume / end, and copy.
 Every change is a versioned write on `TemplateRecord` (PynamoDB's
 `VersionAttribute` adds `version = <read>` and increments it), so a
 per-container template cache keyed on `version` sees it, and a concurrent
-edit gives 412 instead of a lost update.
+edit gives 412 instead of a lost update. The write is one transaction with
+every stock shard (`templates.commit_save`): the shards carry the version
+and status that claims are guarded on.
 
 The list is served by the `by_created` GSI (hash `list_key` = "template",
 range created_at#id, newest first); status, kind, store and active-window
@@ -19,16 +21,24 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ConfigDict, Field, ValidationError
-from pynamodb.exceptions import UpdateError
 
 from chalicelib import etags, pages
 from chalicelib.coupons import rules
 from chalicelib.coupons.errors import TemplateEnded
 from chalicelib.coupons.models import TemplateRecord
 from chalicelib.coupons.schemas import Kind, Template, TemplateCreateIn, TemplateIn, TemplateStatus
-from chalicelib.coupons.templates import LIST_KEY, create_template, get_template, remaining, to_view, update_template
+from chalicelib.coupons.templates import (
+    LIST_KEY,
+    commit_save,
+    create_template,
+    get_template,
+    remaining,
+    to_view,
+    update_template,
+)
 from chalicelib.schema import ApiModel
 from chalicelib.stores.service import get_store
+from chalicelib.txn import Refused
 from chalicelib.types import EntityId, Instant, Name
 from chalicelib.web import validation_failed
 
@@ -94,13 +104,15 @@ def set_status(template_id: str, status: str, if_match: str | None, now: datetim
     etags.require(if_match, etag(record))
     if record.status == "ended" and status != "ended":
         raise TemplateEnded()
+    record.status, record.updated_at = status, now
     try:
-        record.update(actions=[TemplateRecord.status.set(status), TemplateRecord.updated_at.set(now)],
-                      condition=TemplateRecord.status.does_not_exist() | (TemplateRecord.status != "ended")
-                      if status != "ended" else None)
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            raise etags.PreconditionFailed() from exc
+        # the template and every stock shard in one transaction: a claim
+        # guarded on a shard sees the pause (coupons/terms.py)
+        commit_save(record, condition=TemplateRecord.status.does_not_exist() | (TemplateRecord.status != "ended")
+                    if status != "ended" else None)
+    except Refused as exc:
+        if exc.on("template"):
+            raise etags.PreconditionFailed() from None
         raise
     return record
 

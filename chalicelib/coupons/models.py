@@ -75,6 +75,14 @@ class TemplateRecord(Model):
     version = VersionAttribute()
     status = UnicodeAttribute(null=True)  # active | paused | ended (None = active)
     list_key = UnicodeAttribute(null=True)  # "template": files it in by_created
+    # 1 = every stock shard carries this template's `version` and `status`, so a
+    # claim guards its terms on the shard it decrements (coupons/terms.py);
+    # None = written before shards carried them (the claim checks this item)
+    shard_guard = NumberAttribute(null=True)
+    # 1 = each stock shard is its own partition key ("<template_id>#<shard>"),
+    # so shards spread over partitions from the start; None = all under
+    # `template_id` (written before: one item collection, see docs/capacity.md)
+    shard_keys = NumberAttribute(null=True)
     created_key = UnicodeAttribute(null=True)  # created_at (UTC) + "#" + template_id
 
     by_created = ByCreated()
@@ -96,15 +104,30 @@ class TemplateIndexEntry(Model):
 
 
 class StockShard(Model):
+    """One slice of a limited template's stock. It also carries the
+    template's `version` and `status` as of the template's last save (written
+    in the same transaction as the template), so a claim's one write to it
+    can check that its cached terms are current without touching the
+    template item (see coupons/terms.py)."""
+
     BASE_NAME = "coupon-stock"
 
     class Meta:
         table_name = "coupon-stock"
 
-    template_id = UnicodeAttribute(hash_key=True)
+    template_id = UnicodeAttribute(hash_key=True)  # "<template_id>#<shard>" (spread), or template_id
     shard = NumberAttribute(range_key=True)
     remaining = NumberAttribute()
     initial = NumberAttribute()
+    tpl_version = NumberAttribute(null=True)  # TemplateRecord.version (None: written before it was carried)
+    tpl_status = UnicodeAttribute(null=True)  # TemplateRecord.status: active | paused | ended
+
+
+def stock_shard(template_id: str, shard: int, spread: bool, **attrs: Any) -> StockShard:
+    """The stock item `shard` of a template: under its own partition key
+    `<template_id>#<shard>` when `spread` (TemplateRecord.shard_keys), else
+    under `template_id` (templates created before)."""
+    return StockShard(f"{template_id}#{shard}" if spread else template_id, shard, **attrs)
 
 
 class ClaimCount(Model):

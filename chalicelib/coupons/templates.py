@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
+from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import etags, retry
 from chalicelib.clock import get_clock
 from chalicelib.coupons import rules, shards
 from chalicelib.coupons.errors import EditConflict, Ended, TemplateExists, TemplatePaused
-from chalicelib.coupons.models import StockShard, TemplateIndexEntry, TemplateRecord
+from chalicelib.coupons.models import StockShard, TemplateIndexEntry, TemplateRecord, stock_shard
 from chalicelib.coupons.schemas import AudienceIn, BoostIn, Scope, Template, TemplateIn, template_problems
 from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.txn import Contended, Refused, Transaction
@@ -97,6 +98,73 @@ def _drop_stale_index(template_id: str, buckets: list[str], claim_end: datetime,
             return  # a newer edit owns the index now and drops what it made stale itself
 
 
+def save_transaction(record: TemplateRecord, condition: Any = None) -> Transaction:
+    """ONE transaction that saves `record` (versioned: refused as "template"
+    if it was saved since we read it) and gives every stock shard the
+    version and status the template gets, so claims guarded on a shard
+    (coupons/terms.py) see every save: edit, pause, resume, end. A template
+    and all its shards are at most `shards.TRANSACTION_ITEMS` items
+    (enforced at creation: `shards.MAX_SHARDS`; re-checked here).
+
+    The template is written whole (a PutItem, conditioned on the version
+    read): `Transaction.update` re-applies its actions on a re-send, and a
+    VersionAttribute appends its increment to them each time."""
+    tx = Transaction()
+    if record.total_stock is not None and record.stock_shards:
+        n = int(record.stock_shards)
+        shards.check_fits(n)
+        record.shard_guard = 1
+        version = int(record.version or 0) + 1  # what the versioned put below writes
+        status = record.status or "active"
+        _stamp_shards(tx, record, n, version, status)
+    tx.put("template", record, condition=condition)
+    return tx
+
+
+def _stamp_shards(tx: Transaction, record: TemplateRecord, n: int, version: int, status: str) -> None:
+    spread = bool(record.shard_keys)
+    for shard in range(n):
+        tx.update("shard", stock_shard(record.template_id, shard, spread),
+                  [StockShard.tpl_version.set(version), StockShard.tpl_status.set(status)],
+                  condition=StockShard.template_id.exists())
+
+
+def commit_save(record: TemplateRecord, condition: Any = None) -> None:
+    """`save_transaction` committed under `retry.attempts()` (a new token per
+    attempt: a Contended attempt wrote nothing). Raises Refused("template")
+    if the template moved on (the caller says 409 or 412)."""
+    for _ in retry.attempts(what="the template save"):
+        try:
+            save_transaction(record, condition).commit()
+            return
+        except Contended:
+            continue
+    raise AssertionError("retry.attempts() ends by raising")
+
+
+def resync_shards(template_id: str) -> None:
+    """Repair shards left behind their template's version. Every save goes
+    through `commit_save`, so this happens only if something wrote the
+    template item another way (a script's `TemplateRecord.update` bumps the
+    version too): then every claim would be refused on the shards until the
+    next save. A claim that finds a shard BEHIND the template calls this:
+    one transaction re-stamps every shard with the template's current
+    version and status, conditioned on that version still being current (a
+    save racing it wins, and stamps the shards itself)."""
+    record = get_template(template_id)
+    if record.total_stock is None or not record.stock_shards or not record.shard_guard:
+        return
+    n = int(record.stock_shards)
+    shards.check_fits(n)
+    tx = Transaction()
+    tx.check("template", TemplateRecord, template_id, condition=TemplateRecord.version == record.version)
+    _stamp_shards(tx, record, n, int(record.version), record.status or "active")
+    try:
+        tx.commit()
+    except (Contended, Refused):
+        return  # a save moved the template on (and stamped the shards), or a claim held one: the caller retries
+
+
 def create_template(data: TemplateIn, now: datetime, template_id: str | None = None) -> TemplateRecord:
     """Create a template (the public entry point for other capabilities too,
     e.g. campaigns creating a clearance coupon). Pass a deterministic
@@ -112,8 +180,12 @@ def create_template(data: TemplateIn, now: datetime, template_id: str | None = N
     tx = Transaction()
     if data.total_stock is not None:
         record.stock_shards = shards.shard_count(data.total_stock, data.stock_shards)
+        shards.check_fits(int(record.stock_shards))
+        record.shard_guard = 1  # the shards carry version 1 (what the first save writes) and status
+        record.shard_keys = 1  # each shard its own partition key
         for shard, units in enumerate(shards.split_stock(data.total_stock, int(record.stock_shards))):
-            item = StockShard(record.template_id, shard, remaining=units, initial=units)
+            item = stock_shard(record.template_id, shard, True, remaining=units, initial=units, tpl_version=1,
+                               tpl_status="active")
             tx.put("shard", item, condition=StockShard.template_id.does_not_exist())
     _write_index(record.template_id, record.index_buckets, record.claim_end)
     # The template and all its stock appear together, or not at all.
@@ -134,7 +206,8 @@ def update_template(template_id: str, data: TemplateIn, now: datetime,
     """Replace a template's terms. Stock is fixed at creation (a shard read
     as empty must stay empty for sold-out detection). Coupons already issued
     keep the terms they were issued with. With `If-Match`, a stale version
-    is 412 (checked on the version read, and enforced by the versioned save)."""
+    is 412 (checked on the version read, and enforced by the versioned save).
+    The stock shards take the new version in the same transaction."""
     record = get_template(template_id)
     etags.require(if_match, etags.of_version(int(record.version)))
     extra = []
@@ -147,10 +220,10 @@ def update_template(template_id: str, data: TemplateIn, now: datetime,
     _fill(record, data, now)
     _write_index(template_id, record.index_buckets, record.claim_end)
     try:
-        record.save()  # VersionAttribute: refused if someone else saved since our read
-    except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            raise (EditConflict() if if_match is None else etags.PreconditionFailed()) from exc
+        commit_save(record)  # versioned: refused if someone else saved since our read; shards follow
+    except Refused as exc:
+        if exc.on("template"):
+            raise (EditConflict() if if_match is None else etags.PreconditionFailed()) from None
         raise
     stale = [b for b in old_buckets if b not in record.index_buckets or old_end != record.claim_end]
     _drop_stale_index(template_id, stale, old_end, int(record.version))
@@ -180,13 +253,26 @@ def get_template(template_id: str) -> TemplateRecord:
         raise NotFound(f"coupon template {template_id} not found") from exc
 
 
-def shard_stock(template_id: str) -> dict[int, int]:
-    """Every shard's remaining stock, strongly consistent (one Query)."""
-    return {int(s.shard): int(s.remaining) for s in StockShard.query(template_id, consistent_read=True)}
+def shard_stock(record: TemplateRecord) -> dict[int, int]:
+    """Every shard's remaining stock, strongly consistent: one BatchGetItem
+    of the shards' keys (at most 99), or one Query for a template whose
+    shards share its partition key."""
+    if record.total_stock is None or not record.stock_shards:
+        return {}
+    if not record.shard_keys:
+        return {int(s.shard): int(s.remaining)
+                for s in StockShard.query(record.template_id, consistent_read=True)}
+    keys = [(stock_shard(record.template_id, k, True).template_id, k) for k in range(int(record.stock_shards))]
+    return {int(s.shard): int(s.remaining) for s in StockShard.batch_get(keys, consistent_read=True)}
+
+
+def stock_left(template_id: str) -> int:
+    """Units left over all shards (tests, benches, the console)."""
+    return sum(shard_stock(get_template(template_id)).values())
 
 
 def remaining(record: TemplateRecord) -> int | None:
-    return None if record.total_stock is None else sum(shard_stock(record.template_id).values())
+    return None if record.total_stock is None else sum(shard_stock(record).values())
 
 
 def to_view(record: TemplateRecord, left: int | None) -> Template:

@@ -8,7 +8,18 @@ transaction that relies on them re-checks them *inside the same
 TransactWriteItems* with a ConditionCheck item:
 
 - template  `version = v`: `TemplateRecord.version` is a VersionAttribute,
-            so every save (edit, pause, resume, end) bumps it;
+            so every save (edit, pause, resume, end) bumps it. For a
+            template with stock the check is NOT on the template item: every
+            stock shard carries `tpl_version` and `tpl_status`, rewritten in
+            the same transaction as every template save
+            (`templates.save_transaction`), and the claim's decrement of its
+            shard conditions `remaining > 0 AND tpl_version = v AND
+            tpl_status = active` (`shard_guard`): the guard rides on the one
+            item the claim writes anyway, so at a flash sale the template
+            item is off the hot path (each shard takes ~500 claims/s; the
+            template item would have taken every claim). Unlimited templates
+            (no shard) and templates saved before shards carried the version
+            (`shard_guard` unset) keep a ConditionCheck on the template item;
 - store     the very values the claim used (`traffic_tier`, `spend_tier`,
             `timezone`, `member_day`): a config upsert that changes any of
             them fails the check; one that changes only other fields (name,
@@ -22,6 +33,16 @@ cancelled transaction and one read, never a claim on old terms. Timeline:
   admin edits T: v3 -> v4 (limit 1)
   A: claim with check `version = 3` -> cancelled (ConditionalCheckFailed on
      "template"), nothing written; A re-reads T v4, claims under limit 1.
+
+The same with the guard on the shard (T has stock):
+
+  container A caches T v3 (active); shards 0..n carry tpl_version 3
+  admin pauses T: ONE transaction: T v3 -> v4 paused, every shard -> 4 paused
+  A: claim decrements shard k `if remaining > 0 AND tpl_version = 3 ...`
+     -> cancelled; the shard as it stood comes back (ALL_OLD): tpl_version 4,
+     so A forgets T, re-reads it (v4, paused) and answers 409 template_paused.
+     Had the shard said tpl_version 3 and remaining 0, it was stock: A reads
+     the shards instead.
 
 Stock is cached too, as a hint: the last strongly consistent read of a
 template's shards. Stock only ever goes down, so a shard seen empty stays
@@ -143,6 +164,32 @@ def guard_template(tx: Transaction, record: TemplateRecord, label: str = "templa
     tx.check(label, TemplateRecord, record.template_id, condition=TemplateRecord.version == record.version)
 
 
+def guards_on_shard(record: TemplateRecord) -> bool:
+    """The claim's version guard rides on the stock shard it decrements."""
+    return record.total_stock is not None and bool(record.shard_guard)
+
+
+def shard_guard(record: TemplateRecord) -> Any:
+    """The condition on the claim's stock decrement: stock left, and the
+    shard still carries the template version (and status) these terms are."""
+    return ((StockShard.remaining > 0) & (StockShard.tpl_version == record.version)
+            & (StockShard.tpl_status == "active"))
+
+
+def stale_on_shard(record: TemplateRecord, shard: StockShard | None) -> bool:
+    """A refused decrement: was it the template moving on (True) or the
+    shard being empty (False)? From the shard as it stood (ALL_OLD; no item
+    back = no such shard: a stock question, which the shard read answers)."""
+    return shard is not None and (shard.tpl_version != record.version or shard.tpl_status != "active")
+
+
+def shard_behind(record: TemplateRecord, shard: StockShard | None) -> bool:
+    """The shard carries an OLDER version than these terms: every save
+    stamps template and shards together, so the template was written some
+    other way (`templates.resync_shards` repairs it)."""
+    return shard is not None and (shard.tpl_version is None or int(shard.tpl_version) < int(record.version))
+
+
 def guard_store(tx: Transaction, record: StoreRecord, label: str = "store") -> None:
     """The store still has the terms a coupon depends on (scope tiers,
     timezone, member day)."""
@@ -170,12 +217,14 @@ def stock_hint(template_id: str) -> dict[int, int] | None:
 
 
 def read_stock(template_id: str) -> dict[int, int]:
-    """Every shard's remaining stock, strongly consistent (one Query), and
-    remember it as the hint."""
+    """Every shard's remaining stock, strongly consistent (one request:
+    `templates.shard_stock`), and remember it as the hint."""
     global reads
+    from chalicelib.coupons.templates import shard_stock  # lazily: redemptions use terms, not templates
+
     _fresh()
+    left = shard_stock(template(template_id))
     reads += 1
-    left = {int(s.shard): int(s.remaining) for s in StockShard.query(template_id, consistent_read=True)}
     _stock.put(template_id, (time.monotonic(), left))
     return left
 

@@ -13,8 +13,8 @@ from botocore.exceptions import ConnectionClosedError
 
 from chalicelib import db, retry
 from chalicelib.clock import FixedClock, set_clock
-from chalicelib.coupons import terms
-from chalicelib.coupons.models import ClaimCount, CouponRecord, RedemptionRecord, StockShard
+from chalicelib.coupons import templates, terms
+from chalicelib.coupons.models import ClaimCount, CouponRecord, RedemptionRecord
 from chalicelib.stats.models import StoreDayStats
 from tests.api import Api
 from tests.functional.test_coupons_api import NOON_FRI, claim, create, member, put_store, staff
@@ -66,7 +66,7 @@ def short_budget(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def stock_left(template_id: str) -> int:
-    return sum(int(s.remaining) for s in StockShard.query(template_id, consistent_read=True))
+    return templates.stock_left(template_id)
 
 
 def day_stats(store_id: str = "S1") -> Any:

@@ -52,7 +52,7 @@ def test_ids_are_unguessable() -> None:
 
 @pytest.mark.parametrize("total,requested,expected", [
     (1, None, 1), (50, None, 1), (51, None, 2), (1000, None, 20), (10**6, None, 32),
-    (40, 4, 4), (3, 8, 3), (100, 64, 32),
+    (40, 4, 4), (3, 8, 3), (100, 64, 64), (1000, 150, 99), (10**6, 99, 99),
 ])
 def test_shard_count(total: int, requested: int | None, expected: int) -> None:
     assert shards.shard_count(total, requested) == expected
@@ -83,7 +83,8 @@ def test_all_shards_dry_means_sold_out() -> None:
 
 
 def test_the_documented_ceiling() -> None:
-    assert shards.ceiling_claims_per_s(32) == 32_000
+    assert shards.ceiling_claims_per_s(32) == 16_000
+    assert shards.ceiling_claims_per_s(shards.MAX_SHARDS) == 49_500
 
 
 TERMS = codes.Terms(template_id="tpl-0123456789abcdef", member_id="oK3x9-member-会员", kind="percent_off",
