@@ -124,8 +124,10 @@ class Transaction:
 
     def update(self, label: str, model: Model, actions: list[Any], *, condition: Any = None,
                old: bool = False) -> None:
+        # a fresh list per send: PynamoDB appends a versioned model's version
+        # increment to the list it is given, so a re-send would carry two
         self._add(label, "update", type(model),
-                  lambda tx: tx.update(model, actions=actions, condition=condition,
+                  lambda tx: tx.update(model, actions=list(actions), condition=condition,
                                        return_values="ALL_OLD" if old else None))
 
     def delete(self, label: str, model: Model, *, condition: Any = None) -> None:
