@@ -24,6 +24,7 @@ from devtools.stream_poller import default_handler, for_settings
 from tests.api import Api, token
 from tests.integration.test_console_api import staff_token, store, template
 from tests.integration.test_console_stats import by_tier, pay
+from tests.integration.test_function_access import granted, recording
 
 pytestmark = [pytest.mark.integration]
 
@@ -35,7 +36,8 @@ def counters(store_id: str) -> dict[str, int]:
             if any(getattr(r, f"{kind}_{tier}") for r in rows)}
 
 
-def test_the_stream_consumer_counts_each_event_once_by_the_tier_at_claim(api: Api, admin: str) -> None:
+def test_the_stream_consumer_counts_each_event_once_by_the_tier_at_claim(api: Api, admin: str,
+                                                                       ddb_env: dict[str, str]) -> None:
     store(api, admin, "TS1")
     store(api, admin, "TS2", traffic_tier="low")
     tid = template(api, admin, per_member_limit=3)["template_id"]
@@ -66,13 +68,16 @@ def test_the_stream_consumer_counts_each_event_once_by_the_tier_at_claim(api: Ap
 
     batches: list[dict[str, Any]] = []
 
-    def recording(event: dict[str, Any]) -> dict[str, Any]:
+    def recorded(event: dict[str, Any]) -> dict[str, Any]:
         batches.append(event)
         return default_handler(event)
 
     poller = for_settings()
-    poller.handler = recording
-    assert poller.drain() == 5 + 3 + 1 + 1 + 1  # 5 INSERTs, 3 redemptions, 1 reversal, 1 re-redemption, the rename
+    poller.handler = recorded
+    with recording(ddb_env["STORELOOP_TABLE_PREFIX"]) as calls:
+        assert poller.drain() == 5 + 3 + 1 + 1 + 1  # 5 INSERTs, 3 redemptions, 1 reversal, 1 re-redemption, rename
+    # least privilege: the deployed function's role (infra/access.py) grants every call it made
+    assert calls.used and not sorted(call for call in calls.used if not granted("stats_member_tiers", *call))
     expected_ts1 = {"claimed_new": 3, "redeemed_new": 1, "claimed_loyal": 1}
     expected_ts2 = {"redeemed_loyal": 1, "claimed_active": 1, "redeemed_active": 2, "reversed_active": 1}
     assert counters("TS1") == expected_ts1
