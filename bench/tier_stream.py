@@ -169,7 +169,9 @@ def bench(n_new: int, clients: int) -> None:
           f"{events_counted} events counted")
     print(f"stream consumer per counted event: {sum(consumer_requests.values()) / events_counted:.2f} DynamoDB "
           f"requests ({dict(consumer_requests)}), {consumer_units['write'] / events_counted:.2f} WCU + "
-          f"{consumer_units['read'] / events_counted:.2f} RCU; stream API calls {dict(stream_calls)}")
+          f"{consumer_units['read'] / events_counted:.2f} RCU as DynamoDB Local reports them (it counts a "
+          f"transaction's items of one table once; on AWS each mark is a 2-WCU transactional write); "
+          f"stream API calls {dict(stream_calls)}")
     print(f"stream re-read from the trim horizon: {again_s:.2f} s, {dict(again_requests)} requests, "
           f"{again_units['write']:.0f} WCU (nothing counted twice)")
     assert found == expected, f"by-tier counters {dict(found)} != {dict(expected)}"

@@ -60,6 +60,7 @@ class StreamPoller:
         self.after: dict[str, str] = {}  # shard id -> last sequence number handled
         self.closed: set[str] = set()  # shards read to their end
         self.delivered = 0  # records handed to the handler (a retried record counts again)
+        self.failed = False  # the last pass left a failed record to retry
 
     def ensure_stream(self) -> str:
         """The table's stream ARN, enabling the stream on a table created
@@ -86,6 +87,7 @@ class StreamPoller:
     def poll(self) -> int:
         """One pass over every shard whose parent is read; records handled."""
         handled = 0
+        self.failed = False
         shards = self._shards()
         known = {s["ShardId"] for s in shards}
         for shard in shards:
@@ -116,6 +118,7 @@ class StreamPoller:
             failed = [f["itemIdentifier"] for f in answer.get("batchItemFailures", [])]
             sequences = [r["dynamodb"]["SequenceNumber"] for r in records]
             if failed:  # done up to the first failure; the next pass starts there (as Lambda does)
+                self.failed = True
                 first = sequences.index(failed[0]) if failed[0] in sequences else 0
                 if first:
                     self.after[shard_id] = sequences[first - 1]
@@ -127,12 +130,13 @@ class StreamPoller:
         return handled
 
     def drain(self, max_passes: int = 50) -> int:
-        """Poll until a pass finds nothing new; records handled."""
+        """Poll until a pass finds nothing new and leaves no failure to
+        retry (at most `max_passes`); records handled."""
         total = 0
         for _ in range(max_passes):
             n = self.poll()
             total += n
-            if n == 0:
+            if n == 0 and not self.failed:
                 return total
         return total
 

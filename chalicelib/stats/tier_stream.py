@@ -27,11 +27,15 @@ move it), and remembered in the claim's mark (`TierMark`, event_key
 
 Exactly once per event, although Lambda delivers a batch at least once
 (a failed or timed-out batch is retried from its first unfinished record):
-each event's counter ADD is one `Transaction` with a put-if-absent mark for
-(coupon, event); a re-delivered record fails the mark's condition and
-writes nothing. DynamoDB Streams keeps one item's records in order, so a
-coupon's claim is counted before its redemption, and records are handled
-one after another in stream order; only the reads are batched. A coupon
+an event's counter ADD commits in one `Transaction` with a put-if-absent
+mark for (coupon, event); a re-delivered record fails its mark's condition
+and is dropped from the count. Consecutive events on the same counter row
+share one transaction (`_runs`: up to 99 marks and one ADD), so a flash
+sale's batch costs one write on the hot counter row, not one per claim.
+DynamoDB Streams keeps one item's records in order, so a coupon's claim is
+counted before its redemption; runs commit in stream order, and a failure
+names the first record of the failed run (`batchItemFailures`): every
+record before it is done. A coupon
 claimed before the stream was enabled has no claim mark: its redemption is
 left out of the by-tier figures (`untiered`), as before.
 """
@@ -56,6 +60,7 @@ CLAIMED, REDEEMED, REVERSED = "claimed", "redeemed", "reversed"
 REDEMPTION_MARK_DAYS = 3
 # and any mark: a re-delivered record is at most 24 h old (the stream's retention)
 MIN_MARK_DAYS = 2
+RUN_MAX = 99  # marks per transaction, with the counter row: DynamoDB's 100 items
 
 
 @dataclass(frozen=True)
@@ -155,37 +160,75 @@ class Outcome:
     by_counter: dict[str, int] = field(default_factory=dict)
 
 
-def _count(event: Event, tier: str, store_id: str, day: str, outcome: Outcome) -> TierMark | None:
-    """Mark + counter ADD in one transaction. The mark written, or None if
-    it was already there (a re-delivery)."""
-    counter = f"{event.kind}_{tier}"
-    mark = TierMark(event.coupon_id, event.key, tier=tier, store_id=store_id, day=day, at=event.at,
-                    ttl=datetime.fromtimestamp(mark_ttl(event), UTC))
+@dataclass(frozen=True)
+class Planned:
+    """An event to count: its record's position in the batch, its counter row and mark."""
+
+    position: int
+    event: Event
+    store_id: str
+    day: str
+    mark: TierMark
+
+    @property
+    def counter(self) -> str:
+        return f"{self.event.kind}_{self.mark.tier}"
+
+
+def _commit_run(run: list[Planned], outcome: Outcome) -> None:
+    """One transaction per run: every mark put if absent, and one ADD of
+    their counts on the run's counter row. Marks already there (a
+    re-delivery) are dropped from the run and the rest sent again."""
+    store_id, day = run[0].store_id, run[0].day
     for _ in retry.attempts(what="the member-tier count"):
+        if not run:
+            return
         tx = Transaction()
-        tx.put("mark", mark, condition=TierMark.event_key.does_not_exist())
-        counts: dict[str, Any] = {counter: 1}  # Any: spread into bump_in(**counts) next to its `label`
+        for i, planned in enumerate(run):
+            tx.put(f"mark{i}", planned.mark, condition=TierMark.event_key.does_not_exist())
+        counts: dict[str, Any] = {}  # Any: spread into bump_in(**counts) next to its `label`
+        for planned in run:
+            counts[planned.counter] = counts.get(planned.counter, 0) + 1
         counters.bump_in(tx, store_id, datetime.fromisoformat(day).date(), **counts)
         try:
             tx.commit()
         except Contended:
             continue
         except Refused as exc:
-            if exc.on("mark"):
-                outcome.duplicates += 1
-                return None
-            raise
-        outcome.counted += 1
-        outcome.by_counter[counter] = outcome.by_counter.get(counter, 0) + 1
-        return mark
+            done = [p for i, p in enumerate(run) if exc.on(f"mark{i}")]
+            if not done:
+                raise
+            outcome.duplicates += len(done)
+            run = [p for i, p in enumerate(run) if not exc.on(f"mark{i}")]
+            continue
+        outcome.counted += len(run)
+        for name, n in counts.items():
+            outcome.by_counter[name] = outcome.by_counter.get(name, 0) + n
+        return
     raise AssertionError("retry.attempts() ends by raising")
+
+
+def _runs(planned: list[Planned]) -> list[list[Planned]]:
+    """Consecutive events on the same counter row, at most `RUN_MAX` each
+    (a transaction holds 100 items: the marks and the row). A flash sale's
+    batch at one store is one transaction, not one per claim, so the
+    consumer barely adds to the contention of the claims on that row; and
+    stream order is kept: every record before a failed run is done."""
+    runs: list[list[Planned]] = []
+    for p in planned:
+        last = runs[-1] if runs else None
+        if last is not None and (last[0].store_id, last[0].day) == (p.store_id, p.day) and len(last) < RUN_MAX:
+            last.append(p)
+        else:
+            runs.append([p])
+    return runs
 
 
 def handle(records: list[dict[str, Any]]) -> Outcome:
     """Count a batch of stream records, in order (see the module doc)."""
     outcome = Outcome()
-    events: list[tuple[dict[str, Any], Event | None]] = [(record, classify(record)) for record in records]
-    counted = [e for _, e in events if e is not None]
+    events = [classify(record) for record in records]
+    counted = [e for e in events if e is not None]
     outcome.ignored = len(events) - len(counted)
     if not counted:
         return outcome
@@ -201,39 +244,45 @@ def handle(records: list[dict[str, Any]]) -> Outcome:
         attributes_to_get=["redemption_id", "store_id", "store_day"])} if redemption_ids else {}
     tiers = tiers_at((e.member_id, e.claimed_at) for e in fresh if e.kind == CLAIMED)
 
-    for record, event in events:
+    planned: list[Planned] = []
+    for position, event in enumerate(events):
         if event is None:
             continue
-        try:
-            if (event.coupon_id, event.key) in marks:
-                outcome.duplicates += 1
-                continue
-            if event.kind == CLAIMED:
-                tier = tiers[(event.member_id, event.claimed_at)]
-                store_id, day = event.store_id, local_time(event.claimed_at, event.timezone).date().isoformat()
-            elif event.kind == REDEEMED:
-                claim = marks.get((event.coupon_id, CLAIMED))
-                redemption = redemptions.get(str(event.redemption_id))
-                if claim is None or redemption is None:
-                    outcome.untiered += 1
-                    continue
-                tier, store_id, day = claim.tier, redemption.store_id, redemption.store_day.split("#", 1)[1]
-            else:
-                redeemed = marks.get((event.coupon_id, f"{REDEEMED}#{event.redemption_id}"))
-                if redeemed is None:
-                    outcome.untiered += 1
-                    continue
-                tier, store_id, day = redeemed.tier, redeemed.store_id, redeemed.day
-            if tier not in MEMBER_TIERS:
+        if (event.coupon_id, event.key) in marks:
+            outcome.duplicates += 1
+            continue
+        if event.kind == CLAIMED:
+            tier = tiers[(event.member_id, event.claimed_at)]
+            store_id, day = event.store_id, local_time(event.claimed_at, event.timezone).date().isoformat()
+        elif event.kind == REDEEMED:
+            claim = marks.get((event.coupon_id, CLAIMED))
+            redemption = redemptions.get(str(event.redemption_id))
+            if claim is None or redemption is None:
                 outcome.untiered += 1
                 continue
-            mark = _count(event, tier, store_id, day, outcome)
-            if mark is not None:
-                marks[(mark.coupon_id, mark.event_key)] = mark  # later records of this batch may need it
+            tier, store_id, day = claim.tier, redemption.store_id, redemption.store_day.split("#", 1)[1]
+        else:
+            redeemed = marks.get((event.coupon_id, f"{REDEEMED}#{event.redemption_id}"))
+            if redeemed is None:
+                outcome.untiered += 1
+                continue
+            tier, store_id, day = redeemed.tier, redeemed.store_id, redeemed.day
+        if tier not in MEMBER_TIERS:
+            outcome.untiered += 1
+            continue
+        mark = TierMark(event.coupon_id, event.key, tier=tier, store_id=store_id, day=day, at=event.at,
+                        ttl=datetime.fromtimestamp(mark_ttl(event), UTC))
+        marks[(mark.coupon_id, mark.event_key)] = mark  # later records of this batch may need it
+        planned.append(Planned(position, event, store_id, day, mark))
+
+    for run in _runs(planned):
+        try:
+            _commit_run(run, outcome)
         except Exception:
-            log.exception("member-tier stream record failed", extra={"coupon_id": event.coupon_id,
-                                                                     "sequence": event.sequence})
-            outcome.failed_sequence = event.sequence or str(record.get("eventID", ""))
+            first = run[0]
+            log.exception("member-tier stream run failed", extra={"coupon_id": first.event.coupon_id,
+                                                                  "sequence": first.event.sequence})
+            outcome.failed_sequence = first.event.sequence or str(records[first.position].get("eventID", ""))
             return outcome
     return outcome
 

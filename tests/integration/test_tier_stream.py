@@ -107,20 +107,21 @@ def test_a_failing_record_is_retried_from_where_it_failed(api: Api, admin: str,
     for i in range(4):
         assert api.post(f"/coupon-templates/{tid}/claim", {"store_id": "TF1"},
                         as_=token("member", f"tf{i}")).status == 201
-    real_count = tier_stream._count
+    real = tier_stream._commit_run
     calls = Counter[str]()
 
-    def flaky(event: tier_stream.Event, *args: Any) -> Any:
-        calls[event.member_id] += 1
-        if event.member_id == "tf2" and calls["tf2"] == 1:
+    def flaky(run: list[tier_stream.Planned], outcome: tier_stream.Outcome) -> None:
+        for planned in run:
+            calls[planned.event.member_id] += 1
+        if calls["tf2"] == 1:
             raise RuntimeError("DynamoDB hiccup")
-        return real_count(event, *args)
+        real(run, outcome)
 
-    monkeypatch.setattr(tier_stream, "_count", flaky)
+    monkeypatch.setattr(tier_stream, "_commit_run", flaky)
     poller = for_settings()
     poller.drain()
     assert counters("TF1") == {"claimed_new": 4}
-    assert calls == {"tf0": 1, "tf1": 1, "tf2": 2, "tf3": 1}  # the records before the failure are not redone
+    assert calls == {"tf0": 2, "tf1": 2, "tf2": 2, "tf3": 2}  # one run (one counter row), retried whole
 
 
 def test_a_claim_by_a_member_never_seen_is_one_dynamodb_request(api: Api, admin: str) -> None:

@@ -148,18 +148,42 @@ def test_a_redemption_of_a_coupon_claimed_before_the_stream_is_left_out(tables: 
 
 
 def test_a_failure_names_the_first_record_not_done(tables: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    batch = [insert(coupon("c1", "m1")), insert(coupon("c2", "m2")), insert(coupon("c3", "m3"))]
-    real = tier_stream._count
+    # three counter rows in turn (S1, S2, S1): three runs, committed in stream order
+    batch = [insert(coupon("c1", "m1")), insert(coupon("c2", "m2", store_id="S2")), insert(coupon("c3", "m3"))]
+    real = tier_stream._commit_run
 
-    def failing(event: tier_stream.Event, *args: Any) -> Any:
-        if event.coupon_id == "c2":
+    def failing(run: list[tier_stream.Planned], outcome: tier_stream.Outcome) -> None:
+        if run[0].event.coupon_id == "c2":
             raise RuntimeError("boom")
-        return real(event, *args)
+        real(run, outcome)
 
-    monkeypatch.setattr(tier_stream, "_count", failing)
+    monkeypatch.setattr(tier_stream, "_commit_run", failing)
     answer = tier_stream.handle_event({"Records": batch})
     assert answer == {"batchItemFailures": [{"itemIdentifier": batch[1]["dynamodb"]["SequenceNumber"]}]}
     assert counts("S1", DAY) == {"claimed_new": 1}  # c1 only; c3 waits for c2, as Lambda would
-    monkeypatch.setattr(tier_stream, "_count", real)
+    monkeypatch.setattr(tier_stream, "_commit_run", real)
     assert tier_stream.handle_event({"Records": batch[1:]}) == {"batchItemFailures": []}
-    assert counts("S1", DAY) == {"claimed_new": 3}
+    assert counts("S1", DAY) == {"claimed_new": 2} and counts("S2", DAY) == {"claimed_new": 1}
+
+
+def test_a_run_on_one_counter_row_is_one_transaction_and_drops_marks_already_there(
+        tables: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    batch = [insert(coupon(f"f{i}", f"fm{i}")) for i in range(120)]  # a flash sale at one store
+    sent: list[int] = []
+    real = tier_stream._commit_run
+
+    def spy(run: list[tier_stream.Planned], outcome: tier_stream.Outcome) -> None:
+        sent.append(len(run))
+        real(run, outcome)
+
+    monkeypatch.setattr(tier_stream, "_commit_run", spy)
+    assert tier_stream.handle(batch[:30]).counted == 30
+    assert sent == [30]
+    # the marks' read misses the first 30 (as if they landed after it): the transaction's
+    # conditions catch them, and the other 90 are counted in the same run once they are dropped
+    monkeypatch.setattr(TierMark, "batch_get", classmethod(lambda cls, *a, **kw: iter(())))
+    sent.clear()
+    outcome = tier_stream.handle(batch)
+    assert (outcome.counted, outcome.duplicates) == (90, 30)
+    assert sent == [99, 21]  # at most 99 marks and the counter row per transaction
+    assert counts("S1", DAY) == {"claimed_new": 120}
