@@ -130,6 +130,9 @@ def cfn_table(model: type[Model]) -> dict[str, Any]:
              "Projection": index["projection"]} for index in schema["global_secondary_indexes"]]
     if gsis:
         props["GlobalSecondaryIndexes"] = gsis
+    stream = getattr(model.Meta, "stream_view_type", None)
+    if stream is not None:  # create_table enables the same stream (PynamoDB reads Meta.stream_view_type)
+        props["StreamSpecification"] = {"StreamViewType": stream}
     ttl = model._ttl_attribute()
     if ttl is not None:
         props["TimeToLiveSpecification"] = {"AttributeName": ttl.attr_name, "Enabled": True}

@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from devtools import console_server
+from devtools import console_server, stream_poller
 from devtools.dynamodb_local import DynamoDBLocal
 from devtools.wecom_emulator import Emulator, start_emulator
 
@@ -109,7 +109,8 @@ class ProcessService:
 
 ExtraService = Callable[[dict[str, str]], "Service | None"]
 # Hook for optional services, started after the API (the console's static server).
-EXTRA_SERVICES: list[ExtraService] = [console_server.stack_service]
+EXTRA_SERVICES: list[ExtraService] = [console_server.stack_service,
+                                      stream_poller.stack_service]  # the coupons stream, as Lambda reads it
 
 
 class EmulatorService:

@@ -60,7 +60,20 @@ ACCESS: dict[str, dict[str, tuple[str, ...]]] = {
         "store-groups": WRITE,
         "stores": READ,
     },
+    # the coupons-stream consumer (stats/tier_stream.py): the members' tiers at
+    # claim (members BatchGet, payments index Query), the redemption's store
+    # and day, then a mark + counter ADD per event
+    "stats_member_tiers": {
+        "members": READ,
+        "payments": READ,
+        "coupon-redemptions": READ,
+        "member-tier-marks": WRITE,
+        "store-day-stats": WRITE,
+    },
 }
+
+# function -> the table whose stream it consumes (read access to that stream only)
+STREAM_CONSUMERS = {"stats_member_tiers": "coupons"}
 
 # functions that send to / receive from the fan-out queue
 QUEUE_SENDERS = ("campaigns_tick",)

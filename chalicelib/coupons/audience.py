@@ -24,18 +24,13 @@ from chalicelib.coupons.models import TemplateRecord
 from chalicelib.members import rfm
 from chalicelib.members.models import MemberRecord
 from chalicelib.payments.tiers import member_tier
-from chalicelib.stats import member_tiers
 from chalicelib.types import MemberTier
 
 
 def caller_tier(member_id: str, now: datetime) -> MemberTier:
     """new / active / loyal / at_risk as of `now` (payments/: orders in the
-    30 days up to now, from its index; no record = "new"). Remembered for
-    the claim's tier stamp (stats/member_tiers.py), so a claim right after
-    an offers read or an audience check in this container reads it no more."""
-    tier = member_tier(member_id, now)
-    member_tiers.remember(member_id, tier)
-    return tier
+    30 days up to now, from its index; no record = "new")."""
+    return member_tier(member_id, now)
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,6 @@ from chalicelib.coupons.errors import LimitReached, NotEligible, NotInScope, Sol
 from chalicelib.coupons.models import ClaimCount, CouponRecord, StockShard, TemplateRecord, stock_shard
 from chalicelib.coupons.templates import check_claimable, resync_shards, scope_of
 from chalicelib.errors import StoreloopError
-from chalicelib.stats import member_tiers
 from chalicelib.stores.models import StoreRecord
 from chalicelib.txn import Contended, Refused, Transaction
 
@@ -180,7 +179,7 @@ def _issue(template: TemplateRecord, store: StoreRecord, member_id: str, now: da
         scope_traffic_tiers=list(template.scope_traffic_tiers or []),
         scope_spend_tiers=list(template.scope_spend_tiers or []), claimed_at=now,
         expires_at=rules.expires_at(now, valid_days, template.valid_until), status="claimed",
-        short_code=short_codes.new_code(), member_tier=member_tiers.tier_at(member_id, now))
+        short_code=short_codes.new_code())
 
 
 def _claim_transaction(template: TemplateRecord, store: StoreRecord, coupon: CouponRecord,
@@ -200,11 +199,10 @@ def _claim_transaction(template: TemplateRecord, store: StoreRecord, coupon: Cou
     tx.update("limit", ClaimCount(coupon.member_id, template.template_id), [ClaimCount.claimed.add(1)],
               condition=ClaimCount.claimed.does_not_exist() | (ClaimCount.claimed < limit))
     day = local_time(now, store.timezone).date()
-    by_tier = member_tiers.counts("claimed", coupon.member_tier)
     if template.kind == "clearance":
-        counters.bump_in(tx, store.store_id, day, coupons_claimed=1, clearance_units_claimed=1, **by_tier)
+        counters.bump_in(tx, store.store_id, day, coupons_claimed=1, clearance_units_claimed=1)
     else:
-        counters.bump_in(tx, store.store_id, day, coupons_claimed=1, **by_tier)
+        counters.bump_in(tx, store.store_id, day, coupons_claimed=1)
     return tx
 
 

@@ -169,6 +169,9 @@ class CouponRecord(Model):
 
     class Meta:
         table_name = "coupons"
+        # claims, redemptions and reversals feed derived figures off the write
+        # path (stats/tier_stream.py: redemption rate by member tier)
+        stream_view_type = "NEW_AND_OLD_IMAGES"
 
     coupon_id = UnicodeAttribute(hash_key=True)
     member_id = UnicodeAttribute()
@@ -188,7 +191,6 @@ class CouponRecord(Model):
     status = UnicodeAttribute()  # claimed | redeemed ("expired" is derived at read time)
     redemption_id = UnicodeAttribute(null=True)
     short_code = UnicodeAttribute(null=True)  # digits staff can type; see short_codes.py
-    member_tier = UnicodeAttribute(null=True)  # the member's tier at claim (stats/member_tiers.py)
 
     by_member = ByMember()
     by_template = CouponsByTemplate()
@@ -235,7 +237,6 @@ class RedemptionRecord(Model):
     status = UnicodeAttribute()  # redeemed | reversed
     reversed_at = UTCDateTimeAttribute(null=True)
     reversed_by = UnicodeAttribute(null=True)
-    member_tier = UnicodeAttribute(null=True)  # copied from the coupon: its tier at claim
 
     by_store_day = ByStoreDay()
     by_template = RedemptionsByTemplate()

@@ -61,7 +61,6 @@ from chalicelib.coupons.errors import (
 from chalicelib.coupons.models import AuditRecord, CouponRecord, RedemptionRecord
 from chalicelib.errors import NotFound, StoreloopError
 from chalicelib.settings import get_settings
-from chalicelib.stats import member_tiers
 from chalicelib.stores.models import StoreRecord
 from chalicelib.txn import Contended, Refused, Transaction
 
@@ -245,8 +244,7 @@ def reverse(redemption_id: str, actor: Principal, now: datetime) -> tuple[Redemp
         tx.update("coupon", CouponRecord(record.coupon_id), [
             CouponRecord.status.set("claimed"), CouponRecord.redemption_id.remove()],
             condition=CouponRecord.redemption_id == redemption_id)
-        counters.bump_in(tx, record.store_id, day, redemptions_reversed=1,
-                         **member_tiers.counts("reversed", record.member_tier))
+        counters.bump_in(tx, record.store_id, day, redemptions_reversed=1)
         try:
             tx.commit()
             break

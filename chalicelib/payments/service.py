@@ -45,7 +45,6 @@ from chalicelib.payments.errors import OpenIdBound, PaymentConflict, RefundConfl
 from chalicelib.payments.models import OpenIdRecord, PaymentRecord, RefundRecord, payer_of
 from chalicelib.payments.schemas import PaymentIn
 from chalicelib.payments.tiers import orders_in_window
-from chalicelib.stats import member_tiers
 from chalicelib.stores.models import StoreRecord
 from chalicelib.stores.service import get_store
 from chalicelib.txn import Contended, Refused, Transaction, is_condition_failure
@@ -163,9 +162,7 @@ def refresh_member(member_id: str, now: datetime) -> str:
     except UpdateError as exc:
         if not is_condition_failure(exc):
             raise
-    tier = tier_of(member, recent)
-    member_tiers.remember(member_id, tier)  # this container's claims see the new tier at once
-    return tier
+    return tier_of(member, recent)
 
 
 def tier_of(member: MemberRecord, orders_30d: int) -> str:

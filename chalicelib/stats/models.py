@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
+
+# the `claimed_<tier>` / `redeemed_<tier>` / `reversed_<tier>` counters, in chart order
+MEMBER_TIERS = ("new", "active", "loyal", "at_risk")
 
 
 class ByDay(GlobalSecondaryIndex["StoreDayStats"]):
@@ -36,7 +39,7 @@ class StoreDayStats(Model):
     posts_failed = NumberAttribute(null=True)
     payments = NumberAttribute(null=True)
     gmv_fen = NumberAttribute(null=True)
-    # by the member's tier at claim (stats/member_tiers.py)
+    # by the member's tier at claim, counted from the coupons stream (stats/tier_stream.py)
     claimed_new = NumberAttribute(null=True)
     claimed_active = NumberAttribute(null=True)
     claimed_loyal = NumberAttribute(null=True)
@@ -53,4 +56,28 @@ class StoreDayStats(Model):
     by_day = ByDay()
 
 
-MODELS = [StoreDayStats]
+class TierMark(Model):
+    """One per coupon event counted by the coupons-stream consumer
+    (stats/tier_stream.py), put in the same transaction as its counter ADD
+    with `attribute_not_exists`: a re-delivered stream record counts nothing.
+    The claim's mark (`event_key` "claimed") also remembers the member's tier
+    at claim for the coupon's later redemptions and reversals; a
+    redemption's mark ("redeemed#<redemption_id>") the store and day its
+    reversal is counted on. DynamoDB's TTL drops them once no event can
+    need them (see `tier_stream.mark_ttl`)."""
+
+    BASE_NAME = "member-tier-marks"
+
+    class Meta:
+        table_name = "member-tier-marks"
+
+    coupon_id = UnicodeAttribute(hash_key=True)
+    event_key = UnicodeAttribute(range_key=True)  # claimed | redeemed#<redemption_id> | reversed#<redemption_id>
+    tier = UnicodeAttribute()  # the member's tier at claim
+    store_id = UnicodeAttribute()  # the counter row it was counted on
+    day = UnicodeAttribute()
+    at = UTCDateTimeAttribute()  # when the event happened (the stream record's time)
+    ttl = TTLAttribute(null=True)
+
+
+MODELS = [StoreDayStats, TierMark]

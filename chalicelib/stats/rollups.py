@@ -25,8 +25,7 @@ from chalicelib.clock import local_time
 from chalicelib.coupons.models import CouponRecord, RedemptionRecord
 from chalicelib.errors import ValidationFailed
 from chalicelib.schema import ApiModel
-from chalicelib.stats.member_tiers import MEMBER_TIERS
-from chalicelib.stats.models import StoreDayStats
+from chalicelib.stats.models import MEMBER_TIERS, StoreDayStats
 from chalicelib.stores.models import StoreRecord
 from chalicelib.types import IsoDate
 
@@ -182,7 +181,7 @@ class MemberTierStats(ApiModel):
 
 
 def member_tier_figures(rows: Iterable[StoreDayStats]) -> list[MemberTierFigures]:
-    """Sums the by-tier counters (stats/member_tiers.py) of counter rows (pure)."""
+    """Sums the by-tier counters (stats/tier_stream.py) of counter rows (pure)."""
     totals: Counter[str] = Counter()
     for row in rows:
         for tier in MEMBER_TIERS:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
+from devtools.stream_poller import for_settings
 from tests.api import Api, token
 from tests.browser.conftest import ConsoleErrors, shot
 
@@ -73,6 +74,7 @@ def test_operator_creates_pauses_resumes_a_tier_template_and_sees_it_in_list_and
     page.get_by_role("button", name="Filter").click()
     expect(page.locator("tr", has_text="高客流专享满减").locator(".status-active")).to_have_count(2)
     assert http.post(f"/coupon-templates/{template_id}/claim", {"store_id": "S1"}, as_=member).status == 201
+    for_settings().drain()  # member-tier figures: the coupons stream, as the deployed consumer reads it
 
     page.get_by_role("link", name="Dashboard").click()
     page.locator("#chart canvas").wait_for()
@@ -220,6 +222,7 @@ def test_operator_pins_and_unpins_policy_sees_join_code_alerts_and_store_charts(
     assert http.put("/staff/clerk-s1", {"store_id": "S1"}, as_=admin).status == 200
     assert http.post("/redemptions", {"code": held["m-loyal"]["short_code"]},
                      as_=token("staff", "clerk-s1", store_id="S1")).status == 201
+    for_settings().drain()
     page.get_by_role("link", name="Dashboard").click()
     page.get_by_label("Store (空=全连锁 blank = whole chain)").fill("S1")
     page.get_by_role("button", name="Show").click()

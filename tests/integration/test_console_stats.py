@@ -1,6 +1,7 @@
 """Dashboard figures the console charts, on DynamoDB Local: redemption rate
-by the member's tier at claim (chain-wide and per store), and group members
-chain-wide and per store."""
+by the member's tier at claim (chain-wide and per store; counted from the
+coupons stream, which devtools/stream_poller.py drains here as Lambda would),
+and group members chain-wide and per store."""
 
 from __future__ import annotations
 
@@ -9,18 +10,20 @@ from typing import Any
 
 import pytest
 
+from devtools.stream_poller import for_settings
 from tests.api import Api, token
 from tests.integration.test_console_api import staff_token, store, template
 
 pytestmark = [pytest.mark.integration]
 
 
-def pay(api: Api, admin: str, member: str, store_id: str, n: int) -> None:
+def pay(api: Api, admin: str, member: str, store_id: str, n: int, apart: timedelta = timedelta(days=1),
+        ago: timedelta = timedelta(minutes=5)) -> None:
     now = datetime.now(UTC)
     assert api.put("/members/me", {"nickname": member}, as_=token("member", member)).status == 200
     for i in range(n):
         body = {"payment_id": f"p-{member}-{i}", "member_id": member, "store_id": store_id, "amount_fen": 2500,
-                "paid_at": (now - timedelta(days=i, minutes=5)).isoformat()}
+                "paid_at": (now - ago - i * apart).isoformat()}
         assert api.post("/payments", body, as_=admin).status == 200
 
 
@@ -47,7 +50,9 @@ def test_redemption_rate_by_member_tier_at_claim_chain_wide_and_per_store(api: A
     new1, new2 = claim("m-new", "MT1"), claim("m-new", "MT2")
     active = claim("m-active", "MT1")
     loyal1, loyal2 = claim("m-loyal", "MT1"), claim("m-loyal", "MT2")
-    pay(api, admin, "m-new", "MT1", 4)  # loyal now: coupons claimed while new stay "new"
+    # paid after those claims: loyal now, but coupons claimed while new stay "new" (the stream's
+    # consumer reads the tier from orders paid up to the claim, however late it runs)
+    pay(api, admin, "m-new", "MT1", 4, apart=timedelta(milliseconds=1), ago=timedelta(0))
     staff1, staff2 = staff_token(api, admin, "mt-s1", "MT1"), staff_token(api, admin, "mt-s2", "MT2")
     done = {}
     for coupon, staff in ((new1, staff1), (active, staff1), (loyal1, staff1), (loyal2, staff2)):
@@ -55,6 +60,8 @@ def test_redemption_rate_by_member_tier_at_claim_chain_wide_and_per_store(api: A
         assert reply.status == 201, reply.body
         done[coupon["coupon_id"]] = reply.body["redemption_id"]
     assert api.post(f"/redemptions/{done[active['coupon_id']]}/reverse", as_=staff1).status == 200
+    stream = for_settings()
+    assert stream.drain() > 0
 
     chain = by_tier(api.get("/stats/chain/member-tiers", as_=admin))
     assert chain == {"new": (2, 1, 0.5), "active": (1, 0, 0.0), "loyal": (2, 2, 1.0), "at_risk": (0, 0, None)}
@@ -64,6 +71,7 @@ def test_redemption_rate_by_member_tier_at_claim_chain_wide_and_per_store(api: A
     assert new2["coupon_id"] not in done
     # the new member's next claim is counted as loyal
     claim("m-new", "MT2")
+    stream.drain()
     assert by_tier(api.get("/stats/stores/MT2/member-tiers", as_=admin))["loyal"] == (2, 1, 0.5)
     assert api.get("/stats/stores/MT1/member-tiers", as_=staff2).status == 403
     assert api.get("/stats/stores/nope/member-tiers", as_=admin).status == 404

@@ -208,3 +208,23 @@ def test_the_zip_leaves_boto_to_the_runtime_and_stays_small(packaged) -> None:
     assert report["zip_bytes"] <= 8_000_000
     assert "valid SAM Template" in report["sam_validate"]
     print(f"deployment.zip: {report['zip_bytes']} bytes (chalice: {report['zip_bytes_chalice']})")
+
+
+def test_member_tiers_are_counted_from_the_coupons_stream(packaged) -> None:
+    _, template, _ = packaged
+    table = template["Resources"]["TableCoupons"]["Properties"]
+    assert table["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    function = template["Resources"]["StatsMemberTiers"]["Properties"]
+    (event,) = function["Events"].values()
+    assert event["Type"] == "DynamoDB"
+    props = event["Properties"]
+    assert props["Stream"] == {"Fn::GetAtt": ["TableCoupons", "StreamArn"]}  # not Chalice's placeholder
+    assert props["StartingPosition"] == "TRIM_HORIZON"
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["StreamDeadLetterQueue", "Arn"]}
+    role = template["Resources"][function["Role"]["Fn::GetAtt"][0]]["Properties"]
+    statements = role["Policies"][0]["PolicyDocument"]["Statement"]
+    streams = [s for s in statements if "dynamodb:GetRecords" in s["Action"]]
+    assert streams == [{"Effect": "Allow", "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords",
+                                                      "dynamodb:GetShardIterator", "dynamodb:ListStreams"],
+                        "Resource": [{"Fn::Sub": "${TableCoupons.Arn}/stream/*"}]}]

@@ -91,6 +91,7 @@ def test_banner_commands_work_in_a_new_shell_and_sighup_leaves_no_process(tmp_pa
         children = descendants(stack.pid)
         assert len(children) >= 2  # DynamoDB Local (java) and chalice local
         assert "WeCom:    emulator on" in banner and "Console:" in banner
+        assert "Streams:  coupons stream poller" in banner  # devtools/stream_poller.py, stopped with the rest
 
         fresh = clean_env(tmp_path)
         shell = [line.strip() for line in banner.splitlines() if line.strip().startswith(("export ", ".venv"))]

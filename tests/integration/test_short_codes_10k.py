@@ -25,7 +25,6 @@ from chalicelib.clock import get_clock
 from chalicelib.coupons import claims, short_codes
 from chalicelib.coupons.models import ShortCodeRecord
 from chalicelib.coupons.redemptions import code_key
-from chalicelib.stats import member_tiers
 from tests.api import Api
 from tests.integration.test_console_api import store, template
 
@@ -41,8 +40,6 @@ def test_10000_concurrent_claims_get_distinct_findable_short_codes(api: Api, adm
     tids = [template(api, admin, title=f"万张券{i}", claim_end=(now + timedelta(hours=2)).isoformat())["template_id"]
             for i in range(TEMPLATES)]
     jobs = [(tids[i % TEMPLATES], f"mk{i // TEMPLATES}") for i in range(CLAIMS)]
-    for member in {m for _, m in jobs}:  # members' tiers known (as after their first claim): claims only
-        member_tiers.remember(member, "new")
 
     cpu, started = time.process_time(), time.monotonic()
     with ThreadPoolExecutor(THREADS) as threads:
