@@ -22,13 +22,13 @@ from pathlib import Path
 # Measured on DynamoDB Local (capacity units as DynamoDB reports them, GSIs
 # included, transactional items at 2x): the run quoted in docs/capacity.md.
 RECORDED = {
-    "claim_requests": 2.053, "claim_wcu": 18.0, "claim_rcu": 0.938,
+    "claim_requests": 1.046, "claim_wcu": 18.0, "claim_rcu": 0.394,
     "redeem_requests": 1.0, "redeem_wcu": 18.0, "redeem_rcu": 0.0,
     "nearby_requests": 1.505, "nearby_items": 8.12,
-    "post_items": 5.003, "post_requests": 12.348, "post_wcu": 9.002, "post_rcu": 2.519,
+    "post_items": 3.001, "post_requests": 5.074, "post_wcu": 11.0, "post_rcu": 1.016,
     "quiet_tick_requests": 15, "quiet_tick_items": 1,
     # the claim transaction's shape (bench/claims.py, second model-inputs line)
-    "claim_items": 6.0, "claim_template_share": 0.0, "claim_shard_share": 0.044,
+    "claim_items": 6.0, "claim_template_share": 0.0, "claim_shard_share": 0.043,
     "max_shards": 99, "transaction_items": 100,
 }
 
