@@ -189,6 +189,10 @@ class Stack:
     console_port: int = 8080
     ddb: DynamoDBLocal | None = None
     server: subprocess.Popen[bytes] | None = None
+    seeding: subprocess.Popen[bytes] | None = None
+    started: float = field(default_factory=time.monotonic)
+    answering_after_s: float = 0.0  # first HTTP answer, from the stack's start
+    ready_after_s: float = 0.0  # and every demo store seeded
     services: list[Service] = field(default_factory=list)
     stop_event: threading.Event = field(default_factory=threading.Event)
 
@@ -203,12 +207,12 @@ class Stack:
         env.setdefault("STORELOOP_CHANNEL", "record")
         print(f"DynamoDB Local on {self.ddb.endpoint} ({'in memory' if self.in_memory else LOCAL / 'dynamodb'})")
         print(cli(env, "create-tables"))
-        marker = LOCAL / f"seeded-{env['STORELOOP_TABLE_PREFIX']}"
-        if self.in_memory or not marker.exists():
-            # inherits the terminal, so the seed's progress bar shows live
-            subprocess.run([sys.executable, "-m", "chalicelib.cli", "seed"], cwd=ROOT, env=env, check=True,
-                           preexec_fn=die_with_parent)
-            marker.touch()
+        # Seeding runs while the API starts (and after it answers): a complete
+        # seed is found in its ledger and skipped (a restart), an interrupted
+        # one resumes (stores/seed.py). It inherits the terminal, so its
+        # progress bar shows live.
+        self.seeding = subprocess.Popen([sys.executable, "-m", "chalicelib.cli", "seed"], cwd=ROOT, env=env,
+                                        preexec_fn=die_with_parent)
         env["PORT"] = str(self.port)
         require_free_port(self.console_port, "the console", "--console-port / CONSOLE_PORT")
         env["CONSOLE_PORT"] = str(self.console_port)
@@ -224,11 +228,20 @@ class Stack:
             cwd=ROOT, env=env, preexec_fn=die_with_parent)
         base = f"http://127.0.0.1:{self.port}"
         wait_for_http(base + "/openapi.json", self.server)
+        self.answering_after_s = time.monotonic() - self.started
+        busy = self.seeding.poll() is None
+        print(f"API answering on {base} after {self.answering_after_s:.1f} s"
+              + ("; seeding the demo stores continues (progress below)" if busy else ""), flush=True)
         for make in EXTRA_SERVICES:
             service = make(env)
             if service is not None:
                 self.services.append(service)
         self._write_stack_file(env, base)
+        if self.seeding.wait() != 0:
+            raise SystemExit(f"`chalicelib.cli seed` failed ({self.seeding.returncode}); see above. "
+                             "Run `make run` again: the seed resumes where it stopped.")
+        self.ready_after_s = time.monotonic() - self.started
+        print(f"ready after {self.ready_after_s:.1f} s (every demo store seeded)", flush=True)
         threading.Thread(target=scheduler_loop, args=(env, self.stop_event, self.tick_every), daemon=True).start()
         return base
 
@@ -244,6 +257,8 @@ class Stack:
         self.stop_event.set()
         for service in reversed(self.services):
             service.stop()
+        if self.seeding is not None:
+            stop_process(self.seeding)  # an interrupted seed resumes on the next start
         if self.server is not None:
             stop_process(self.server)
         if self.ddb is not None:

@@ -35,3 +35,49 @@ def test_the_bar_shows_count_time_and_rate_once_per_tenth_off_a_terminal() -> No
     assert 10 <= len(lines) <= 12
     assert lines[-1].startswith("seeding stores [" + "#" * 30 + "] 1,000/1,000")
     assert lines[-1].endswith("500 stores/s") and "2.0 s" in lines[-1]
+
+
+def test_a_complete_seed_is_skipped_by_its_ledger_and_other_data_starts_a_new_one(api: Api) -> None:
+    rows = [(r.store_id, r) for r in read_rows(DEMO_CSV)][:20]
+    seed.seed(rows, datetime.now(UTC), chunk=6, workers=2)
+    assert seed.is_seeded(rows, chunk=6) and seed.ledger(rows, chunk=6).done == frozenset(range(4))
+    StoreRecord(rows[0][0]).delete()  # proof that a restart writes nothing: the store stays deleted
+    seed.seed(rows, datetime.now(UTC), chunk=6, workers=2)
+    assert sum(1 for _ in StoreRecord.scan()) == len(rows) - 1
+    # other data (here: fewer rows) has another fingerprint: seeded in full, and the ledger is now its
+    assert not seed.is_seeded(rows[:10], chunk=6)
+    seed.seed(rows[:10], datetime.now(UTC), chunk=6, workers=2)
+    assert seed.is_seeded(rows[:10], chunk=6) and not seed.is_seeded(rows, chunk=6)
+    assert sum(1 for _ in StoreRecord.scan()) == len(rows)
+
+
+def test_an_interrupted_seed_resumes_with_the_chunks_it_had_not_finished(api: Api, monkeypatch) -> None:
+    rows = [(r.store_id, r) for r in read_rows(DEMO_CSV)][:30]
+    real = seed.upsert_many
+    written: list[str] = []
+
+    def crash_on_chunk_3(part, now):  # type: ignore[no-untyped-def]
+        if part[0][0] == rows[15][0]:
+            raise KeyboardInterrupt("Ctrl-C half-way")
+        written.extend(store_id for store_id, _ in part)
+        return real(part, now)
+
+    monkeypatch.setattr(seed, "upsert_many", crash_on_chunk_3)
+    try:
+        seed.seed(rows, datetime.now(UTC), chunk=5, workers=1)
+    except KeyboardInterrupt:
+        pass
+    state = seed.ledger(rows, chunk=5)
+    assert not state.complete and {0, 1, 2} <= state.done and 3 not in state.done
+    finished = [store_id for store_id, _ in rows[:15]] + [s for i in sorted(state.done - {0, 1, 2})
+                                                         for s, _ in rows[i * 5:i * 5 + 5]]
+    assert written == finished
+    written.clear()
+    monkeypatch.setattr(seed, "upsert_many", lambda part, now: (written.extend(s for s, _ in part), real(part, now)))
+    seen: list[int] = []
+    seed.seed(rows, datetime.now(UTC), progress=lambda done, _t, _s: seen.append(done), chunk=5, workers=1)
+    # each store written once: the resume wrote only the chunks not in the ledger
+    assert written == [s for i in range(6) if i not in state.done for s, _ in rows[i * 5:i * 5 + 5]]
+    assert seen[0] == 5 * len(state.done) and seen[-1] == 30
+    assert seed.is_seeded(rows, chunk=5)
+    assert {s.store_id for s in StoreRecord.scan()} == {store_id for store_id, _ in rows}
