@@ -1,10 +1,11 @@
 """Chalice entry point: wiring only. Routes live in chalicelib/*/routes.py."""
 
+import os
 import sys
 
 from chalice import Chalice, Response
 
-from chalicelib import apidocs, web
+from chalicelib import apidocs, db, web
 from chalicelib.campaigns.routes import bp as campaigns_bp
 from chalicelib.coupons.routes import bp as coupons_bp
 from chalicelib.errors import StoreloopError
@@ -33,6 +34,10 @@ if "chalice.cli" in sys.modules or "chalice.test" in sys.modules:
     from devtools.local_gateway import install_on_local_gateway
 
     install_on_local_gateway()
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    # Lambda's init phase (this import): the DynamoDB client and table
+    # binding, not the first request (docs/cold_start.md).
+    db.init()
 
 
 @app.route("/openapi.json", methods=["GET"])
