@@ -5,7 +5,7 @@ import sys
 
 from chalice import Chalice, Response
 
-from chalicelib import apidocs, db, web
+from chalicelib import apidocs, coldstart, web
 from chalicelib.campaigns.routes import bp as campaigns_bp
 from chalicelib.coupons.routes import bp as coupons_bp
 from chalicelib.errors import StoreloopError
@@ -35,9 +35,10 @@ if "chalice.cli" in sys.modules or "chalice.test" in sys.modules:
 
     install_on_local_gateway()
 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
-    # Lambda's init phase (this import): the DynamoDB client and table
-    # binding, not the first request (docs/cold_start.md).
-    db.init()
+    # Lambda's init phase (this import): the DynamoDB client, table binding,
+    # a priming read and the route validators, not the first request
+    # (chalicelib/coldstart.py, docs/cold_start.md).
+    coldstart.init()
 
 
 @app.route("/openapi.json", methods=["GET"])

@@ -44,10 +44,11 @@ from datetime import UTC, datetime, timedelta
 t = time.perf_counter()
 import app
 imported = time.perf_counter() - t
-init_s = 0.0
-if os.environ.get("BENCH_INIT") == "1":  # what app.py does at import inside Lambda (AWS_LAMBDA_FUNCTION_NAME)
-    from chalicelib import db
-    init_s = db.init()
+took = {}
+if os.environ.get("BENCH_INIT"):  # what app.py does at import inside Lambda (AWS_LAMBDA_FUNCTION_NAME)
+    from chalicelib import coldstart
+    took = coldstart.init(validators=os.environ["BENCH_INIT"] == "all")
+init_s = sum(took.values())
 from chalice.test import Client
 from chalicelib.auth import issue_token
 token = issue_token("b" * 40, "m1", "member", datetime.now(UTC), timedelta(hours=1))
@@ -63,7 +64,8 @@ with Client(app.app) as client:
         warm.append(time.perf_counter() - t)
 assert first.status_code == 200, first.body
 warm.sort()
-print(json.dumps({"import": imported, "init": init_s, "first": first_s, "warm": warm[len(warm) // 2]}))
+print(json.dumps({"import": imported, "init": init_s, "first": first_s, "warm": warm[len(warm) // 2],
+                  **{"init_" + k: v for k, v in took.items()}}))
 """
 
 # The floor for a whole cold start: the same third-party imports, one
@@ -115,7 +117,8 @@ def first_call_runs(runs: int) -> dict[str, list[dict[str, float]]]:
                  "from chalicelib.stores.schemas import StoreIn; from chalicelib.stores.service import upsert_store; "
                  "upsert_store('S1', StoreIn(name='S1', city='上海市', lat=31.2, lng=121.5), datetime.now(UTC))")
         subprocess.run([sys.executable, "-c", setup], cwd=ROOT, env=env, check=True, capture_output=True)
-        variants = {"lazy": (FIRST_CALL, {}), "init": (FIRST_CALL, {"BENCH_INIT": "1"}), "raw": (RAW_FIRST_CALL, {})}
+        variants = {"lazy": (FIRST_CALL, {}), "init": (FIRST_CALL, {"BENCH_INIT": "all"}),
+                    "init-client": (FIRST_CALL, {"BENCH_INIT": "client"}), "raw": (RAW_FIRST_CALL, {})}
         out: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
         for run in range(runs + 1):  # the first warms the OS file cache
             for name, (code, extra) in variants.items():
@@ -210,6 +213,11 @@ def main() -> int:
         print(f"with the init step (Lambda init phase): import {i_import * 1000:.1f} ms + init "
               f"{i_init * 1000:.1f} ms, then first request {i_first * 1000:.1f} ms, warm {i_warm * 1000:.1f} ms "
               f"-> first/warm {i_first / i_warm:.2f}x (goal <= 2)")
+        print("  init parts: " + ", ".join(f"{k[5:]} {med('init', k) * 1000:.1f} ms"
+                                           for k in ("init_client", "init_prime", "init_validators")))
+        c_init, c_first, c_warm = (med("init-client", k) for k in ("init", "first", "warm"))
+        print(f"init without the validators (client + priming read only): init {c_init * 1000:.1f} ms, "
+              f"first request {c_first * 1000:.1f} ms -> first/warm {c_first / c_warm:.2f}x")
         r_import, r_init, r_first, r_warm = (med("raw", k) for k in ("import", "init", "first", "warm"))
         ours, raw = i_import + i_init + i_first, r_import + r_init + r_first
         print(f"raw floor (deps + one botocore client + GetItem): import {r_import * 1000:.1f} ms + client "

@@ -9,7 +9,6 @@ models in its `models.py` as `MODELS`; `MODEL_MODULES` names those modules.
 from __future__ import annotations
 
 import importlib
-import time
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -17,7 +16,6 @@ from pynamodb.exceptions import TableError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.errors import ConfigError
 from chalicelib.settings import Settings, get_settings
 
 MODEL_MODULES = (
@@ -67,22 +65,6 @@ def bind(settings: Settings) -> None:
         model._connection = None  # drop a connection made for other settings
         model._get_connection().connection._client = _connection.client
     _bound_to = settings
-
-
-def init() -> float:
-    """The init step of a cold start: settings (secrets from SSM when so
-    configured), the one botocore client (session, DynamoDB service model,
-    endpoint ruleset: most of a first request's extra time) and every model
-    bound to it. `app.py` runs it at import inside Lambda, i.e. in the init
-    phase, as AWS advises for SDK clients (docs/cold_start.md); elsewhere the
-    first request does it. Returns the seconds it took; a configuration
-    error is left for the first request to answer (in the error envelope)."""
-    started = time.perf_counter()
-    try:
-        ensure_bound()
-    except ConfigError:
-        pass
-    return time.perf_counter() - started
 
 
 def connection() -> Connection:
