@@ -13,7 +13,6 @@ from chalicelib.groups.routes import bp as groups_bp
 from chalicelib.insights.routes import bp as insights_bp
 from chalicelib.inventory.routes import bp as inventory_bp
 from chalicelib.members.routes import bp as members_bp
-from chalicelib.openapi import build_openapi
 from chalicelib.payments.routes import bp as payments_bp
 from chalicelib.staff.routes import bp as staff_bp
 from chalicelib.stats.routes import bp as stats_bp
@@ -43,6 +42,8 @@ if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
 
 @app.route("/openapi.json", methods=["GET"])
 def openapi() -> Response:
+    from chalicelib.openapi import build_openapi  # lazy: only this route needs it (cold start)
+
     return web.json_response(build_openapi())
 
 
