@@ -230,7 +230,9 @@ class Stack:
         wait_for_http(base + "/openapi.json", self.server)
         self.answering_after_s = time.monotonic() - self.started
         busy = self.seeding.poll() is None
-        print(f"API answering on {base} after {self.answering_after_s:.1f} s"
+        # on a terminal, off the progress bar's line (it redraws itself below)
+        print(("\n" if busy and sys.stdout.isatty() else "") + f"API answering on {base} after "
+              f"{self.answering_after_s:.1f} s"
               + ("; seeding the demo stores continues (progress below)" if busy else ""), flush=True)
         for make in EXTRA_SERVICES:
             service = make(env)
