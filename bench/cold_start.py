@@ -30,11 +30,13 @@ PROGRAMS = {
 }
 
 
-def time_once(statement: str, cwd: Path = ROOT, extra: dict[str, str] | None = None) -> float:
+def time_once(statement: str, cwd: Path = ROOT, extra: dict[str, str] | None = None, no_site: bool = False) -> float:
     code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
     env = {**os.environ, "STORELOOP_JWT_SECRET": "b" * 40, "AWS_DEFAULT_REGION": "ap-east-1",
            "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "PYTHONDONTWRITEBYTECODE": "1", **(extra or {})}
-    done = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, check=True)
+    flags = ["-S"] if no_site else []  # -S: no venv site-packages, only PYTHONPATH (as in Lambda)
+    done = subprocess.run([sys.executable, *flags, "-c", code], cwd=cwd, env=env, capture_output=True, text=True,
+                          check=True)
     return float(done.stdout.strip().splitlines()[-1])
 
 
@@ -132,13 +134,25 @@ def first_call_runs(runs: int) -> dict[str, list[dict[str, float]]]:
 
 
 def unpacked_imports(zip_path: Path, tmp: Path, runs: int) -> dict[str, tuple[float, float]]:
-    """Import times as Lambda meets them: from the unpacked deployment.zip
-    (boto3/botocore still from the venv, as the runtime provides them), with
-    the zip's .pyc and with them removed (what a zip without bytecode costs:
-    /var/task is read-only, so nothing is cached between cold starts)."""
+    """Import times as Lambda meets them: from the unpacked deployment.zip,
+    with only what the runtime adds (boto3, botocore and their dependencies,
+    linked from the venv; no other venv package, so e.g. PyJWT finds no
+    `cryptography`, as in Lambda), with the zip's .pyc and with them removed
+    (what a zip without bytecode costs: /var/task is read-only, so nothing
+    is cached between cold starts)."""
     import shutil
+    import site
     import zipfile
 
+    from infra.build import RUNTIME_PROVIDED
+
+    runtime = tmp / "runtime"
+    runtime.mkdir()
+    venv_site = Path(site.getsitepackages()[0])
+    for entry in venv_site.iterdir():
+        package = entry.name.split("-", 1)[0].replace("python_", "")
+        if package in RUNTIME_PROVIDED:
+            (runtime / entry.name).symlink_to(entry)
     out = {}
     for label, keep_pyc in (("with its .pyc", True), ("without .pyc", False)):
         where = tmp / ("unpacked-pyc" if keep_pyc else "unpacked-src")
@@ -147,11 +161,11 @@ def unpacked_imports(zip_path: Path, tmp: Path, runs: int) -> dict[str, tuple[fl
         if not keep_pyc:
             for cache in list(where.rglob("__pycache__")):
                 shutil.rmtree(cache)
-        env = {"PYTHONPATH": str(where)}
-        time_once("import app", cwd=where, extra=env)
-        deps = statistics.median(time_once(DEPS + "; from pydantic import BaseModel", cwd=where, extra=env)
-                                 for _ in range(runs))
-        app = statistics.median(time_once("import app", cwd=where, extra=env) for _ in range(runs))
+        env = {"PYTHONPATH": f"{where}{os.pathsep}{runtime}"}
+        time_once("import app", cwd=where, extra=env, no_site=True)
+        deps = statistics.median(time_once(DEPS + "; from pydantic import BaseModel", cwd=where, extra=env,
+                                           no_site=True) for _ in range(runs))
+        app = statistics.median(time_once("import app", cwd=where, extra=env, no_site=True) for _ in range(runs))
         out[label] = (deps, app)
     return out
 
