@@ -3,7 +3,7 @@ newcomer's first `make run`), and only once.
 
 Stores are written in chunks (`write_chunk`: one guarded radius update,
 then each store item followed by its slot-index items, 100 items per
-TransactWriteItems) on a few threads. Why transactions, not BatchWriteItem
+TransactWriteItems), on one thread by default (`WORKERS`). Why transactions, not BatchWriteItem
 (25 items): on a disk-backed DynamoDB Local the cost is per request (each is
 a database transaction on disk), so 100 items a request seeds several times
 faster (bench/seed.py prints both); on AWS a transactional write costs 2
@@ -39,7 +39,10 @@ from chalicelib.stores.service import raise_max_radius, to_record
 from chalicelib.txn import Contended, Transaction, is_condition_failure, token_for
 
 CHUNK = 250
-WORKERS = 2
+# one writer: a disk-backed DynamoDB Local serializes writes on its database
+# file; more threads only contend (1,500 stores: 932 items/s on one thread,
+# 578 on two, 569 on four, one run each on this machine). `--workers` for AWS.
+WORKERS = 1
 TXN_ITEMS = 100  # TransactWriteItems' limit
 LEDGER_KEY = "seed"
 LEDGER_VERSION = "1"  # bump when what a chunk writes changes: older seeds are then redone
