@@ -1,9 +1,11 @@
 """First-run seeding: every demo store (the shared 7,209-store set, else the
 built-in demo set) into a disk-backed DynamoDB Local, as `make run` does,
 the old way (one `upsert_many` over all rows) and the new way
-(`stores.seed`: chunks on a few threads, progress bar), in the same run on
-fresh table prefixes; against the floor, a raw BatchWriteItem of the very
-same items (stores and slot-index items, 25 a request, as many threads).
+(`stores.seed`: chunks of stores and their slot-index items, 100 items per
+TransactWriteItems, progress bar, ledger), in the same run on fresh table
+prefixes; against two floors on the very same serialized items: raw
+BatchWriteItem (25 a request) and raw TransactWriteItems (100 a request),
+on as many threads as the seed.
 
 Then the newcomer's path itself: `devtools.stack` (what `make run` starts
 after `make deps console`) in a fresh state directory, timed to its first
