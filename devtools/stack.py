@@ -197,35 +197,40 @@ class Stack:
     stop_event: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> str:
+        emulated = os.environ.get("STORELOOP_WECOM", "emulator") == "emulator"
         require_free_port(self.port, "the API (chalice local)", "--port / PORT")
         require_free_port(self.ddb_port, "DynamoDB Local", "--ddb-port / DDB_PORT")
+        require_free_port(self.console_port, "the console", "--console-port / CONSOLE_PORT")
+        if emulated:
+            require_free_port(self.wecom_port, "the WeCom emulator", "--wecom-port / WECOM_PORT")
         self.ddb = DynamoDBLocal(port=self.ddb_port, in_memory=self.in_memory, data_dir=LOCAL / "dynamodb",
-                                 preexec_fn=die_with_parent).start()
+                                 preexec_fn=die_with_parent)
         env = {**os.environ, **self.ddb.env(),
                "STORELOOP_JWT_SECRET": os.environ.get("STORELOOP_JWT_SECRET") or local_secret()}
         env.setdefault("STORELOOP_TABLE_PREFIX", "storeloop-dev-")
         env.setdefault("STORELOOP_CHANNEL", "record")
-        print(f"DynamoDB Local on {self.ddb.endpoint} ({'in memory' if self.in_memory else LOCAL / 'dynamodb'})")
-        print(cli(env, "create-tables"))
-        # Seeding runs while the API starts (and after it answers): a complete
-        # seed is found in its ledger and skipped (a restart), an interrupted
-        # one resumes (stores/seed.py). It inherits the terminal, so its
-        # progress bar shows live.
-        self.seeding = subprocess.Popen([sys.executable, "-m", "chalicelib.cli", "seed"], cwd=ROOT, env=env,
-                                        preexec_fn=die_with_parent)
         env["PORT"] = str(self.port)
-        require_free_port(self.console_port, "the console", "--console-port / CONSOLE_PORT")
         env["CONSOLE_PORT"] = str(self.console_port)
-        if env.get("STORELOOP_WECOM", "emulator") == "emulator":
+        if emulated:
             # the WeCom emulator stands in for qyapi.weixin.qq.com; it pushes its
             # signed, encrypted callbacks to this stack's /wecom/callback
-            require_free_port(self.wecom_port, "the WeCom emulator", "--wecom-port / WECOM_PORT")
             emulator = start_emulator(self.wecom_port, f"http://127.0.0.1:{self.port}/wecom/callback")
             env.update(emulator.env())
             self.services.append(EmulatorService(emulator))
+        # The API first: chalice local touches no table until a request, so its
+        # start overlaps DynamoDB Local's.
         self.server = subprocess.Popen(
             [str(BIN / "chalice"), "local", "--no-autoreload", "--port", str(self.port)],
             cwd=ROOT, env=env, preexec_fn=die_with_parent)
+        self.ddb.start()
+        print(f"DynamoDB Local on {self.ddb.endpoint} ({'in memory' if self.in_memory else LOCAL / 'dynamodb'})",
+              flush=True)
+        # The tables, then the seed, in one process beside the API's start: a
+        # complete seed is found in its ledger and skipped (a restart), an
+        # interrupted one resumes (stores/seed.py). It inherits the terminal,
+        # so its progress bar shows live.
+        self.seeding = subprocess.Popen([sys.executable, "-m", "chalicelib.cli", "seed", "--create-tables"],
+                                        cwd=ROOT, env=env, preexec_fn=die_with_parent)
         base = f"http://127.0.0.1:{self.port}"
         wait_for_http(base + "/openapi.json", self.server)
         self.answering_after_s = time.monotonic() - self.started

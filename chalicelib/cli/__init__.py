@@ -129,6 +129,7 @@ def _seed_args(p: argparse.ArgumentParser) -> None:
                                             "else the built-in demo)")
     p.add_argument("--limit", type=int, default=0, help="only the first N stores")
     p.add_argument("--workers", type=int, default=0, help="parallel writers (default: stores.seed.WORKERS)")
+    p.add_argument("--create-tables", action="store_true", help="create missing tables first (`make run`)")
 
 
 @command("seed", _seed_args, help="upsert demo stores (shared data when present); skips a complete seed, "
@@ -137,6 +138,8 @@ def seed(args: argparse.Namespace) -> int:
     from chalicelib.stores import seed as seeding
     from chalicelib.stores.csv_import import default_source, read_rows
 
+    if args.create_tables:
+        create_tables(args)
     source = args.csv or default_source()
     rows = [(row.store_id, row) for row in read_rows(source)]
     if args.limit:
