@@ -10,6 +10,7 @@ examples work in any new shell.
 from __future__ import annotations
 
 import argparse
+import csv
 import importlib
 import json
 import os
@@ -141,14 +142,18 @@ def seed(args: argparse.Namespace) -> int:
     if args.create_tables:
         create_tables(args)
     source = args.csv or default_source()
+    db.ensure_bound()
+    fp = seeding.source_fingerprint(source, args.limit)
+    if seeding.read_ledger(fp).complete:  # a restart: one read, no row parsed
+        with source.open(newline="", encoding="utf-8") as handle:
+            count = sum(1 for _ in csv.DictReader(handle))
+        count = min(count, args.limit) if args.limit else count
+        print(f"{count:,} stores from {source.name} already seeded (nothing to write)", flush=True)
+        return 0
     rows = [(row.store_id, row) for row in read_rows(source)]
     if args.limit:
         rows = rows[: args.limit]
-    db.ensure_bound()
-    state = seeding.ledger(rows)
-    if state.complete:
-        print(f"{len(rows):,} stores from {source.name} already seeded (nothing to write)")
-        return 0
+    state = seeding.ledger(rows, fp=fp)
     bar = Progress(len(rows), "seeding stores")
     already = sum(len(part) for i, part in enumerate(seeding.split(rows, seeding.CHUNK)) if i in state.done)
     if already:
@@ -158,7 +163,8 @@ def seed(args: argparse.Namespace) -> int:
     def advance(done: int, _total: int, _s: float) -> None:  # runs under the seed's lock
         bar.advance(done - bar.done)
 
-    seconds = seeding.seed(rows, datetime.now(UTC), progress=advance, workers=args.workers or seeding.WORKERS)
+    seconds = seeding.seed(rows, datetime.now(UTC), progress=advance, workers=args.workers or seeding.WORKERS,
+                           fp=fp)
     bar.close()
     written = len(rows) - already
     print(f"seeded {written:,} stores from {source.name} in {seconds:.1f} s "

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
 
 from chalicelib.campaigns.models import SlotIndexRecord
 from chalicelib.campaigns.schedule import index_items, store_plan
@@ -92,3 +95,20 @@ def test_an_interrupted_seed_resumes_with_the_chunks_it_had_not_finished(api: Ap
     assert seen[0] == 5 * len(state.done) and seen[-1] == 30
     assert seed.is_seeded(rows, chunk=5)
     assert {s.store_id for s in StoreRecord.scan()} == {store_id for store_id, _ in rows}
+
+
+def test_the_cli_seed_finds_a_complete_seed_from_the_csv_alone_and_reseeds_a_changed_file(
+        api: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from chalicelib import cli
+
+    source = tmp_path / "stores.csv"
+    lines = DEMO_CSV.read_text(encoding="utf-8").splitlines(keepends=True)
+    source.write_text("".join(lines[:13]), encoding="utf-8")  # a header and 12 stores
+    assert cli.main(["seed", "--csv", str(source)]) == 0
+    assert "seeded 12 stores" in capsys.readouterr().out
+    assert cli.main(["seed", "--csv", str(source)]) == 0  # a restart
+    assert "12 stores from stores.csv already seeded (nothing to write)" in capsys.readouterr().out
+    source.write_text("".join(lines[:16]), encoding="utf-8")  # the file changed: another row set
+    assert cli.main(["seed", "--csv", str(source)]) == 0
+    assert "seeded 15 stores" in capsys.readouterr().out
+    assert sum(1 for _ in StoreRecord.scan()) == 15
