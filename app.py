@@ -1,10 +1,11 @@
 """Chalice entry point: wiring only. Routes live in chalicelib/*/routes.py."""
 
+import os
 import sys
 
 from chalice import Chalice, Response
 
-from chalicelib import apidocs, web
+from chalicelib import apidocs, coldstart, web
 from chalicelib.campaigns.routes import bp as campaigns_bp
 from chalicelib.coupons.routes import bp as coupons_bp
 from chalicelib.errors import StoreloopError
@@ -12,7 +13,6 @@ from chalicelib.groups.routes import bp as groups_bp
 from chalicelib.insights.routes import bp as insights_bp
 from chalicelib.inventory.routes import bp as inventory_bp
 from chalicelib.members.routes import bp as members_bp
-from chalicelib.openapi import build_openapi
 from chalicelib.payments.routes import bp as payments_bp
 from chalicelib.staff.routes import bp as staff_bp
 from chalicelib.stats.routes import bp as stats_bp
@@ -33,10 +33,17 @@ if "chalice.cli" in sys.modules or "chalice.test" in sys.modules:
     from devtools.local_gateway import install_on_local_gateway
 
     install_on_local_gateway()
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    # Lambda's init phase (this import): the DynamoDB client, table binding,
+    # a priming read and the route validators, not the first request
+    # (chalicelib/coldstart.py, docs/cold_start.md).
+    coldstart.init()
 
 
 @app.route("/openapi.json", methods=["GET"])
 def openapi() -> Response:
+    from chalicelib.openapi import build_openapi  # lazy: only this route needs it (cold start)
+
     return web.json_response(build_openapi())
 
 

@@ -50,7 +50,8 @@ class DynamoDBLocal:
         if java is None:
             raise RuntimeError("java (17+) is required for DynamoDB Local")
         cmd = [java, "-Xmx1g", f"-Djava.library.path={jar_dir / 'DynamoDBLocal_lib'}", "-jar",
-               str(jar_dir / "DynamoDBLocal.jar"), "-port", str(self.port)]
+               str(jar_dir / "DynamoDBLocal.jar"), "-port", str(self.port),
+               "-disableTelemetry"]  # this machine reaches no AWS endpoint; nothing to send
         if self.in_memory:
             cmd.append("-inMemory")
         else:

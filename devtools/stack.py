@@ -189,46 +189,66 @@ class Stack:
     console_port: int = 8080
     ddb: DynamoDBLocal | None = None
     server: subprocess.Popen[bytes] | None = None
+    seeding: subprocess.Popen[bytes] | None = None
+    started: float = field(default_factory=time.monotonic)
+    answering_after_s: float = 0.0  # first HTTP answer, from the stack's start
+    ready_after_s: float = 0.0  # and every demo store seeded
     services: list[Service] = field(default_factory=list)
     stop_event: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> str:
+        emulated = os.environ.get("STORELOOP_WECOM", "emulator") == "emulator"
         require_free_port(self.port, "the API (chalice local)", "--port / PORT")
         require_free_port(self.ddb_port, "DynamoDB Local", "--ddb-port / DDB_PORT")
+        require_free_port(self.console_port, "the console", "--console-port / CONSOLE_PORT")
+        if emulated:
+            require_free_port(self.wecom_port, "the WeCom emulator", "--wecom-port / WECOM_PORT")
         self.ddb = DynamoDBLocal(port=self.ddb_port, in_memory=self.in_memory, data_dir=LOCAL / "dynamodb",
-                                 preexec_fn=die_with_parent).start()
+                                 preexec_fn=die_with_parent)
         env = {**os.environ, **self.ddb.env(),
                "STORELOOP_JWT_SECRET": os.environ.get("STORELOOP_JWT_SECRET") or local_secret()}
         env.setdefault("STORELOOP_TABLE_PREFIX", "storeloop-dev-")
         env.setdefault("STORELOOP_CHANNEL", "record")
-        print(f"DynamoDB Local on {self.ddb.endpoint} ({'in memory' if self.in_memory else LOCAL / 'dynamodb'})")
-        print(cli(env, "create-tables"))
-        marker = LOCAL / f"seeded-{env['STORELOOP_TABLE_PREFIX']}"
-        if self.in_memory or not marker.exists():
-            # inherits the terminal, so the seed's progress bar shows live
-            subprocess.run([sys.executable, "-m", "chalicelib.cli", "seed"], cwd=ROOT, env=env, check=True,
-                           preexec_fn=die_with_parent)
-            marker.touch()
         env["PORT"] = str(self.port)
-        require_free_port(self.console_port, "the console", "--console-port / CONSOLE_PORT")
         env["CONSOLE_PORT"] = str(self.console_port)
-        if env.get("STORELOOP_WECOM", "emulator") == "emulator":
+        if emulated:
             # the WeCom emulator stands in for qyapi.weixin.qq.com; it pushes its
             # signed, encrypted callbacks to this stack's /wecom/callback
-            require_free_port(self.wecom_port, "the WeCom emulator", "--wecom-port / WECOM_PORT")
             emulator = start_emulator(self.wecom_port, f"http://127.0.0.1:{self.port}/wecom/callback")
             env.update(emulator.env())
             self.services.append(EmulatorService(emulator))
+        # The API first: chalice local touches no table until a request, so its
+        # start overlaps DynamoDB Local's.
         self.server = subprocess.Popen(
             [str(BIN / "chalice"), "local", "--no-autoreload", "--port", str(self.port)],
             cwd=ROOT, env=env, preexec_fn=die_with_parent)
+        self.ddb.start()
+        print(f"DynamoDB Local on {self.ddb.endpoint} ({'in memory' if self.in_memory else LOCAL / 'dynamodb'})",
+              flush=True)
+        # The tables, then the seed, in one process beside the API's start: a
+        # complete seed is found in its ledger and skipped (a restart), an
+        # interrupted one resumes (stores/seed.py). It inherits the terminal,
+        # so its progress bar shows live.
+        self.seeding = subprocess.Popen([sys.executable, "-m", "chalicelib.cli", "seed", "--create-tables"],
+                                        cwd=ROOT, env=env, preexec_fn=die_with_parent)
         base = f"http://127.0.0.1:{self.port}"
         wait_for_http(base + "/openapi.json", self.server)
+        self.answering_after_s = time.monotonic() - self.started
+        busy = self.seeding.poll() is None
+        # on a terminal, off the progress bar's line (it redraws itself below)
+        print(("\n" if busy and sys.stdout.isatty() else "") + f"API answering on {base} after "
+              f"{self.answering_after_s:.1f} s"
+              + ("; seeding the demo stores continues (progress below)" if busy else ""), flush=True)
         for make in EXTRA_SERVICES:
             service = make(env)
             if service is not None:
                 self.services.append(service)
         self._write_stack_file(env, base)
+        if self.seeding.wait() != 0:
+            raise SystemExit(f"`chalicelib.cli seed` failed ({self.seeding.returncode}); see above. "
+                             "Run `make run` again: the seed resumes where it stopped.")
+        self.ready_after_s = time.monotonic() - self.started
+        print(f"ready after {self.ready_after_s:.1f} s (every demo store seeded)", flush=True)
         threading.Thread(target=scheduler_loop, args=(env, self.stop_event, self.tick_every), daemon=True).start()
         return base
 
@@ -244,6 +264,8 @@ class Stack:
         self.stop_event.set()
         for service in reversed(self.services):
             service.stop()
+        if self.seeding is not None:
+            stop_process(self.seeding)  # an interrupted seed resumes on the next start
         if self.server is not None:
             stop_process(self.server)
         if self.ddb is not None:

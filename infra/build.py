@@ -7,7 +7,10 @@
 3. drops from the zip what the Lambda Python runtime already provides
    (boto3, botocore and their dependencies),
 4. adds the `/docs` page's Swagger UI assets from node_modules,
-5. with --lint, runs cfn-lint and `sam validate --lint` (the SAM CLI lives in
+5. adds bytecode (.pyc, unchecked-hash) for every module in the zip: /var/task
+   is read-only, so without it every cold start compiles every module it
+   imports, ours and the dependencies' (docs/cold_start.md),
+6. with --lint, runs cfn-lint and `sam validate --lint` (the SAM CLI lives in
    .venv-sam, see requirements-sam.txt) on the result, and prints the sizes.
 Deploy the output with `sam deploy` or `aws cloudformation package/deploy`.
 """
@@ -53,6 +56,31 @@ def strip_runtime_packages(zip_path: Path) -> tuple[int, int]:
     return before, zip_path.stat().st_size
 
 
+def add_bytecode(zip_path: Path) -> int:
+    """Compile every module in the zip into its `__pycache__` (the tag of
+    this interpreter: chalice package targets the Lambda runtime of the
+    Python it runs under). Unchecked-hash .pyc: valid whatever the file
+    times after Lambda unpacks the zip. Returns the bytes added."""
+    import compileall
+    import py_compile
+    import tempfile
+
+    before = zip_path.stat().st_size
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        with zipfile.ZipFile(zip_path) as src:
+            src.extractall(root)
+            names = set(src.namelist())
+        compileall.compile_dir(str(root), quiet=2, ddir="/var/task", workers=0,
+                               invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+        with zipfile.ZipFile(zip_path, "a", zipfile.ZIP_DEFLATED) as dst:
+            for pyc in sorted(root.rglob("*.pyc")):
+                name = pyc.relative_to(root).as_posix()
+                if name not in names:
+                    dst.write(pyc, name)
+    return zip_path.stat().st_size - before
+
+
 def vendor_docs_assets(zip_path: Path) -> int:
     """Swagger UI for `/docs` (chalicelib/apidocs.py), from node_modules into the zip."""
     from chalicelib.apidocs import ASSETS, NODE_MODULES
@@ -91,8 +119,10 @@ def build(stage: str, out: Path, lint: bool) -> dict[str, Any]:
                    cwd=ROOT, env=env, check=True)
     before, _ = strip_runtime_packages(out / "deployment.zip")
     vendor_docs_assets(out / "deployment.zip")
+    bytecode = add_bytecode(out / "deployment.zip")
     after = (out / "deployment.zip").stat().st_size
-    report = {"stage": stage, "template": str(out / "sam.json"), "zip_bytes_chalice": before, "zip_bytes": after}
+    report = {"stage": stage, "template": str(out / "sam.json"), "zip_bytes_chalice": before, "zip_bytes": after,
+              "bytecode_bytes": bytecode}
     if lint:
         done = subprocess.run([str(Path(sys.executable).with_name("cfn-lint")), str(out / "sam.json")],
                               capture_output=True, text=True)
@@ -125,7 +155,8 @@ def main() -> int:
     report = build(args.stage, args.out or ROOT / "build" / args.stage, args.lint)
     print(f"stage {report['stage']}: {report['template']}")
     print(f"deployment.zip {report['zip_bytes'] / 1e6:.1f} MB "
-          f"(chalice's {report['zip_bytes_chalice'] / 1e6:.1f} MB less the runtime's boto3/botocore)")
+          f"(chalice's {report['zip_bytes_chalice'] / 1e6:.1f} MB less the runtime's boto3/botocore, "
+          f"plus {report['bytecode_bytes'] / 1e6:.1f} MB of .pyc)")
     if "cfn_lint" in report:
         print(f"cfn-lint: {report['cfn_lint']}")
         print(f"sam validate --lint: {report['sam_validate']}")

@@ -13,12 +13,9 @@ from chalicelib import history, logs
 from chalicelib.auth import Principal
 from chalicelib.campaigns import posts, schedule
 from chalicelib.campaigns.errors import PostNotRetryable
-from chalicelib.campaigns.fanout import SqsQueue, prefetch_records, process_batch
 from chalicelib.campaigns.models import PostRecord
 from chalicelib.campaigns.schemas import DateQuery, Post, PostList, PostOffer, SlotOut, SlotPlanIn, SlotPlanOut
 from chalicelib.campaigns.slots import SlotSpec
-from chalicelib.campaigns.tick import run_tick
-from chalicelib.campaigns.worker import handle, redrive
 from chalicelib.clock import get_clock
 from chalicelib.db import ensure_bound
 from chalicelib.delivery.channel import get_channel
@@ -103,6 +100,8 @@ def retry_post(principal: Principal, store_id: str, post_id: str) -> Post:
     post = posts.take_lease(store_id, post_id, now)
     if post is None:
         raise PostNotRetryable("another worker is delivering this post")
+    from chalicelib.campaigns.worker import redrive  # lazy: only this route and the workers need it (cold start)
+
     redrive(post, now, get_channel(get_settings()))
     return post_view(posts.get(store_id, post_id))
 
@@ -115,6 +114,9 @@ def _sqs_client() -> Any:
 
 @bp.schedule(Rate(5, unit=Rate.MINUTES), name="campaigns_tick")
 def scheduled_tick(event: Any) -> None:
+    from chalicelib.campaigns.fanout import SqsQueue
+    from chalicelib.campaigns.tick import run_tick  # lazy, as the worker's: not on an API cold start
+
     with logs.invocation("tick", event):
         ensure_bound()
         client = _sqs_client()
@@ -125,6 +127,9 @@ def scheduled_tick(event: Any) -> None:
 
 @bp.on_sqs_message(queue=FANOUT_QUEUE, batch_size=10, name="campaigns_fanout")
 def fanout_worker(event: Any) -> dict[str, Any]:
+    from chalicelib.campaigns.fanout import prefetch_records, process_batch
+    from chalicelib.campaigns.worker import handle
+
     with logs.invocation("fanout", event):
         ensure_bound()
         channel = get_channel(get_settings())

@@ -10,6 +10,7 @@ examples work in any new shell.
 from __future__ import annotations
 
 import argparse
+import csv
 import importlib
 import json
 import os
@@ -125,27 +126,49 @@ def _ensure_on_roster(staff_id: str, store_id: str, now: datetime) -> None:
 
 
 def _seed_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--csv", type=Path, help="store-locator CSV (default: shared data, else built-in demo)")
+    p.add_argument("--csv", type=Path, help="store-locator CSV (default: STORELOOP_SEED_CSV, the shared data, "
+                                            "else the built-in demo)")
     p.add_argument("--limit", type=int, default=0, help="only the first N stores")
+    p.add_argument("--workers", type=int, default=0, help="parallel writers (default: stores.seed.WORKERS)")
+    p.add_argument("--create-tables", action="store_true", help="create missing tables first (`make run`)")
 
 
-@command("seed", _seed_args, help="upsert demo stores (shared data when present)")
+@command("seed", _seed_args, help="upsert demo stores (shared data when present); skips a complete seed, "
+                                  "resumes an interrupted one")
 def seed(args: argparse.Namespace) -> int:
+    from chalicelib.stores import seed as seeding
     from chalicelib.stores.csv_import import default_source, read_rows
-    from chalicelib.stores.seed import seed as seed_stores
 
+    if args.create_tables:
+        create_tables(args)
     source = args.csv or default_source()
-    rows = list(read_rows(source))
+    db.ensure_bound()
+    fp = seeding.source_fingerprint(source, args.limit)
+    if seeding.read_ledger(fp).complete:  # a restart: one read, no row parsed
+        with source.open(newline="", encoding="utf-8") as handle:
+            count = sum(1 for _ in csv.DictReader(handle))
+        count = min(count, args.limit) if args.limit else count
+        print(f"{count:,} stores from {source.name} already seeded (nothing to write)", flush=True)
+        return 0
+    rows = [(row.store_id, row) for row in read_rows(source)]
     if args.limit:
         rows = rows[: args.limit]
-    db.ensure_bound()
-    bar = Progress(len(rows), "seed")
-    # parallel chunks (stores.seed); the callback runs under its lock
-    seconds = seed_stores([(row.store_id, row) for row in rows], datetime.now(UTC),
-                          progress=lambda done, _total, _s: bar.advance(done - bar.done))
+    state = seeding.ledger(rows, fp=fp)
+    bar = Progress(len(rows), "seeding stores")
+    already = sum(len(part) for i, part in enumerate(seeding.split(rows, seeding.CHUNK)) if i in state.done)
+    if already:
+        print(f"resuming an interrupted seed: {already:,} of {len(rows):,} stores already written", flush=True)
+        bar.base = bar.done = already
+
+    def advance(done: int, _total: int, _s: float) -> None:  # runs under the seed's lock
+        bar.advance(done - bar.done)
+
+    seconds = seeding.seed(rows, datetime.now(UTC), progress=advance, workers=args.workers or seeding.WORKERS,
+                           fp=fp)
     bar.close()
-    print(f"seeded {len(rows)} stores from {source.name} in {seconds:.1f} s "
-          f"({len(rows) / max(seconds, 1e-9):,.0f} stores/s)")
+    written = len(rows) - already
+    print(f"seeded {written:,} stores from {source.name} in {seconds:.1f} s "
+          f"({written / max(seconds, 1e-9):,.0f} stores/s)", flush=True)
     return 0
 
 

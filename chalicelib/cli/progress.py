@@ -19,6 +19,7 @@ class Progress:
         self.stream = stream or sys.stderr
         self.enabled = force or self.stream.isatty()
         self.done = 0
+        self.base = 0  # already done before this run (a resumed job): not counted in the rate
         self.started = time.monotonic()
 
     def advance(self, n: int = 1) -> None:
@@ -30,7 +31,7 @@ class Progress:
         share = self.done / self.total if self.total else 1.0
         filled = int(share * WIDTH)
         elapsed = time.monotonic() - self.started
-        rate = self.done / elapsed if elapsed > 0 else 0.0
+        rate = (self.done - self.base) / elapsed if elapsed > 0 else 0.0
         self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (WIDTH - filled)}] "
                           f"{self.done}/{self.total} {elapsed:5.1f}s {rate:,.0f}/s")
         self.stream.flush()

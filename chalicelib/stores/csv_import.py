@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,5 +64,9 @@ def read_rows(path: Path) -> Iterator[StoreRow]:
 
 
 def default_source() -> Path:
-    """The full shared data set when it is beside the repo, else the built-in demo set."""
+    """`STORELOOP_SEED_CSV` when set, else the full shared data set when it is
+    beside the repo, else the built-in demo set."""
+    chosen = os.environ.get("STORELOOP_SEED_CSV")
+    if chosen:
+        return Path(chosen)
     return SHARED_CSV if SHARED_CSV.exists() else DEMO_CSV

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import NumberAttribute, NumberSetAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -100,6 +100,12 @@ class GeoMeta(Model):
 
     key = UnicodeAttribute(hash_key=True)
     max_radius_m = NumberAttribute(null=True)
+    # key "seed": the demo seed's ledger (stores/seed.py): which chunks of
+    # which row set (`fingerprint`) are written, so a restart skips a complete
+    # seed and an interrupted one resumes
+    fingerprint = UnicodeAttribute(null=True)
+    chunks = NumberAttribute(null=True)
+    done = NumberSetAttribute(null=True)
 
 
 MODELS = [StoreRecord, GeoMeta]

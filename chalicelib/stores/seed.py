@@ -1,51 +1,183 @@
 """Seeding many stores fast, with progress (the demo's 7,209 stores on a
-newcomer's first `make run`).
+newcomer's first `make run`), and only once.
 
-Stores are upserted in chunks (`service.upsert_many`: one guarded radius
-update, BatchWriteItem for the stores, the slot index items after them) on
-a few threads at once, so DynamoDB Local's per-request latency overlaps
-instead of adding up. Every chunk is idempotent, so a seed interrupted
-half-way is finished by running it again."""
+Stores are written in chunks (`write_chunk`: one guarded radius update,
+then each store item followed by its slot-index items, 100 items per
+TransactWriteItems), on one thread by default (`WORKERS`). Why transactions, not BatchWriteItem
+(25 items): on a disk-backed DynamoDB Local the cost is per request (each is
+a database transaction on disk), so 100 items a request seeds several times
+faster (bench/seed.py prints both); on AWS a transactional write costs 2
+write units per item, which for a one-off import of the stores is cents.
+Every chunk is idempotent (plain puts of complete items).
+
+A ledger item (`GeoMeta` key "seed") records which chunks of which row set
+(a fingerprint of the rows and the chunk size) are written, each chunk
+marked after it is complete. So a restart on the same data finds the seed
+complete with one read and writes nothing, and a seed interrupted half-way
+(Ctrl-C, a crash) resumes with the chunks it had not finished. Other data
+(another CSV, `--limit`) starts a new ledger."""
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TextIO
 
+from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.models import Model
+
+from chalicelib import retry
+from chalicelib.stores.models import GeoMeta
 from chalicelib.stores.schemas import StoreIn
-from chalicelib.stores.service import upsert_many
+from chalicelib.stores.service import raise_max_radius, to_record
+from chalicelib.txn import Contended, Transaction, is_condition_failure, token_for
 
 CHUNK = 250
-WORKERS = 4
+# one writer: a disk-backed DynamoDB Local serializes writes on its database
+# file; more threads only contend (1,500 stores: 932 items/s on one thread,
+# 578 on two, 569 on four, one run each on this machine). `--workers` for AWS.
+WORKERS = 1
+TXN_ITEMS = 100  # TransactWriteItems' limit
+LEDGER_KEY = "seed"
+LEDGER_VERSION = "1"  # bump when what a chunk writes changes: older seeds are then redone
 
 Progress = Callable[[int, int, float], None]  # (done, total, seconds so far)
+Rows = Sequence[tuple[str, StoreIn]]
 
 
-def seed(rows: list[tuple[str, StoreIn]], now: datetime, progress: Progress | None = None,
-         chunk: int = CHUNK, workers: int = WORKERS) -> float:
-    """Upsert every row; returns the seconds it took."""
+@dataclass(frozen=True)
+class Ledger:
+    fingerprint: str
+    chunks: int
+    done: frozenset[int]
+
+    @property
+    def complete(self) -> bool:
+        return self.chunks > 0 and len(self.done) >= self.chunks
+
+
+def fingerprint(rows: Rows, chunk: int) -> str:
+    digest = hashlib.sha256(f"{LEDGER_VERSION}:{chunk}".encode())
+    for store_id, data in rows:
+        digest.update(f"\n{store_id}\t".encode() + data.model_dump_json().encode())
+    return digest.hexdigest()[:32]
+
+
+def split(rows: Rows, chunk: int) -> list[list[tuple[str, StoreIn]]]:
+    return [list(rows[i:i + chunk]) for i in range(0, len(rows), chunk)]
+
+
+def source_fingerprint(path: Path, limit: int = 0, chunk: int = CHUNK) -> str:
+    """A row set's fingerprint from its CSV's bytes (and `--limit`), so that a
+    restart can find its seed complete without parsing 7,209 rows."""
+    digest = hashlib.sha256(f"{LEDGER_VERSION}:{chunk}:{limit}:csv\n".encode())
+    digest.update(path.read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def read_ledger(fp: str, chunks: int | None = None) -> Ledger:
+    """The ledger if it is this row set's (`fp`), else an empty one.
+    `chunks` None: as the ledger recorded it."""
+    try:
+        item = GeoMeta.get(LEDGER_KEY, consistent_read=True)
+    except DoesNotExist:
+        return Ledger(fp, chunks or 0, frozenset())
+    if item.fingerprint != fp:
+        return Ledger(fp, chunks or 0, frozenset())
+    return Ledger(fp, int(item.chunks or 0) if chunks is None else chunks, frozenset(int(i) for i in (item.done or ())))
+
+
+def ledger(rows: Rows, chunk: int = CHUNK, fp: str | None = None) -> Ledger:
+    """What is already written of this row set (nothing if another was seeded last)."""
+    return read_ledger(fp or fingerprint(rows, chunk), len(split(rows, chunk)))
+
+
+def is_seeded(rows: Rows, chunk: int = CHUNK) -> bool:
+    return ledger(rows, chunk).complete
+
+
+def write_chunk(part: Sequence[tuple[str, StoreIn]], now: datetime, key: str = "") -> int:
+    """Every store of `part` and its slot-index items (the schedule the tick
+    reads), each store before its index items; returns the items written.
+    `key` makes the transactions' idempotency tokens unique to this run."""
+    from chalicelib.campaigns.models import SlotPlanRecord
+    from chalicelib.campaigns.schedule import index_items, store_plan
+    from chalicelib.campaigns.slots import SlotSpec
+
+    records = [to_record(store_id, data, now) for store_id, data in part]
+    if not records:
+        return 0
+    # the index radius first: a store saved before its radius is known to the index could be missed by nearby
+    raise_max_radius(max(int(r.radius_m) for r in records))
+    custom = {p.store_id: [SlotSpec(s.slot, s.at, s.kind) for s in p.slots]
+              for p in SlotPlanRecord.batch_get([r.store_id for r in records])}
+    items: list[Model] = []
+    for record in records:
+        items.append(record)
+        if record.status == "open":  # a closed store posts nothing (as schedule.reindex)
+            items.extend(index_items(record, store_plan(record, custom.get(record.store_id)), now))
+    for n, start in enumerate(range(0, len(items), TXN_ITEMS)):
+        group = items[start:start + TXN_ITEMS]
+        for _ in retry.attempts(what="the seed"):
+            tx = Transaction(token=token_for("seed", key, now.isoformat(), str(n)))
+            for i, item in enumerate(group):
+                tx.put(f"item{i}", item)
+            try:
+                tx.commit()
+                break
+            except Contended:
+                continue
+    return len(items)
+
+
+def _mark_done(fp: str, index: int) -> None:
+    """Add a finished chunk, only to this row set's ledger (a seed of other
+    data started since owns the ledger now: then nothing is recorded)."""
+    try:
+        GeoMeta(LEDGER_KEY).update(actions=[GeoMeta.done.add({index})], condition=GeoMeta.fingerprint == fp)
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+
+
+def seed(rows: Rows, now: datetime, progress: Progress | None = None,
+         chunk: int = CHUNK, workers: int = WORKERS, fp: str | None = None) -> float:
+    """Upsert every row not already seeded; returns the seconds it took.
+    `fp`: the row set's fingerprint when the caller has one (the CLI's, from
+    the CSV file), else one from the rows."""
     start = time.perf_counter()
     lock = threading.Lock()
-    done = 0
+    parts = split(rows, chunk)
+    state = ledger(rows, chunk, fp)
+    if not state.done:  # a new ledger for this row set (replaces another's)
+        GeoMeta(LEDGER_KEY, fingerprint=state.fingerprint, chunks=len(parts)).save()
+    pending = [i for i in range(len(parts)) if i not in state.done]
+    done = len(rows) - sum(len(parts[i]) for i in pending)
 
-    def one(part: list[tuple[str, StoreIn]]) -> None:
+    def one(index: int) -> None:
         nonlocal done
-        upsert_many(part, now)
+        write_chunk(parts[index], now, key=f"{state.fingerprint}:{index}")
+        _mark_done(state.fingerprint, index)
         with lock:
-            done += len(part)
+            done += len(parts[index])
             if progress is not None:
                 progress(done, len(rows), time.perf_counter() - start)
 
-    parts = [rows[i:i + chunk] for i in range(0, len(rows), chunk)]
     if progress is not None:
-        progress(0, len(rows), 0.0)
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        list(pool.map(one, parts))  # re-raises the first failure
+        progress(done, len(rows), 0.0)
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
+        for future in [pool.submit(one, index) for index in pending]:
+            future.result()  # re-raises the first failure
+    finally:  # on a failure or Ctrl-C: no new chunk starts; the ledger has every finished one
+        pool.shutdown(wait=True, cancel_futures=True)
     return time.perf_counter() - start
 
 
@@ -54,10 +186,12 @@ def bar(out: TextIO = sys.stderr, width: int = 30) -> Progress:
     a terminal, one line per ~10% otherwise (logs, captured output)."""
     interactive = out.isatty()
     last_decile = [-1]
+    base: list[int] = []  # where this run started (a resumed seed starts part-way)
 
     def show(done: int, total: int, seconds: float) -> None:
+        base[:] = base or [done]
         filled = int(width * done / max(total, 1))
-        rate = done / seconds if seconds > 0 else 0.0
+        rate = (done - base[0]) / seconds if seconds > 0 else 0.0
         line = (f"seeding stores [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} "
                 f"{seconds:5.1f} s  {rate:,.0f} stores/s")
         if interactive:

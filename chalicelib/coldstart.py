@@ -1,0 +1,79 @@
+"""The init step of a cold start, separate from the import.
+
+Importing `app` only defines things (routes, models, pydantic classes with
+their validators deferred). `init()` does the work the first request would
+otherwise pay: settings (and secrets from SSM), the one botocore DynamoDB
+client (session, service model, endpoint ruleset) with every table model
+bound to it, one priming GetItem (opens the connection: TCP and, on AWS,
+TLS), and the pydantic validators of every route's body, query and response
+models. `app.py` runs it at import inside Lambda, i.e. in the function's
+init phase, which is where AWS advises creating SDK clients; `chalice
+local` and the tests do not, so there the first request pays instead.
+docs/cold_start.md has the measured costs of each part.
+"""
+
+from __future__ import annotations
+
+import time
+
+from pydantic import BaseModel
+
+from chalicelib import db
+from chalicelib.errors import ConfigError
+
+PRIME_KEY = {"key": {"S": "max_radius"}}  # the geo-meta item every nearby lookup reads
+
+
+def _prime() -> None:
+    """One GetItem on the geo-meta table (half a read unit): the connection
+    is open when the first request comes. A failure here is not fatal: the
+    first request will meet it again and answer it properly."""
+    from chalicelib.stores.models import GeoMeta
+
+    try:
+        db.connection().client.get_item(TableName=GeoMeta.Meta.table_name, Key=PRIME_KEY)
+    except Exception:  # noqa: BLE001 - priming is an optimisation only
+        pass
+
+
+def route_models() -> list[type[BaseModel]]:
+    from chalicelib import web
+
+    seen: dict[type[BaseModel], None] = {}
+    for spec in web.ROUTES:
+        for model in (spec.body, spec.query, spec.response):
+            if model is not None:
+                seen[model] = None
+    return list(seen)
+
+
+def build_validators() -> int:
+    """Build the deferred pydantic validators (ApiModel's `defer_build`) of
+    every route model now; returns how many were built."""
+    built = 0
+    for model in route_models():
+        if not model.__pydantic_complete__:
+            model.model_rebuild()
+            built += 1
+    return built
+
+
+def init(prime: bool = True, validators: bool = True) -> dict[str, float]:
+    """Returns the seconds each part took. A configuration error is left for
+    the first request to answer (in the error envelope), not the init phase."""
+    took: dict[str, float] = {}
+    started = time.perf_counter()
+    try:
+        db.ensure_bound()
+    except ConfigError:
+        return {"client": time.perf_counter() - started}
+    took["client"] = time.perf_counter() - started
+    if prime:
+        started = time.perf_counter()
+        _prime()
+        took["prime"] = time.perf_counter() - started
+    if validators:
+        started = time.perf_counter()
+        build_validators()
+        took["validators"] = time.perf_counter() - started
+    return took

@@ -1,0 +1,52 @@
+"""The cold-start init step (chalicelib/coldstart.py): one shared client for
+every model, a priming read, every route's validators built; a configuration
+error is left for the first request; app.py runs it at import only inside
+Lambda (AWS_LAMBDA_FUNCTION_NAME)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chalicelib import coldstart, db
+from chalicelib.settings import reset_settings
+from tests.api import Api
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_init_binds_every_model_to_one_client_primes_and_builds_every_route_validator(api: Api) -> None:
+    took = coldstart.init()
+    assert set(took) == {"client", "prime", "validators"} and all(s >= 0 for s in took.values())
+    shared = db.connection().client
+    assert all(model._get_connection().connection._client is shared for model in db.all_models())
+    models = coldstart.route_models()
+    assert len(models) > 40 and all(model.__pydantic_complete__ for model in models)
+    assert coldstart.build_validators() == 0  # nothing left to build
+    assert api.get("/openapi.json").status == 200
+
+
+def test_a_configuration_error_is_left_for_the_first_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STORELOOP_JWT_SECRET", "short")
+    reset_settings()
+    assert set(coldstart.init()) == {"client"}  # no exception in the init phase
+
+
+@pytest.mark.parametrize("in_lambda", [True, False])
+def test_app_runs_init_at_import_only_inside_lambda(in_lambda: bool) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "AWS_LAMBDA_FUNCTION_NAME"}
+    # nothing listens on port 9: the priming read fails fast, and init still completes
+    env.update(AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:9", STORELOOP_DDB_MAX_RETRIES="0",
+               PYTHONDONTWRITEBYTECODE="1")
+    if in_lambda:
+        env["AWS_LAMBDA_FUNCTION_NAME"] = "storeloop-dev"
+    code = ("import app; from chalicelib import coldstart, db; "
+            "print(db._bound_to is not None, all(m.__pydantic_complete__ for m in coldstart.route_models()))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ([str(in_lambda)] * 2)
