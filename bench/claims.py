@@ -185,12 +185,12 @@ def main() -> None:
 def bench(n: int, clients: int, n_stores: int) -> None:
     from chalicelib import db
     from chalicelib.auth import Principal
+    from chalicelib.campaigns.store_config import save_store
     from chalicelib.coupons import claims, codes, redemptions, short_codes, terms
     from chalicelib.coupons.models import ClaimCount, CouponRecord, StockShard
     from chalicelib.coupons.service import TemplateIn, create_template
     from chalicelib.settings import get_settings, reset_settings
     from chalicelib.stores.schemas import StoreIn
-    from chalicelib.stores.service import upsert_store
 
     reset_settings()
     db.create_tables()
@@ -201,7 +201,7 @@ def bench(n: int, clients: int, n_stores: int) -> None:
     now = datetime.now(UTC)
     stores = [f"S{i}" for i in range(n_stores)]
     for store_id in stores:
-        upsert_store(store_id, StoreIn(name=store_id, city="上海市", lat=31.2, lng=121.5), now)
+        save_store(store_id, StoreIn(name=store_id, city="上海市", lat=31.2, lng=121.5), now)
     template = create_template(TemplateIn(
         title="flash", kind="amount_off", value=500, total_stock=n, claim_start=now - timedelta(hours=1),
         claim_end=now + timedelta(hours=1), valid_days=1), now)

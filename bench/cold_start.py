@@ -116,8 +116,9 @@ def first_call_runs(runs: int) -> dict[str, list[dict[str, float]]]:
         env = {**os.environ, **ddb.env(), "STORELOOP_TABLE_PREFIX": f"cold{uuid.uuid4().hex[:6]}-",
                "STORELOOP_JWT_SECRET": "b" * 40, "PYTHONDONTWRITEBYTECODE": "1"}
         setup = ("from datetime import UTC, datetime; from chalicelib import db; db.create_tables(); "
-                 "from chalicelib.stores.schemas import StoreIn; from chalicelib.stores.service import upsert_store; "
-                 "upsert_store('S1', StoreIn(name='S1', city='上海市', lat=31.2, lng=121.5), datetime.now(UTC))")
+                 "from chalicelib.stores.schemas import StoreIn; "
+                 "from chalicelib.campaigns.store_config import save_store; "
+                 "save_store('S1', StoreIn(name='S1', city='上海市', lat=31.2, lng=121.5), datetime.now(UTC))")
         subprocess.run([sys.executable, "-c", setup], cwd=ROOT, env=env, check=True, capture_output=True)
         variants = {"lazy": (FIRST_CALL, {}), "init": (FIRST_CALL, {"BENCH_INIT": "all"}),
                     "init-client": (FIRST_CALL, {"BENCH_INIT": "client"}), "raw": (RAW_FIRST_CALL, {})}

@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from chalicelib import db  # noqa: E402
+from chalicelib.campaigns import store_config  # noqa: E402
 from chalicelib.insights.demo import dip_hour, hour_weights, kind_of  # noqa: E402
 from chalicelib.insights.models import StoreWeek  # noqa: E402
 from chalicelib.insights.refresh import run_refresh  # noqa: E402
@@ -41,7 +42,6 @@ from chalicelib.payments.models import PaymentRecord  # noqa: E402
 from chalicelib.payments.schemas import PaymentIn  # noqa: E402
 from chalicelib.payments.service import record_payment  # noqa: E402
 from chalicelib.settings import reset_settings  # noqa: E402
-from chalicelib.stores import service  # noqa: E402
 from chalicelib.stores.csv_import import default_source, read_rows  # noqa: E402
 from devtools.dynamodb_local import DynamoDBLocal  # noqa: E402
 
@@ -168,7 +168,7 @@ def main() -> None:
         reset_settings()
         db.create_tables()
         t0 = time.perf_counter()
-        records = service.upsert_many([(r.store_id, r) for r in rows], NOW - timedelta(days=args.days + 1))
+        records = store_config.save_stores([(r.store_id, r) for r in rows], NOW - timedelta(days=args.days + 1))
         naive_ids = {r.store_id for r in records[: args.naive_stores]}
         payments, week_items, naive_items = write_history(records, args.days, naive_ids)
         load_s = time.perf_counter() - t0

@@ -1,7 +1,7 @@
 """First-run seeding: every demo store (the shared 7,209-store set, else the
 built-in demo set) into a disk-backed DynamoDB Local, as `make run` does,
 the old way (one `upsert_many` over all rows) and the new way
-(`stores.seed`: chunks of stores and their slot-index items, 100 items per
+(`campaigns.store_seed`: chunks of stores and their slot-index items, 100 items per
 TransactWriteItems, progress bar, ledger), in the same run on fresh table
 prefixes; against two floors on the very same serialized items: raw
 BatchWriteItem (25 a request) and raw TransactWriteItems (100 a request),
@@ -34,8 +34,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from chalicelib import db  # noqa: E402
+from chalicelib.campaigns import store_config  # noqa: E402
+from chalicelib.campaigns import store_seed as seed  # noqa: E402
 from chalicelib.settings import reset_settings  # noqa: E402
-from chalicelib.stores import seed, service  # noqa: E402
+from chalicelib.stores import service  # noqa: E402
 from chalicelib.stores.csv_import import default_source, read_rows  # noqa: E402
 from devtools.dynamodb_local import DynamoDBLocal, free_port  # noqa: E402
 
@@ -149,7 +151,7 @@ def main() -> None:
             if not args.no_before:
                 fresh("bench-seed-old-")
                 t0 = time.perf_counter()
-                service.upsert_many(rows, datetime.now(UTC))
+                store_config.save_stores(rows, datetime.now(UTC))
                 old_s = time.perf_counter() - t0
             fresh("bench-seed-raw-")
             items = raw_items(rows, datetime.now(UTC))

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from chalicelib import db  # noqa: E402
+from chalicelib.campaigns import store_config  # noqa: E402
 from chalicelib.campaigns.fanout import InProcessQueue  # noqa: E402
 from chalicelib.campaigns.models import TickWatermark  # noqa: E402
 from chalicelib.campaigns.schedule import store_plan  # noqa: E402
@@ -36,7 +37,6 @@ from chalicelib.clock import FixedClock, set_clock  # noqa: E402
 from chalicelib.delivery.record import RecordChannel  # noqa: E402
 from chalicelib.groups.models import GroupRecord  # noqa: E402
 from chalicelib.settings import reset_settings  # noqa: E402
-from chalicelib.stores import service  # noqa: E402
 from chalicelib.stores.csv_import import default_source, read_rows  # noqa: E402
 from chalicelib.stores.models import StoreRecord  # noqa: E402
 from devtools.dynamodb_local import DynamoDBLocal  # noqa: E402
@@ -115,7 +115,7 @@ def main() -> None:
         db.create_tables()
         t0 = time.perf_counter()
         setup_at = datetime(*DAY, 7, 0, tzinfo=SH)
-        records = service.upsert_many([(r.store_id, r) for r in rows], setup_at)  # also files their slots
+        records = store_config.save_stores([(r.store_id, r) for r in rows], setup_at)  # also files their slots
         with GroupRecord.batch_write() as batch:
             for r in records:
                 batch.save(GroupRecord(r.store_id, 1, group_id=f"{r.store_id}.1", capacity=200, member_count=50,

@@ -74,6 +74,7 @@ def main() -> None:
 def bench(n_new: int, clients: int) -> None:
     from chalicelib import db
     from chalicelib.auth import Principal
+    from chalicelib.campaigns.store_config import save_store
     from chalicelib.coupons import claims, codes, redemptions
     from chalicelib.coupons.service import TemplateIn, create_template
     from chalicelib.members.models import MemberRecord
@@ -81,14 +82,13 @@ def bench(n_new: int, clients: int) -> None:
     from chalicelib.settings import get_settings, reset_settings
     from chalicelib.stats.models import MEMBER_TIERS, StoreDayStats
     from chalicelib.stores.schemas import StoreIn
-    from chalicelib.stores.service import upsert_store
     from devtools.stream_poller import for_settings
 
     reset_settings()
     db.create_tables()
     settings = get_settings()
     now = datetime.now(UTC)
-    upsert_store("B1", StoreIn(name="B1", city="上海市", lat=31.2, lng=121.5), now)
+    save_store("B1", StoreIn(name="B1", city="上海市", lat=31.2, lng=121.5), now)
     template = create_template(TemplateIn(
         title="flash", kind="amount_off", value=500, total_stock=n_new * 4, claim_start=now - timedelta(hours=1),
         claim_end=now + timedelta(hours=1), valid_days=1), now)

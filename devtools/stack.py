@@ -227,7 +227,7 @@ class Stack:
               flush=True)
         # The tables, then the seed, in one process beside the API's start: a
         # complete seed is found in its ledger and skipped (a restart), an
-        # interrupted one resumes (stores/seed.py). It inherits the terminal,
+        # interrupted one resumes (campaigns/store_seed.py). It inherits the terminal,
         # so its progress bar shows live.
         self.seeding = subprocess.Popen([sys.executable, "-m", "chalicelib.cli", "seed", "--create-tables"],
                                         cwd=ROOT, env=env, preexec_fn=die_with_parent)

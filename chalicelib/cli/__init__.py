@@ -129,14 +129,14 @@ def _seed_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--csv", type=Path, help="store-locator CSV (default: STORELOOP_SEED_CSV, the shared data, "
                                             "else the built-in demo)")
     p.add_argument("--limit", type=int, default=0, help="only the first N stores")
-    p.add_argument("--workers", type=int, default=0, help="parallel writers (default: stores.seed.WORKERS)")
+    p.add_argument("--workers", type=int, default=0, help="parallel writers (default: campaigns.store_seed.WORKERS)")
     p.add_argument("--create-tables", action="store_true", help="create missing tables first (`make run`)")
 
 
 @command("seed", _seed_args, help="upsert demo stores (shared data when present); skips a complete seed, "
                                   "resumes an interrupted one")
 def seed(args: argparse.Namespace) -> int:
-    from chalicelib.stores import seed as seeding
+    from chalicelib.campaigns import store_seed as seeding
     from chalicelib.stores.csv_import import default_source, read_rows
 
     if args.create_tables:

@@ -8,6 +8,7 @@ from chalice import Blueprint, Cron
 
 from chalicelib import logs
 from chalicelib.auth import Principal
+from chalicelib.campaigns import store_config
 from chalicelib.clock import get_clock
 from chalicelib.db import ensure_bound
 from chalicelib.errors import ValidationFailed
@@ -74,7 +75,7 @@ def put_policy(principal: Principal, store_id: str, body: PolicyIn) -> InsightsO
 def put_hours(principal: Principal, store_id: str, body: HoursIn) -> Store:
     now = get_clock().now()
     week = None if body.hours is None else {str(day): spans for day, spans in body.hours.items()}
-    record = stores.set_hours(store_id, week, body.afternoon_window, now)
+    record = store_config.save_hours(store_id, week, body.afternoon_window, now)
     return stores.to_view(record, now=now)
 
 

@@ -100,7 +100,7 @@ class GeoMeta(Model):
 
     key = UnicodeAttribute(hash_key=True)
     max_radius_m = NumberAttribute(null=True)
-    # key "seed": the demo seed's ledger (stores/seed.py): which chunks of
+    # key "seed": the demo seed's ledger (campaigns/store_seed.py): which chunks of
     # which row set (`fingerprint`) are written, so a restart skips a complete
     # seed and an interrupted one resumes
     fingerprint = UnicodeAttribute(null=True)

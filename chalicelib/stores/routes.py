@@ -6,6 +6,7 @@ from chalice import Blueprint
 
 from chalicelib import etags
 from chalicelib.auth import Principal, Role
+from chalicelib.campaigns import store_config
 from chalicelib.clock import get_clock
 from chalicelib.geo.coords import to_wgs84
 from chalicelib.stores import listing, nearby, service
@@ -28,13 +29,13 @@ def put_store(principal: Principal, store_id: str, body: StoreIn, if_match: str 
         current = service.get_store(store_id)
         etags.require(if_match, listing.etag(current))
         expected = current.updated_at
-    return _tagged(service.upsert_store(store_id, body, get_clock().now(), if_updated_at=expected))
+    return _tagged(store_config.save_store(store_id, body, get_clock().now(), if_updated_at=expected))
 
 
 @endpoint(bp, "PATCH", "/stores/{store_id}", summary="Change some fields of a store (JSON merge patch)",
           roles=("admin",), body=etags.MergePatch, response=Store, errors=(404, etags.PreconditionFailed))
 def patch_store(principal: Principal, store_id: str, body: etags.MergePatch, if_match: str | None) -> WithHeaders:
-    return _tagged(listing.patch_store(store_id, body.patch(), if_match, get_clock().now()))
+    return _tagged(store_config.patch_store(store_id, body.patch(), if_match, get_clock().now()))
 
 
 @endpoint(bp, "GET", "/stores", summary="Stores by city, tier, status or text, cursor-paged (admin)",
@@ -47,7 +48,7 @@ def list_stores(principal: Principal, query: listing.StoreListQuery) -> listing.
 @endpoint(bp, "POST", "/stores/batch", summary="Bulk upsert stores; a bad row fails the whole batch",
           roles=("admin",), body=StoreBatchIn, response=StoreBatchOut, errors=(400, 401, 403))
 def batch_stores(principal: Principal, body: StoreBatchIn) -> StoreBatchOut:
-    records = service.upsert_many([(row.store_id, row) for row in body.stores], get_clock().now())
+    records = store_config.save_stores([(row.store_id, row) for row in body.stores], get_clock().now())
     return StoreBatchOut(upserted=len(records))
 
 

@@ -75,7 +75,6 @@ def upsert_store(store_id: str, data: StoreIn, now: datetime,
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 raise PreconditionFailed() from exc
             raise
-    _reindex_slots([record], now)
     return record
 
 
@@ -89,24 +88,12 @@ def upsert_many(rows: list[tuple[str, StoreIn]], now: datetime) -> list[StoreRec
     with StoreRecord.batch_write() as batch:
         for record in records:
             batch.save(record)
-    _reindex_slots(records, now)
     return records
-
-
-def _reindex_slots(records: list[StoreRecord], now: datetime) -> None:
-    """Timezone, idle hour or status may have changed: re-file the store's
-    post slots in the schedule index (campaigns/). After the store write,
-    so a tick never reads an index entry for a config not yet saved."""
-    from chalicelib.campaigns.schedule import reindex_stores
-
-    reindex_stores(records, now)
 
 
 def set_hours(store_id: str, week: Mapping[str, list[str]] | None, afternoon_window: str | None,
               now: datetime) -> StoreRecord:
-    """Only the hours fields (UpdateItem: the rest of the store is untouched),
-    then the store's slots are re-filed: a slot now outside the hours is
-    moved or dropped (campaigns/slots.fit_to_hours)."""
+    """Only the hours fields (UpdateItem: the rest of the store is untouched)."""
     text = None if week is None else hours.dumps(
         {day: [hours.parse_interval(i) for i in spans] for day, spans in week.items()})
     actions: list[Action] = [StoreRecord.hours.set(text) if text is not None else StoreRecord.hours.remove(),
@@ -119,9 +106,7 @@ def set_hours(store_id: str, week: Mapping[str, list[str]] | None, afternoon_win
         if exc.cause_response_code == "ConditionalCheckFailedException":
             raise NotFound(f"store {store_id} not found") from exc
         raise
-    record = StoreRecord.get(store_id, consistent_read=True)
-    _reindex_slots([record], now)
-    return record
+    return StoreRecord.get(store_id, consistent_read=True)
 
 
 def get_store(store_id: str) -> StoreRecord:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.campaigns import store_seed as seed
 from chalicelib.campaigns.models import SlotIndexRecord
 from chalicelib.campaigns.schedule import index_items, store_plan
-from chalicelib.stores import seed
 from chalicelib.stores.csv_import import DEMO_CSV, read_rows
 from chalicelib.stores.models import StoreRecord
 from chalicelib.stores.service import to_record

@@ -16,6 +16,7 @@ from chalicelib.campaigns import offers_source, posts
 from chalicelib.campaigns.fanout import InProcessQueue
 from chalicelib.campaigns.models import PostRecord
 from chalicelib.campaigns.offers_source import Offer, OfferSet
+from chalicelib.campaigns.store_config import save_store
 from chalicelib.campaigns.tick import TickSummary, advance_watermark, run_tick
 from chalicelib.campaigns.worker import handle
 from chalicelib.delivery.channel import Channel
@@ -23,7 +24,6 @@ from chalicelib.delivery.record import RecordChannel, recorded
 from chalicelib.groups.models import GroupRecord
 from chalicelib.stats.models import StoreDayStats
 from chalicelib.stores.schemas import StoreIn
-from chalicelib.stores.service import upsert_store
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +40,7 @@ def store_in(tz: str = "Asia/Shanghai", member_day: str | None = "MON", idle_hou
 
 
 def add_store(store_id: str, groups: int = 1, **kw: object) -> None:
-    upsert_store(store_id, store_in(**kw), datetime(2026, 11, 1, tzinfo=UTC))  # type: ignore[arg-type]
+    save_store(store_id, store_in(**kw), datetime(2026, 11, 1, tzinfo=UTC))  # type: ignore[arg-type]
     for seq in range(1, groups + 1):
         GroupRecord(store_id, seq, group_id=f"{store_id}.{seq}", capacity=200, member_count=10,
                     created_at=datetime(2026, 11, 1, tzinfo=UTC)).save()
@@ -206,7 +206,7 @@ def test_plan_and_timezone_changes_reindex_and_stale_entries_are_dropped(ddb_env
     add_store("s1", idle_hour=None)
     tick(sh("07:00"))
     # The store moves to Urumqi time: 08:30 local is now 10:30 Shanghai.
-    upsert_store("s1", store_in(tz="Asia/Urumqi", idle_hour=None), datetime(2026, 11, 20, tzinfo=UTC))
+    save_store("s1", store_in(tz="Asia/Urumqi", idle_hour=None), datetime(2026, 11, 20, tzinfo=UTC))
     summary = tick(sh("08:30"))
     assert summary.outcome["posted"] == 0 and summary.outcome["stale"] == 1
     assert tick(sh("08:35")).due == 0  # the stale entry was deleted

@@ -19,12 +19,12 @@ from chalicelib.campaigns import posts
 from chalicelib.campaigns.fanout import InProcessQueue
 from chalicelib.campaigns.schedule import save_plan
 from chalicelib.campaigns.slots import SlotSpec
+from chalicelib.campaigns.store_config import save_store
 from chalicelib.campaigns.tick import TickSummary, advance_watermark, run_tick
 from chalicelib.clock import FixedClock, set_clock
 from chalicelib.delivery.wecom import WeComChannel
 from chalicelib.groups.models import GroupRecord
 from chalicelib.stats.models import StoreDayStats
-from chalicelib.stores.service import upsert_store
 from tests.api import Api
 from tests.conftest import use_environment
 from tests.integration.test_campaign_days import DAY, fake_offers, sh, store_in  # noqa: F401 - fixture
@@ -89,7 +89,7 @@ def robots(monkeypatch: pytest.MonkeyPatch) -> Iterator[Robots]:
 
 
 def add_store(store_id: str, robots: Robots, paths: list[str]) -> None:
-    upsert_store(store_id, store_in(idle_hour=None), sh("00:00"))
+    save_store(store_id, store_in(idle_hour=None), sh("00:00"))
     for seq, path in enumerate(paths, start=1):
         GroupRecord(store_id, seq, group_id=f"{store_id}.{seq}", capacity=200, member_count=3,
                     webhook_url=robots.url(path), created_at=sh("00:00")).save()
@@ -168,9 +168,9 @@ def test_a_retry_only_resends_to_the_groups_that_missed_it(ddb_env: dict, robots
 
 
 def test_a_robot_gets_at_most_20_messages_a_minute(ddb_env: dict, robots: Robots) -> None:
-    upsert_store("s1", store_in(idle_hour=None), sh("00:00"))
+    save_store("s1", store_in(idle_hour=None), sh("00:00"))
     save_plan("s1", [SlotSpec(f"burst{i:02d}", "08:30", "poster") for i in range(22)], sh("00:00"))
-    upsert_store("s1", store_in(idle_hour=None), sh("00:00"))  # re-index with the plan
+    save_store("s1", store_in(idle_hour=None), sh("00:00"))  # re-index with the plan
     GroupRecord("s1", 1, group_id="s1.1", capacity=200, member_count=3, webhook_url=robots.url("/one"),
                 created_at=sh("00:00")).save()
     advance_watermark(sh("08:00"))

@@ -112,11 +112,11 @@ def test_a_refund_moves_a_loyal_member_back_to_active_and_the_store_counters_bac
 
 @pytest.mark.usefixtures("fake_offers")
 def test_a_store_opening_at_10_never_posts_before_10_across_a_simulated_day(ddb_env: dict) -> None:
+    from chalicelib.campaigns.store_config import save_hours
     from chalicelib.campaigns.tick import advance_watermark
-    from chalicelib.stores.service import set_hours
 
     add_store("late", groups=1)
-    set_hours("late", {d: ["10:00-19:00"] for d in ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")}, None,
+    save_hours("late", {d: ["10:00-19:00"] for d in ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")}, None,
               datetime(2026, 11, 1, tzinfo=UTC))
     advance_watermark(sh("00:00") - timedelta(minutes=5))
     totals: Counter[str] = Counter()

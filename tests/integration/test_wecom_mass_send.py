@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 from chalicelib.campaigns import posts
+from chalicelib.campaigns.store_config import save_store
 from chalicelib.groups import ledger
 from chalicelib.groups.models import GroupRecord
-from chalicelib.stores.service import upsert_store
 from chalicelib.wecom.client import get_client
 from devtools.wecom_emulator import Emulator, start_emulator
 from tests.api import Api
@@ -31,7 +31,7 @@ def emulator(ddb_env: dict, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulato
 
 
 def test_a_group_without_a_robot_gets_one_mass_send_a_day(emulator: Emulator, api: Api, admin: str) -> None:
-    upsert_store("s1", store_in(idle_hour=None), sh("00:00"))
+    save_store("s1", store_in(idle_hour=None), sh("00:00"))
     chat = emulator.state.new_chat("zhang", "政立路店#slaaaaaaaaaa#1").chat_id
     ledger.sync(get_client(), chat, sh("00:00"), store_id="s1", seq=1)  # as the callback would
     assert GroupRecord.get("s1", 1).chat_ref == chat and GroupRecord.get("s1", 1).webhook_url is None

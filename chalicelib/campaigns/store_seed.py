@@ -34,6 +34,9 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.models import Model
 
 from chalicelib import retry
+from chalicelib.campaigns.models import SlotPlanRecord
+from chalicelib.campaigns.schedule import index_items, store_plan
+from chalicelib.campaigns.slots import SlotSpec
 from chalicelib.stores.models import GeoMeta
 from chalicelib.stores.schemas import StoreIn
 from chalicelib.stores.service import raise_max_radius, to_record
@@ -107,10 +110,6 @@ def write_chunk(part: Sequence[tuple[str, StoreIn]], now: datetime, key: str = "
     """Every store of `part` and its slot-index items (the schedule the tick
     reads), each store before its index items; returns the items written.
     `key` makes the transactions' idempotency tokens unique to this run."""
-    from chalicelib.campaigns.models import SlotPlanRecord
-    from chalicelib.campaigns.schedule import index_items, store_plan
-    from chalicelib.campaigns.slots import SlotSpec
-
     records = [to_record(store_id, data, now) for store_id, data in part]
     if not records:
         return 0
