@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.update import Action
@@ -19,6 +20,7 @@ from chalicelib.settings import get_settings
 from chalicelib.stores import hours
 from chalicelib.stores.models import LIST_KEY, GeoMeta, StoreRecord
 from chalicelib.stores.schemas import Store, StoreIn
+from chalicelib.txn import is_condition_failure, resending
 
 _MAX_RADIUS_KEY = "max_radius"
 
@@ -67,15 +69,25 @@ def upsert_store(store_id: str, data: StoreIn, now: datetime,
     # to the index could be missed by nearby queries in between.
     raise_max_radius(int(record.radius_m))
     if if_updated_at is None:
-        record.save()
-    else:
-        try:
-            record.save(condition=StoreRecord.updated_at == if_updated_at)
-        except PutError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                raise PreconditionFailed() from exc
+        resending(record.save)  # a whole-item put: repeating it is harmless
+        return record
+    try:
+        resending(lambda: record.save(condition=StoreRecord.updated_at == if_updated_at))
+    except PutError as exc:
+        if not is_condition_failure(exc):
             raise
+        # A re-send of our own write whose answer was lost fails its guard
+        # (the version moved on, to ours): the same item stored means it is ours.
+        if _stored(store_id) != record.serialize():
+            raise PreconditionFailed() from exc
     return record
+
+
+def _stored(store_id: str) -> dict[str, Any] | None:
+    try:
+        return StoreRecord.get(store_id, consistent_read=True).serialize()
+    except DoesNotExist:
+        return None
 
 
 def upsert_many(rows: list[tuple[str, StoreIn]], now: datetime) -> list[StoreRecord]:

@@ -91,3 +91,18 @@ def test_a_post_whose_put_answer_is_lost_goes_out_now_not_after_the_lease(api: A
     (post,) = posts.for_day("t1", DAY)
     assert post.status == "sent" and len(recorded("t1", post.post_id)) == 1
     assert proxy.counts["lost:PutItem"] == 1
+
+
+def test_a_guarded_store_edit_whose_answer_is_lost_is_saved_and_its_slots_refiled(
+        api: Api, admin: str, proxy: FaultProxy) -> None:
+    from chalicelib.campaigns.models import SlotIndexRecord
+
+    created = api.put("/stores/S1", {**STORE, "member_day": None}, as_=admin)
+    assert created.status == 200
+    proxy.script("lost", operation="PutItem")
+    reply = api.call("PATCH", "/stores/S1", {"timezone": "Asia/Urumqi"}, as_=admin,
+                        headers={"If-Match": created.headers["ETag"]})
+    assert reply.status == 200, reply.body  # was 412: the re-send met its own write's version
+    assert reply.body["timezone"] == "Asia/Urumqi"
+    filed = {item.timezone for item in SlotIndexRecord.scan(consistent_read=True) if item.store_id == "S1"}
+    assert "Asia/Urumqi" in filed
