@@ -61,12 +61,6 @@ class TemplateExists(Conflict):
     code, default_message = "template_exists", "a template with this id already exists"
 
 
-class Busy(StoreloopError):
-    """Contention outlasted our retries (a hot item); the client may retry."""
-
-    status, code, default_message = 503, "busy", "too much contention right now, please retry"
-
-
 class EditConflict(Conflict):
     code, default_message = "edit_conflict", "the template changed while you edited it; read it and retry"
 

@@ -12,7 +12,6 @@ from chalicelib.coupons import claims, lifecycle, offers, preview, redemptions, 
 from chalicelib.coupons.errors import (
     AlreadyRedeemed,
     AlreadyReversed,
-    Busy,
     CouponExpired,
     EditConflict,
     Ended,
@@ -135,7 +134,7 @@ def store_offers(principal: Principal, store_id: str) -> Offers:
 
 @endpoint(bp, "POST", "/coupon-templates/{template_id}/claim", summary="Claim a coupon at a store",
           roles=("member",), body=ClaimIn, response=Claimed, status=201, operation_id="claimCoupon",
-          errors=(NotFound, SoldOut, LimitReached, NotStarted, Ended, NotInScope, NotEligible, Busy, TemplatePaused))
+          errors=(NotFound, SoldOut, LimitReached, NotStarted, Ended, NotInScope, NotEligible, TemplatePaused))
 def claim(principal: Principal, template_id: str, body: ClaimIn) -> Claimed:
     coupon = claims.claim(template_id, body.store_id, principal.sub, get_clock().now())
     return Claimed(
@@ -177,7 +176,7 @@ def _redemption_view(record: RedemptionRecord, coupon_status: str | None = None)
 
 @endpoint(bp, "POST", "/redemptions", summary="Redeem a scanned (or typed short) code at the staff's store",
           roles=("staff",), body=RedeemIn, response=Redemption, status=201, operation_id="redeemCoupon",
-          errors=(InvalidCode, NotFound, WrongStore, NotStarted, MinSpendNotMet, CouponExpired, AlreadyRedeemed, Busy,
+          errors=(InvalidCode, NotFound, WrongStore, NotStarted, MinSpendNotMet, CouponExpired, AlreadyRedeemed,
                   TooManyGuesses))
 def redeem(principal: Principal, body: RedeemIn) -> Redemption:
     now = get_clock().now()
@@ -188,7 +187,7 @@ def redeem(principal: Principal, body: RedeemIn) -> Redemption:
 
 @endpoint(bp, "POST", "/redemptions/{redemption_id}/reverse", summary="Reverse a redemption within 24 h",
           roles=("staff", "admin"), response=Redemption, operation_id="reverseRedemption",
-          errors=(NotFound, WrongStore, AlreadyReversed, ReversalWindowClosed, Busy))
+          errors=(NotFound, WrongStore, AlreadyReversed, ReversalWindowClosed))
 def reverse(principal: Principal, redemption_id: str) -> Redemption:
     record, coupon_status = redemptions.reverse(redemption_id, principal, get_clock().now())
     return _redemption_view(record, coupon_status)
