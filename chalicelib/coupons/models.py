@@ -237,6 +237,7 @@ class RedemptionRecord(Model):
     status = UnicodeAttribute()  # redeemed | reversed
     reversed_at = UTCDateTimeAttribute(null=True)
     reversed_by = UnicodeAttribute(null=True)
+    reversal_id = UnicodeAttribute(null=True)  # from the reversal's Idempotency-Key: a retry knows its own
 
     by_store_day = ByStoreDay()
     by_template = RedemptionsByTemplate()

@@ -227,7 +227,12 @@ def reverse(redemption_id: str, actor: Principal, now: datetime) -> tuple[Redemp
     Returns the redemption and the coupon's status now."""
     record = get_redemption(redemption_id)
     actor.require_store(record.store_id)
+    # with an Idempotency-Key, a retry of a reversal that committed (its
+    # answer lost past the request's budget) finds its own id: the same answer
+    reversal_id = request_scope.derived_id("v", "reverse", redemption_id, actor.sub)
     if record.status == "reversed":
+        if reversal_id is not None and record.reversal_id == reversal_id:
+            return record, _coupon_status(record.coupon_id, now)
         raise AlreadyReversed()
     if not rules.within(now, record.redeemed_at, REVERSAL_WINDOW):
         raise ReversalWindowClosed()
@@ -236,11 +241,13 @@ def reverse(redemption_id: str, actor: Principal, now: datetime) -> tuple[Redemp
     for _ in retry.attempts(what="the reversal"):
         tx = Transaction()
         tx.put("audit", _audit(record, "reversed", actor, now), condition=AuditRecord.event_key.does_not_exist())
-        tx.update("redemption", RedemptionRecord(redemption_id), [
-            RedemptionRecord.status.set("reversed"), RedemptionRecord.reversed_at.set(now),
-            RedemptionRecord.reversed_by.set(actor.sub)],
-            condition=(RedemptionRecord.status == "redeemed")
-            & (RedemptionRecord.redeemed_at >= now - REVERSAL_WINDOW), old=True)
+        undo = [RedemptionRecord.status.set("reversed"), RedemptionRecord.reversed_at.set(now),
+                RedemptionRecord.reversed_by.set(actor.sub)]
+        if reversal_id is not None:
+            undo.append(RedemptionRecord.reversal_id.set(reversal_id))
+        tx.update("redemption", RedemptionRecord(redemption_id), undo,
+                  condition=(RedemptionRecord.status == "redeemed")
+                  & (RedemptionRecord.redeemed_at >= now - REVERSAL_WINDOW), old=True)
         tx.update("coupon", CouponRecord(record.coupon_id), [
             CouponRecord.status.set("claimed"), CouponRecord.redemption_id.remove()],
             condition=CouponRecord.redemption_id == redemption_id)
@@ -254,15 +261,21 @@ def reverse(redemption_id: str, actor: Principal, now: datetime) -> tuple[Redemp
             if exc.on("redemption"):
                 current: RedemptionRecord | None = exc.old("redemption")
                 if (current is not None and current.status == "reversed" and current.reversed_by == actor.sub
-                        and current.reversed_at == now):
+                        and (current.reversed_at == now
+                             or (reversal_id is not None and current.reversal_id == reversal_id))):
                     break  # our own earlier send committed (its answer was lost): the same answer
                 # still redeemed: the 24 h window closed between our check and the commit
                 window_closed = current is not None and current.status == "redeemed"
                 raise (ReversalWindowClosed() if window_closed else AlreadyReversed()) from None
             raise AlreadyReversed() from None  # the audit entry or the coupon says it happened
     record.status, record.reversed_at, record.reversed_by = "reversed", now, actor.sub
-    coupon = get_coupon(record.coupon_id)
-    return record, rules.coupon_status(coupon.status, coupon.expires_at, now)
+    record.reversal_id = reversal_id
+    return record, _coupon_status(record.coupon_id, now)
+
+
+def _coupon_status(coupon_id: str, now: datetime) -> str:
+    coupon = get_coupon(coupon_id)
+    return rules.coupon_status(coupon.status, coupon.expires_at, now)
 
 
 def store_redemptions(store_id: str, day: str) -> list[RedemptionRecord]:

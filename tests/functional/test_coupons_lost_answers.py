@@ -157,3 +157,19 @@ def test_a_redemption_retried_with_its_key_after_every_answer_was_lost_is_the_sa
     assert int(day_stats().coupons_redeemed) == 1
     other = shops.post("/redemptions", body, as_=staff("S1", "clerk2"), headers={"Idempotency-Key": "scan-2"})
     assert other.error_code == "already_redeemed"  # someone else's scan is still refused
+
+
+def test_a_reversal_retried_with_its_key_after_every_answer_was_lost_is_the_same_reversal(
+        shops: Api, admin: str, short_budget: None) -> None:
+    code = redeemable(shops, admin)
+    rid = shops.post("/redemptions", {"code": code, "spend_fen": 6000}, as_=staff("S1")).body["redemption_id"]
+    drop = DropAnswers(RedemptionRecord, 10_000)
+    drop.install()
+    headers = {"Idempotency-Key": "undo-1"}
+    assert shops.post(f"/redemptions/{rid}/reverse", as_=staff("S1"), headers=headers).status == 503
+    drop.left = 0
+    again = shops.post(f"/redemptions/{rid}/reverse", as_=staff("S1"), headers=headers)
+    assert again.status == 200, again.body  # not 409 already_reversed
+    assert int(day_stats().redemptions_reversed) == 1
+    other = shops.post(f"/redemptions/{rid}/reverse", as_=staff("S1", "clerk2"), headers={"Idempotency-Key": "undo-2"})
+    assert other.error_code == "already_reversed"  # someone else's reversal is still refused
