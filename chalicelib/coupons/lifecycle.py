@@ -16,7 +16,6 @@ invariant the offers index relies on."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import Any
 
@@ -141,7 +140,7 @@ def copy_template(template_id: str, body: CopyIn, now: datetime) -> TemplateReco
         create = TemplateCreateIn.model_validate({**data, "template_id": body.template_id})
     except ValidationError as exc:
         raise validation_failed(exc) from exc
-    return create_template(create, now, template_id=body.template_id or f"tpl-{secrets.token_hex(8)}")
+    return create_template(create, now, template_id=body.template_id)
 
 
 def view(record: TemplateRecord) -> Template:

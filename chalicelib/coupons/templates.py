@@ -14,7 +14,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib import etags, retry
+from chalicelib import etags, request_scope, retry
 from chalicelib.clock import get_clock
 from chalicelib.coupons import rules, shards
 from chalicelib.coupons.errors import EditConflict, Ended, TemplateExists, TemplatePaused
@@ -169,9 +169,12 @@ def create_template(data: TemplateIn, now: datetime, template_id: str | None = N
     """Create a template (the public entry point for other capabilities too,
     e.g. campaigns creating a clearance coupon). Pass a deterministic
     `template_id` to make a retried creation safe: the second one raises
-    TemplateExists and writes nothing."""
+    TemplateExists and writes nothing. Without one, a request with an
+    Idempotency-Key derives the id from the key and the terms, so its retry
+    after a lost answer finds its own template instead of making a second."""
     _validate(data)
-    record = TemplateRecord(template_id or f"tpl-{secrets.token_hex(8)}")
+    derived = None if template_id else request_scope.derived_id("tpl-", "create-template", data.model_dump_json())
+    record = TemplateRecord(template_id or derived or f"tpl-{secrets.token_hex(8)}")
     _fill(record, data, now)
     record.created_at = now
     record.status, record.list_key = "active", LIST_KEY
@@ -197,6 +200,8 @@ def create_template(data: TemplateIn, now: datetime, template_id: str | None = N
         except Contended:
             continue
         except Refused:
+            if derived is not None:
+                return get_template(record.template_id)  # our own earlier commit: the same answer
             raise TemplateExists(f"template {record.template_id} already exists") from None
     raise AssertionError("retry.attempts() ends by raising")
 

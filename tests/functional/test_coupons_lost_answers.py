@@ -14,10 +14,10 @@ from botocore.exceptions import ConnectionClosedError
 from chalicelib import db, retry
 from chalicelib.clock import FixedClock, set_clock
 from chalicelib.coupons import templates, terms
-from chalicelib.coupons.models import ClaimCount, CouponRecord, RedemptionRecord
+from chalicelib.coupons.models import ClaimCount, CouponRecord, RedemptionRecord, TemplateRecord
 from chalicelib.stats.models import StoreDayStats
 from tests.api import Api
-from tests.functional.test_coupons_api import NOON_FRI, claim, create, member, put_store, staff
+from tests.functional.test_coupons_api import NOON_FRI, claim, create, member, put_store, staff, template
 
 
 class DropAnswers:
@@ -173,3 +173,16 @@ def test_a_reversal_retried_with_its_key_after_every_answer_was_lost_is_the_same
     assert int(day_stats().redemptions_reversed) == 1
     other = shops.post(f"/redemptions/{rid}/reverse", as_=staff("S1", "clerk2"), headers={"Idempotency-Key": "undo-2"})
     assert other.error_code == "already_reversed"  # someone else's reversal is still refused
+
+
+def test_a_template_created_with_its_key_after_every_answer_was_lost_is_one_template(
+        shops: Api, admin: str, short_budget: None) -> None:
+    drop = DropAnswers(TemplateRecord, 10_000)
+    drop.install()
+    headers = {"Idempotency-Key": "new-1"}
+    assert shops.post("/coupon-templates", template(), as_=admin, headers=headers).status == 503
+    drop.left = 0
+    again = shops.post("/coupon-templates", template(), as_=admin, headers=headers)
+    assert again.status == 201, again.body  # not a second template
+    assert [t.template_id for t in TemplateRecord.scan(consistent_read=True)] == [again.body["template_id"]]
+    assert again.body["title"] == template()["title"]
