@@ -54,9 +54,14 @@ def member_context(member_id: str, now: datetime) -> MemberContext:
 
 
 def in_audience(tiers: list[str] | None, segments: list[str] | None, who: MemberContext) -> bool:
+    return matches(tiers, segments, who.tier, who.scores.segment)
+
+
+def matches(tiers: list[str] | None, segments: list[str] | None, tier: str | None, segment: str | None) -> bool:
+    """The audience rule: open to all, or the member's tier or RFM segment is named."""
     if not tiers and not segments:
         return True
-    return who.tier in (tiers or []) or who.scores.segment in (segments or [])
+    return tier in (tiers or []) or segment in (segments or [])
 
 
 def admits(template: TemplateRecord, member_id: str, now: datetime) -> bool:

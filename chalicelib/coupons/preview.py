@@ -11,11 +11,13 @@ from pydantic import Field
 from chalicelib.auth import Principal
 from chalicelib.clock import local_time
 from chalicelib.coupons import rules, short_codes
+from chalicelib.coupons.audience import matches
 from chalicelib.coupons.models import CouponRecord, TemplateRecord
 from chalicelib.coupons.offers import store_offers
 from chalicelib.coupons.redemptions import code_key, get_coupon
 from chalicelib.coupons.schemas import CouponStatus, Kind, Offers, _In
 from chalicelib.errors import StoreloopError
+from chalicelib.members.rfm import Segment
 from chalicelib.schema import ApiModel
 from chalicelib.stores.service import get_store
 from chalicelib.types import Fen, MemberTier
@@ -78,15 +80,18 @@ def preview_redemption(code: str, staff: Principal, now: datetime, spend_fen: in
 
 class OffersPreviewQuery(_In):
     tier: MemberTier | None = Field(None, description="show what a member of this tier sees (default: anyone)")
+    segment: Segment | None = Field(None, description="and of this RFM segment (templates may target either)")
 
 
-def offers_as(store_id: str, tier: str | None, now: datetime) -> Offers:
+def offers_as(store_id: str, tier: str | None, now: datetime, segment: str | None = None) -> Offers:
     """The store's live offers (paused ones excluded) filtered by audience
-    as a member of `tier` would see them (per-member limits not applied)."""
+    as a member of `tier` and `segment` would see them (per-member limits
+    not applied)."""
     everyone = store_offers(store_id, now)
     ids = [o.template_id for o in everyone.offers]
     records = {r.template_id: r for r in TemplateRecord.batch_get(ids)} if ids else {}
     visible = [o for o in everyone.offers
                if o.template_id in records and records[o.template_id].status in (None, "active")
-               and (not records[o.template_id].audience_tiers or tier in records[o.template_id].audience_tiers)]
+               and matches(records[o.template_id].audience_tiers, records[o.template_id].audience_segments,
+                           tier, segment)]
     return Offers(offers=visible, member_day=everyone.member_day)

@@ -116,7 +116,7 @@ def copy_template(principal: Principal, template_id: str, body: lifecycle.CopyIn
 @endpoint(bp, "GET", "/stores/{store_id}/offers/preview", summary="HQ: a store's offers as a member tier sees them",
           roles=("admin",), query=preview.OffersPreviewQuery, response=Offers, errors=(400, 401, 403, 404))
 def offers_preview(principal: Principal, store_id: str, query: preview.OffersPreviewQuery) -> Offers:
-    return preview.offers_as(store_id, query.tier, get_clock().now())
+    return preview.offers_as(store_id, query.tier, get_clock().now(), query.segment)
 
 
 @endpoint(bp, "POST", "/redemptions/preview", summary="What redeeming this code would do; changes nothing",

@@ -290,3 +290,20 @@ def test_redemption_and_post_history_pages_across_days(api: Api, admin: str) -> 
     posts = api.get("/stores/H1/posts/history?from=2026-11-01&to=2026-11-30", as_=staff)
     assert posts.status == 200 and posts.body["next_cursor"] is None
     assert api.get("/stores/H1/posts/history?from=2026-11-02&to=2026-11-01", as_=staff).status == 400
+
+
+def test_the_offers_preview_applies_segment_audiences_as_well_as_tier_ones(api: Api, admin: str) -> None:
+    store(api, admin, "V1")
+    for_champions = template(api, admin, title="冠军专享", audience={"segments": ["champion"]})["template_id"]
+    for_loyal = template(api, admin, title="忠诚专享", audience={"tiers": ["loyal"]})["template_id"]
+
+    def seen(query: str) -> set[str]:
+        reply = api.get(f"/stores/V1/offers/preview{query}", as_=admin)
+        assert reply.status == 200, reply.body
+        return {o["template_id"] for o in reply.body["offers"]}
+
+    assert seen("") == set()
+    assert seen("?tier=active") == set()  # a segment-only offer is not shown to every tier
+    assert seen("?tier=loyal") == {for_loyal}
+    assert seen("?tier=active&segment=champion") == {for_champions}
+    assert api.get("/stores/V1/offers/preview?segment=nobody", as_=admin).status == 400
