@@ -21,11 +21,13 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+TABLE_WAIT_S = 120.0  # following (make run): the stack creates the tables beside us
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
@@ -50,22 +52,32 @@ def default_handler(event: dict[str, Any]) -> dict[str, Any]:
 
 class StreamPoller:
     def __init__(self, table_name: str, endpoint: str, region: str, handler: Handler = default_handler,
-                 batch_size: int = 100):
+                 batch_size: int = 100, wait_s: float = 0.0):
         import boto3
 
         self.table_name, self.region, self.handler, self.batch_size = table_name, region, handler, batch_size
         self.ddb = boto3.client("dynamodb", endpoint_url=endpoint, region_name=region)
         self.streams = boto3.client("dynamodbstreams", endpoint_url=endpoint, region_name=region)
-        self.stream_arn = self.ensure_stream()
+        self.stream_arn = self.ensure_stream(wait_s)
         self.after: dict[str, str] = {}  # shard id -> last sequence number handled
         self.closed: set[str] = set()  # shards read to their end
         self.delivered = 0  # records handed to the handler (a retried record counts again)
         self.failed = False  # the last pass left a failed record to retry
 
-    def ensure_stream(self) -> str:
+    def ensure_stream(self, wait_s: float = 0.0) -> str:
         """The table's stream ARN, enabling the stream on a table created
-        before the model asked for one (a kept `.local/dynamodb`)."""
-        table = self.ddb.describe_table(TableName=self.table_name)["Table"]
+        before the model asked for one (a kept `.local/dynamodb`). Waits up
+        to `wait_s` for the table: `make run` serves and starts its services
+        while the seed process is still creating the tables."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                table = self.ddb.describe_table(TableName=self.table_name)["Table"]
+                break
+            except self.ddb.exceptions.ResourceNotFoundException:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.5)
         if not table.get("StreamSpecification", {}).get("StreamEnabled"):
             table = self.ddb.update_table(TableName=self.table_name, StreamSpecification={
                 "StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})["TableDescription"]
@@ -149,7 +161,7 @@ class StreamPoller:
             stop.wait(every_s)
 
 
-def for_settings() -> StreamPoller:
+def for_settings(wait_s: float = 0.0) -> StreamPoller:
     """The coupons table of the deployment the environment names (STORELOOP_TABLE_PREFIX, endpoint)."""
     from chalicelib import db
     from chalicelib.coupons.models import CouponRecord
@@ -158,7 +170,8 @@ def for_settings() -> StreamPoller:
     settings = get_settings()
     if not settings.dynamodb_endpoint:
         raise SystemExit("the stream poller is for DynamoDB Local (set AWS_ENDPOINT_URL_DYNAMODB)")
-    return StreamPoller(db.table_name(CouponRecord, settings), settings.dynamodb_endpoint, settings.region)
+    return StreamPoller(db.table_name(CouponRecord, settings), settings.dynamodb_endpoint, settings.region,
+                        wait_s=wait_s)
 
 
 class PollerService:
@@ -189,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--follow", action="store_true", help="keep polling until stopped")
     parser.add_argument("--every", type=float, default=float(os.environ.get("STREAM_POLL_S", "1.0")))
     args = parser.parse_args(argv)
-    poller = for_settings()
+    poller = for_settings(wait_s=TABLE_WAIT_S if args.follow else 0.0)
     if not args.follow:
         print(f"{poller.drain()} records handled")
         return 0

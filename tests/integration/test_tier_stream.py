@@ -146,3 +146,26 @@ def test_a_claim_by_a_member_never_seen_is_one_dynamodb_request(api: Api, admin:
     assert counters("TQ1") == {"claimed_new": 6}
     assert all(TierMark.get(c.coupon_id, "claimed", consistent_read=True).tier == "new" for c in coupons)
     assert datetime.now(UTC) - coupons[0].claimed_at < timedelta(minutes=5)
+
+
+def test_a_following_poller_waits_for_the_table_the_stack_is_still_creating(api: Api) -> None:
+    import boto3
+
+    from chalicelib.settings import get_settings
+    from devtools.stream_poller import StreamPoller
+
+    settings = get_settings()
+    assert settings.dynamodb_endpoint
+    name = f"late-coupons-{datetime.now(UTC).timestamp():.0f}"
+    started: dict[str, Any] = {}
+    waiting = threading.Thread(target=lambda: started.setdefault("poller", StreamPoller(
+        name, settings.dynamodb_endpoint or "", settings.region, wait_s=30.0)))
+    waiting.start()
+    waiting.join(1.0)
+    assert waiting.is_alive()  # no table yet: still waiting, not crashed
+    boto3.client("dynamodb", endpoint_url=settings.dynamodb_endpoint, region_name=settings.region).create_table(
+        TableName=name, KeySchema=[{"AttributeName": "coupon_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "coupon_id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    waiting.join(30.0)
+    assert "poller" in started and started["poller"].stream_arn
