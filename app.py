@@ -1,32 +1,27 @@
-"""Chalice entry point: wiring only. Routes live in chalicelib/*/routes.py."""
+"""Chalice entry point: wiring only. Routes live in chalicelib/*/routes.py;
+`edge.mount` registers them from chalicelib/route_table.py, each importing
+its capability on its first call (docs/cold_start.md)."""
 
 import os
 import sys
 
 from chalice import Chalice, Response
 
-from chalicelib import apidocs, coldstart, web
-from chalicelib.campaigns.routes import bp as campaigns_bp
-from chalicelib.coupons.routes import bp as coupons_bp
+from chalicelib import apidocs, coldstart, edge
+from chalicelib.campaigns.events import bp as campaigns_events
 from chalicelib.errors import StoreloopError
-from chalicelib.groups.routes import bp as groups_bp
-from chalicelib.insights.routes import bp as insights_bp
-from chalicelib.inventory.routes import bp as inventory_bp
-from chalicelib.members.routes import bp as members_bp
-from chalicelib.payments.routes import bp as payments_bp
-from chalicelib.staff.routes import bp as staff_bp
-from chalicelib.stats.routes import bp as stats_bp
-from chalicelib.stores.routes import bp as stores_bp
-from chalicelib.wecom.routes import bp as wecom_bp
+from chalicelib.groups.events import bp as groups_events
+from chalicelib.insights.events import bp as insights_events
+from chalicelib.stats.events import bp as stats_events
 
 app = Chalice(app_name="storeloop")
 
-for blueprint in (stores_bp, staff_bp, members_bp, groups_bp, coupons_bp, campaigns_bp, payments_bp, stats_bp,
-                  inventory_bp, wecom_bp, insights_bp):
-    app.register_blueprint(blueprint)
+edge.mount(app)  # every HTTP route of chalicelib/route_table.py (`python -m devtools.route_table --write`)
+for events in (groups_events, campaigns_events, stats_events, insights_events):  # schedules, queue, stream
+    app.register_blueprint(events)
 
-app.register_middleware(web.envelope_framework_errors, "http")
-app.register_middleware(web.cors_headers, "http")
+app.register_middleware(edge.envelope_framework_errors, "http")
+app.register_middleware(edge.cors_headers, "http")
 if "chalice.cli" in sys.modules or "chalice.test" in sys.modules:
     # Under `chalice local` or the Chalice test client only (never in Lambda:
     # devtools/ is not in the zip): make the emulator answer like API Gateway.
@@ -35,7 +30,8 @@ if "chalice.cli" in sys.modules or "chalice.test" in sys.modules:
     install_on_local_gateway()
 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
     # Lambda's init phase (this import): the DynamoDB client, table binding,
-    # a priming read and the route validators, not the first request
+    # a priming read and, with STORELOOP_PRELOAD=all (the default), every
+    # capability and its route validators, not the first request
     # (chalicelib/coldstart.py, docs/cold_start.md).
     coldstart.init()
 
@@ -44,7 +40,7 @@ if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
 def openapi() -> Response:
     from chalicelib.openapi import build_openapi  # lazy: only this route needs it (cold start)
 
-    return web.json_response(build_openapi())
+    return edge.json_response(build_openapi())
 
 
 @app.route("/docs", methods=["GET"])
@@ -58,9 +54,9 @@ def docs_asset(asset: str) -> Response:
     try:
         body, content_type = apidocs.asset(asset)
     except StoreloopError as err:
-        return web.error_response(err)
+        return edge.error_response(err)
     return Response(body, status_code=200, headers={"Content-Type": content_type,
                                                     "Cache-Control": "public, max-age=86400"})
 
 
-web.add_preflight(app)  # last: an OPTIONS view on every path above (CORS preflight, docs/console.md)
+edge.add_preflight(app)  # last: an OPTIONS view on every path above (CORS preflight, docs/console.md)

@@ -1,15 +1,18 @@
 """The init step of a cold start, separate from the import.
 
-Importing `app` only defines things (routes, models, pydantic classes with
-their validators deferred). `init()` does the work the first request would
-otherwise pay: settings (and secrets from SSM), the one botocore DynamoDB
-client (session, service model, endpoint ruleset) with every table model
-bound to it, one priming GetItem (opens the connection: TCP and, on AWS,
-TLS), and the pydantic validators of every route's body, query and response
-models. `app.py` runs it at import inside Lambda, i.e. in the function's
-init phase, which is where AWS advises creating SDK clients; `chalice
-local` and the tests do not, so there the first request pays instead.
-docs/cold_start.md has the measured costs of each part.
+Importing `app` only registers things: route proxies from the route table,
+the event handlers, middleware; no capability, model or pydantic class.
+`init()` does the work the first request would otherwise pay: settings
+(and secrets from SSM), the one botocore DynamoDB client (session, service
+model, endpoint ruleset) with every table model bound to it, one priming
+GetItem (opens the connection: TCP and, on AWS, TLS), and with
+`STORELOOP_PRELOAD=all` (the default) every capability's `routes.py` and
+the pydantic validators of every route's body, query and response models.
+With `none` a capability's first request imports it. `app.py` runs it at
+import inside Lambda, i.e. in the function's init phase, which is where
+AWS advises creating SDK clients; `chalice local` and the tests do not, so
+there the first request pays instead. docs/cold_start.md has the measured
+costs of each part and of both choices.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ import time
 
 from pydantic import BaseModel
 
-from chalicelib import db
+from chalicelib import db, edge
 from chalicelib.errors import ConfigError
+from chalicelib.settings import get_settings
 
 PRIME_KEY = {"key": {"S": "max_radius"}}  # the geo-meta item every nearby lookup reads
 
@@ -37,10 +41,11 @@ def _prime() -> None:
 
 
 def route_models() -> list[type[BaseModel]]:
+    """Every route's models (imports every capability's routes)."""
     from chalicelib import web
 
     seen: dict[type[BaseModel], None] = {}
-    for spec in web.ROUTES:
+    for spec in web.all_routes():
         for model in (spec.body, spec.query, spec.response):
             if model is not None:
                 seen[model] = None
@@ -58,13 +63,16 @@ def build_validators() -> int:
     return built
 
 
-def init(prime: bool = True, validators: bool = True) -> dict[str, float]:
-    """Returns the seconds each part took. A configuration error is left for
-    the first request to answer (in the error envelope), not the init phase."""
+def init(prime: bool = True, preload: str | None = None) -> dict[str, float]:
+    """Returns the seconds each part took. `preload` ("all" or "none")
+    overrides the `STORELOOP_PRELOAD` setting. A configuration error is
+    left for the first request to answer (in the error envelope), not the
+    init phase."""
     took: dict[str, float] = {}
     started = time.perf_counter()
     try:
         db.ensure_bound()
+        preload = preload or get_settings().preload
     except ConfigError:
         return {"client": time.perf_counter() - started}
     took["client"] = time.perf_counter() - started
@@ -72,7 +80,10 @@ def init(prime: bool = True, validators: bool = True) -> dict[str, float]:
         started = time.perf_counter()
         _prime()
         took["prime"] = time.perf_counter() - started
-    if validators:
+    if preload == "all":
+        started = time.perf_counter()
+        edge.import_route_modules()
+        took["routes"] = time.perf_counter() - started
         started = time.perf_counter()
         build_validators()
         took["validators"] = time.perf_counter() - started

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from chalicelib.errors import StoreloopError
-from chalicelib.web import ID_PATTERN, ROUTES, RouteSpec
+from chalicelib.web import ID_PATTERN, ROUTES, RouteSpec, all_routes
 
 TITLE = "Storeloop"
 VERSION = "2.0.0"
@@ -185,6 +185,7 @@ def _operation(spec: RouteSpec, path_params: list[str], versioned: bool = False)
 
 
 def build_openapi(server_url: str | None = None) -> dict[str, Any]:
+    all_routes()  # every capability's routes.py, which `import app` leaves to their first request
     models: dict[type[BaseModel], str] = {}
     for spec in ROUTES:
         if spec.body is not None:

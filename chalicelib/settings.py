@@ -13,6 +13,9 @@ CHANNELS = ("record", "wecom")
 WECOM_MODES = ("off", "emulator", "live")
 WECOM_API_BASE = "https://qyapi.weixin.qq.com"
 WEBHOOK_HOSTS = ("qyapi.weixin.qq.com",)
+# Lambda's init phase (chalicelib/coldstart.py): `all` imports every capability
+# and builds its validators there; `none` leaves each to its first request.
+PRELOADS = ("all", "none")
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class Settings:
     # robot webhook hosts; an entry "http://host:port" (exact) also allows plain http to it (tests, the emulator)
     webhook_hosts: tuple[str, ...] = WEBHOOK_HOSTS
     insights_weeks: int = 8  # N: the store insights look at the last N complete local weeks
+    preload: str = "all"  # STORELOOP_PRELOAD: what Lambda's init phase imports (docs/cold_start.md)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -52,6 +56,9 @@ class Settings:
             raise ConfigError(f"STORELOOP_CHANNEL must be one of {CHANNELS}, not {channel!r}")
         prefix = env.get("STORELOOP_TABLE_PREFIX", "storeloop-dev-")
         wecom = _wecom_settings(env, region)
+        preload = env.get("STORELOOP_PRELOAD") or "all"
+        if preload not in PRELOADS:
+            raise ConfigError(f"STORELOOP_PRELOAD must be one of {PRELOADS}, not {preload!r}")
         return cls(
             jwt_secret=secret,
             table_prefix=prefix,
@@ -64,6 +71,7 @@ class Settings:
             cors_origins=tuple(o.strip() for o in env.get("STORELOOP_CORS_ORIGINS", "").split(",") if o.strip()),
             **wecom,
             insights_weeks=_int(env, "STORELOOP_INSIGHTS_WEEKS", 8, 1, 52),
+            preload=preload,
         )
 
 

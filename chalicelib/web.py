@@ -10,7 +10,6 @@ import inspect
 import json
 import os
 import re
-import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -19,20 +18,19 @@ from typing import Any
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib import idempotency, logs, metrics, retry, txn
+from chalicelib import edge, idempotency, logs, retry, txn
 from chalicelib.auth import Principal, Role, principal_from_header
 from chalicelib.clock import get_clock
 from chalicelib.db import ensure_bound
+from chalicelib.edge import POS_API_KEYS_REQUIRED, error_response, json_response
 from chalicelib.errors import (
     Conflict,
     Forbidden,
     InternalError,
-    MethodNotAllowed,
     NotFound,
     StoreloopError,
     Unauthenticated,
     Unavailable,
-    UnsupportedMediaType,
     ValidationFailed,
 )
 from chalicelib.settings import get_settings
@@ -42,7 +40,6 @@ log = logs.get_logger("web")
 
 ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 _ID_RE = re.compile(ID_PATTERN)
-JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 
 
 ErrorDecl = int | type[StoreloopError]
@@ -60,10 +57,6 @@ IDEMPOTENCY_ERRORS: tuple[type[StoreloopError], ...] = (idempotency.KeyReused, i
 # declare becomes a 500, so every refusal a test provokes is checked against
 # the OpenAPI document. Deployed, it is only logged (`undeclared_error`).
 STRICT_ERRORS_ENV = "STORELOOP_STRICT_ERRORS"
-# Routes POS systems call (`pos=True`) require an API Gateway API key (header
-# `x-api-key`, usage plan in infra/) on stages that set this, read at import
-# as Chalice packages the API from it. chalice local does not check keys.
-POS_API_KEYS_REQUIRED = os.environ.get("STORELOOP_POS_API_KEYS") == "required"
 
 
 @dataclass(frozen=True)
@@ -81,6 +74,7 @@ class RouteSpec:
     tag: str = ""  # the capability: chalicelib/<tag>/routes.py
     description: str = ""
     api_key: bool = False  # API Gateway requires `x-api-key` (POS routes on stages that ask for it)
+    pos: bool = False  # a POS route: `api_key` on stages that require keys (the route table keeps this)
     if_match: bool = False  # the view takes `if_match` (If-Match header); its path's reads answer an ETag
 
     def error_classes(self) -> tuple[type[StoreloopError], ...]:
@@ -116,23 +110,6 @@ def _undeclared(spec: RouteSpec, err: StoreloopError) -> StoreloopError:
     if os.environ.get(STRICT_ERRORS_ENV) == "1":
         return InternalError(f"{spec.operation_id} answered {err.code!r}, which its `errors=` does not declare")
     return err
-
-
-def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    if isinstance(payload, BaseModel):
-        body = payload.model_dump_json()
-    else:
-        body = json.dumps(payload, ensure_ascii=False)
-    return Response(body=body, status_code=status,
-                    headers={"Content-Type": JSON_CONTENT_TYPE, **(headers or {})})
-
-
-def error_response(err: StoreloopError, request_id: str | None = None) -> Response:
-    envelope = {"error": {"code": err.code, "message": err.message, "details": err.details}}
-    headers = {"x-request-id": request_id} if request_id else {}
-    if err.retry_after_s is not None:
-        headers["Retry-After"] = str(err.retry_after_s)
-    return json_response(envelope, err.status, headers)
 
 
 def _field_name(loc: Iterable[Any], source: str) -> str:
@@ -200,7 +177,7 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str,
                          operation_id=operation_id or _camel(fn.__name__),
                          tag=parts[1] if len(parts) > 2 and parts[0] == "chalicelib" else parts[0],
                          description=" ".join((fn.__doc__ or "").split()),
-                         api_key=pos and POS_API_KEYS_REQUIRED,
+                         api_key=pos and POS_API_KEYS_REQUIRED, pos=pos,
                          if_match="if_match" in inspect.signature(fn).parameters)
         ROUTES.append(spec)
 
@@ -217,7 +194,7 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str,
                 logs.touch_from(result)
                 return json_response(result, status, headers)
 
-            request = bp.current_request
+            request = edge.current_request()
             request_id = logs.request_id() or str((request.context or {}).get("requestId") or uuid.uuid4())
             logs.bind(request_id=request_id, route=f"{method} {path}", operation=spec.operation_id)
             logs.touch(**path_params)
@@ -264,90 +241,8 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str,
     return decorate
 
 
-_CHALICE_ERRORS: dict[int, type[StoreloopError]] = {
-    405: MethodNotAllowed, 415: UnsupportedMediaType, 400: ValidationFailed, 500: InternalError,
-}
-
-
-def envelope_framework_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
-    """HTTP middleware around every request: errors Chalice produces before
-    a view runs (405, 415) come back in `{"Code", "Message"}` form; rewrite
-    them into the envelope. Then write the request's one access line and its
-    metrics, whoever answered."""
-    started = time.perf_counter()
-    logs.clear()
-    context = getattr(event, "context", None) or {}
-    request_id = str(context.get("requestId") or uuid.uuid4())
-    logs.bind(request_id=request_id)
-    response = get_response(event)
-    body = response.body
-    if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
-        err_cls = _CHALICE_ERRORS.get(response.status_code, StoreloopError)
-        err = err_cls(str(body.get("Message", "")) or None)
-        enveloped = error_response(err, request_id)
-        enveloped.status_code = response.status_code
-        enveloped.headers.update({k: v for k, v in response.headers.items() if k.lower() == "allow"})
-        logs.bind(code=err.code)
-        response = enveloped
-    method = str(getattr(event, "method", "") or context.get("httpMethod", ""))
-    route = f"{method} {context.get('resourcePath') or getattr(event, 'path', '')}"
-    logs.access(route, response.status_code, (time.perf_counter() - started) * 1000)
-    metrics.request_done(logs.current().get("operation"), response.status_code,
-                         (time.perf_counter() - started) * 1000, logs.current().get("code"))
-    return response
-
-
-def cors_headers(event: Any, get_response: Callable[[Any], Response]) -> Response:
-    """HTTP middleware: CORS headers for the console origins in
-    `STORELOOP_CORS_ORIGINS` (none by default). Preflight (OPTIONS) is
-    answered by the views `add_preflight` registers."""
-    response = get_response(event)
-    origin = (event.headers or {}).get("origin")
-    if origin and origin in get_settings().cors_origins:
-        response.headers.update({
-            "Access-Control-Allow-Origin": origin, "Vary": "Origin",
-            "Access-Control-Expose-Headers": "ETag, x-request-id, Retry-After"})
-    return response
-
-
-# Request headers a cross-origin console may send (its preflight lists them).
-PREFLIGHT_ALLOW_HEADERS = "Authorization, Content-Type, If-Match, Idempotency-Key, x-request-id"
-PREFLIGHT_MAX_AGE_S = 600
-
-
-def add_preflight(app: Any) -> None:
-    """An OPTIONS view on every path of the API (call once, after every
-    blueprint is registered). Chalice's `cors=` route option cannot serve
-    here: its CORSConfig is one static origin, baked into a MOCK integration
-    when the API is packaged, while `STORELOOP_CORS_ORIGINS` is a list read
-    at run time. So the preflight reaches the Lambda (browsers cache it for
-    `Access-Control-Max-Age`), and answers:
-
-    - a listed `Origin`: 204, `Access-Control-Allow-Methods` (the path's
-      methods), `-Allow-Headers`, `-Max-Age`; `cors_headers` adds
-      `Access-Control-Allow-Origin` and `Vary: Origin`;
-    - any other `Origin` (or none configured): 403 `forbidden`, no CORS
-      headers, so the browser blocks the cross-origin call;
-    - no `Origin` (not a CORS preflight): 204 with `Allow`."""
-    for number, (path, views) in enumerate(sorted(app.routes.items())):
-        if "OPTIONS" in views:
-            continue
-        methods = sorted(views)
-        app.route(path, methods=["OPTIONS"], name=f"preflight_{number}")(_preflight_view(app, methods))
-
-
-def _preflight_view(app: Any, methods: list[str]) -> Callable[..., Response]:
-    allowed = ", ".join([*methods, "OPTIONS"])
-
-    def preflight(**_: str) -> Response:
-        headers = app.current_request.headers or {}
-        origin = headers.get("origin")
-        if origin is None:
-            return Response(body="", status_code=204, headers={"Allow": allowed})
-        if origin not in get_settings().cors_origins:
-            return error_response(Forbidden(f"origin {origin[:100]} is not allowed cross-origin"))
-        return Response(body="", status_code=204, headers={
-            "Access-Control-Allow-Methods": allowed, "Access-Control-Allow-Headers": PREFLIGHT_ALLOW_HEADERS,
-            "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE_S)})
-
-    return preflight
+def all_routes() -> list[RouteSpec]:
+    """Every route's spec: imports every capability's `routes.py` (from the
+    route table) first, since `import app` imports none of them."""
+    edge.import_route_modules()
+    return ROUTES

@@ -3,13 +3,11 @@ fan-out queue consumer."""
 
 from __future__ import annotations
 
-import os
 from datetime import date
-from typing import Any
 
-from chalice import Blueprint, Rate
+from chalice import Blueprint
 
-from chalicelib import history, logs
+from chalicelib import history
 from chalicelib.auth import Principal
 from chalicelib.campaigns import posts, schedule
 from chalicelib.campaigns.errors import PostNotRetryable
@@ -17,7 +15,6 @@ from chalicelib.campaigns.models import PostRecord
 from chalicelib.campaigns.schemas import DateQuery, Post, PostList, PostOffer, SlotOut, SlotPlanIn, SlotPlanOut
 from chalicelib.campaigns.slots import SlotSpec
 from chalicelib.clock import get_clock
-from chalicelib.db import ensure_bound
 from chalicelib.delivery.channel import get_channel
 from chalicelib.delivery.report import group_deliveries
 from chalicelib.groups.directory import store_groups
@@ -27,11 +24,6 @@ from chalicelib.stores.service import get_store
 from chalicelib.web import endpoint
 
 bp = Blueprint(__name__)
-log = logs.get_logger("campaigns")
-# Chalice needs the queue name when app.py is imported (for deployment), so
-# it is read here; it must match Settings.fanout_queue (same variable).
-FANOUT_QUEUE = os.environ.get("STORELOOP_FANOUT_QUEUE",
-                              f"{os.environ.get('STORELOOP_TABLE_PREFIX', 'storeloop-dev-')}fanout")
 
 
 def plan_view(store_id: str) -> SlotPlanOut:
@@ -104,38 +96,6 @@ def retry_post(principal: Principal, store_id: str, post_id: str) -> Post:
 
     redrive(post, now, get_channel(get_settings()))
     return post_view(posts.get(store_id, post_id))
-
-
-def _sqs_client() -> Any:
-    import boto3
-
-    return boto3.client("sqs", region_name=get_settings().region)
-
-
-@bp.schedule(Rate(5, unit=Rate.MINUTES), name="campaigns_tick")
-def scheduled_tick(event: Any) -> None:
-    from chalicelib.campaigns.fanout import SqsQueue
-    from chalicelib.campaigns.tick import run_tick  # lazy, as the worker's: not on an API cold start
-
-    with logs.invocation("tick", event):
-        ensure_bound()
-        client = _sqs_client()
-        url = client.get_queue_url(QueueName=get_settings().fanout_queue)["QueueUrl"]
-        summary = run_tick(get_clock().now(), SqsQueue(url, client))
-        summary.report(log)
-
-
-@bp.on_sqs_message(queue=FANOUT_QUEUE, batch_size=10, name="campaigns_fanout")
-def fanout_worker(event: Any) -> dict[str, Any]:
-    from chalicelib.campaigns.fanout import prefetch_records, process_batch
-    from chalicelib.campaigns.worker import handle
-
-    with logs.invocation("fanout", event):
-        ensure_bound()
-        channel = get_channel(get_settings())
-        records = list(event)
-        known = prefetch_records(records)  # the batch's stores and plans: one BatchGetItem, not one each
-        return process_batch(records, lambda message: handle(message, get_clock().now(), channel, known))
 
 
 class PostPage(ApiModel):

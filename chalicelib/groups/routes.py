@@ -3,16 +3,12 @@ staff register the store's WeCom seed groups (its join way) and read the ledger.
 
 from __future__ import annotations
 
-from typing import Any
+from chalice import Blueprint
 
-from chalice import Blueprint, Cron
-
-from chalicelib import logs
 from chalicelib.auth import Principal
 from chalicelib.clock import get_clock
-from chalicelib.db import ensure_bound
 from chalicelib.errors import NotFound, ValidationFailed
-from chalicelib.groups import join_ways, reconcile, service
+from chalicelib.groups import join_ways, service
 from chalicelib.groups.errors import NoStoreNearby, StoreClosed
 from chalicelib.groups.schemas import Group, GroupPatch, JoinIn, JoinOut, StoreGroupsOut
 from chalicelib.settings import get_settings
@@ -23,7 +19,6 @@ from chalicelib.wecom.errors import WeComOff, WeComUnavailable
 from chalicelib.wecom.schemas import JoinWayIn, StoreWeComOut
 
 bp = Blueprint(__name__)
-log = logs.get_logger("groups.reconcile")
 
 
 @endpoint(bp, "POST", "/groups/join", summary="Join the nearest covering store's group, or a named store's",
@@ -71,15 +66,3 @@ def get_store_wecom(principal: Principal, store_id: str) -> StoreWeComOut:
     return service.wecom_view(store_id)
 
 
-@bp.schedule(Cron(30, 18, "*", "*", "?", "*"), name="groups_reconcile")
-def scheduled_reconcile(event: Any) -> None:
-    """Nightly at 18:30 UTC = 02:30 in Asia/Shanghai (the stores' quietest
-    hour): correct the group ledger from WeCom for callbacks that never came."""
-    if get_settings().wecom == "off":
-        return
-    ensure_bound()
-    results = reconcile.reconcile_all(get_clock().now())
-    drift = [r for r in results if r.added or r.recounted or r.retired or r.error]
-    log.info("groups reconcile", extra={"fields": {
-        "stores": len(results), "drifted": len(drift), "errors": sum(1 for r in results if r.error),
-        "added": sum(len(r.added) for r in results), "retired": sum(len(r.retired) for r in results)}})

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint, Cron
+from chalice import Blueprint
 
-from chalicelib import logs
 from chalicelib.auth import Principal
 from chalicelib.campaigns import store_config
 from chalicelib.clock import get_clock
-from chalicelib.db import ensure_bound
 from chalicelib.errors import ValidationFailed
 from chalicelib.insights import policy as policies
-from chalicelib.insights.refresh import run_refresh
 from chalicelib.insights.rules import FIELDS
 from chalicelib.insights.schemas import AuditEntry, FieldInsight, HoursIn, InsightsOut, Pending, PolicyIn
 from chalicelib.settings import get_settings
@@ -22,7 +19,6 @@ from chalicelib.stores.schemas import Store
 from chalicelib.web import endpoint
 
 bp = Blueprint(__name__)
-log = logs.get_logger("insights")
 
 
 def insights_view(store_id: str) -> InsightsOut:
@@ -79,10 +75,3 @@ def put_hours(principal: Principal, store_id: str, body: HoursIn) -> Store:
     return stores.to_view(record, now=now)
 
 
-@bp.schedule(Cron(5, 16, "*", "*", "?", "*"), name="insights_refresh")
-def scheduled_refresh(event: Any) -> None:
-    """Daily at 16:05 UTC = 00:05 in Asia/Shanghai: changes scheduled by
-    yesterday's run take effect as the local day starts."""
-    ensure_bound()
-    summary = run_refresh(get_clock().now(), get_settings().insights_weeks)
-    log.info(summary.line(), extra={"fields": {"stores": summary.stores, "items_read": summary.items_read}})

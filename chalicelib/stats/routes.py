@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
 from chalice import Blueprint, Response
 from pydantic import ConfigDict, Field, model_validator
@@ -12,7 +11,6 @@ from pydantic import ConfigDict, Field, model_validator
 from chalicelib.auth import Principal
 from chalicelib.clock import get_clock, local_time
 from chalicelib.coupons.templates import get_template
-from chalicelib.db import ensure_bound
 from chalicelib.groups.directory import store_groups
 from chalicelib.schema import ApiModel
 from chalicelib.stats import group_figures, rollups
@@ -24,9 +22,6 @@ from chalicelib.web import endpoint
 bp = Blueprint(__name__)
 MAX_DAYS = 92
 WALK_BACK_DAYS = 366
-# Chalice wants a string; the deployed stack points the event source at the
-# coupons table's own stream (`Fn::GetAtt TableCoupons.StreamArn`, infra/template.py)
-COUPONS_STREAM_ARN = "arn:aws:dynamodb:ap-east-1:000000000000:table/storeloop-coupons/stream/set-by-infra-template"
 
 
 class StatsQuery(ApiModel):
@@ -209,14 +204,3 @@ def store_redemptions_csv(principal: Principal, store_id: str, query: rollups.Ra
     return rollups.csv_response(rows, rollups.REDEMPTION_COLUMNS, f"redemptions-{store_id}.csv")
 
 
-@bp.on_dynamodb_record(stream_arn=COUPONS_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON",
-                       name="stats_member_tiers")
-def member_tiers_stream(event: Any) -> dict[str, Any]:
-    """Claims, redemptions and reversals by the member's tier at claim, from
-    the coupons stream (stats/tier_stream.py; locally devtools/stream_poller.py)."""
-    from chalicelib import logs
-    from chalicelib.stats import tier_stream
-
-    with logs.invocation("member_tiers", event):
-        ensure_bound()
-        return tier_stream.handle_event(event.to_dict())

@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint, Response
 from pynamodb.exceptions import PutError
 
-from chalicelib import logs, retry, txn
+from chalicelib import edge, logs, retry, txn
 from chalicelib.clock import get_clock
 from chalicelib.db import ensure_bound
+from chalicelib.edge import error_response
 from chalicelib.errors import Forbidden, InternalError, StoreloopError, Unavailable, ValidationFailed
 from chalicelib.groups import join_ways, ledger
 from chalicelib.settings import get_settings
-from chalicelib.web import ROUTES, RouteSpec, error_response
+from chalicelib.web import ROUTES, RouteSpec
 from chalicelib.wecom.client import WeComClient
 from chalicelib.wecom.errors import WeComError, WeComOff
 from chalicelib.wecom.events import BadCallback, encrypted_field, parse_event
@@ -141,7 +142,7 @@ ROUTES.append(RouteSpec(
 
 @bp.route("/wecom/callback", methods=["GET", "POST"], content_types=_CALLBACK_TYPES)
 def wecom_callback() -> Response:
-    request = bp.current_request
+    request = edge.current_request()
     request_id = logs.request_id() or str((request.context or {}).get("requestId") or uuid.uuid4())
     operation = "verifyWecomCallback" if request.method == "GET" else "receiveWecomCallback"
     logs.bind(request_id=request_id, route=f"{request.method} /wecom/callback", operation=operation)

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_init_binds_every_model_to_one_client_primes_and_builds_every_route_validator(api: Api) -> None:
     took = coldstart.init()
-    assert set(took) == {"client", "prime", "validators"} and all(s >= 0 for s in took.values())
+    assert set(took) == {"client", "prime", "routes", "validators"} and all(s >= 0 for s in took.values())
     shared = db.connection().client
     assert all(model._get_connection().connection._client is shared for model in db.all_models())
     models = coldstart.route_models()
@@ -36,17 +36,29 @@ def test_a_configuration_error_is_left_for_the_first_request(monkeypatch: pytest
     assert set(coldstart.init()) == {"client"}  # no exception in the init phase
 
 
-@pytest.mark.parametrize("in_lambda", [True, False])
-def test_app_runs_init_at_import_only_inside_lambda(in_lambda: bool) -> None:
+@pytest.mark.parametrize(("in_lambda", "preload"), [(True, "all"), (True, "none"), (False, "all")])
+def test_app_runs_init_at_import_only_inside_lambda(in_lambda: bool, preload: str) -> None:
     env = {k: v for k, v in os.environ.items() if k != "AWS_LAMBDA_FUNCTION_NAME"}
     # nothing listens on port 9: the priming read fails fast, and init still completes
     env.update(AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:9", STORELOOP_DDB_MAX_RETRIES="0",
-               PYTHONDONTWRITEBYTECODE="1")
+               PYTHONDONTWRITEBYTECODE="1", STORELOOP_PRELOAD=preload)
     if in_lambda:
         env["AWS_LAMBDA_FUNCTION_NAME"] = "storeloop-dev"
-    code = ("import app; from chalicelib import coldstart, db; "
-            "print(db._bound_to is not None, all(m.__pydantic_complete__ for m in coldstart.route_models()))")
+    code = ("import sys, app; from chalicelib import coldstart, db; "
+            "print(db._bound_to is not None, 'chalicelib.coupons.routes' in sys.modules, "
+            "all(m.__pydantic_complete__ for m in coldstart.route_models()))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ([str(in_lambda)] * 2)
+    preloaded = in_lambda and preload == "all"
+    assert done.stdout.split() == [str(in_lambda), str(preloaded), str(preloaded)]
+
+
+def test_preload_none_leaves_every_capability_to_its_first_request(api: Api) -> None:
+    assert set(coldstart.init(preload="none")) == {"client", "prime"}
+
+
+def test_an_unknown_preload_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STORELOOP_PRELOAD", "some")
+    reset_settings()
+    assert set(coldstart.init()) == {"client"}  # left for the first request, which answers it in the envelope

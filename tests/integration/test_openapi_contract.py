@@ -24,7 +24,7 @@ def test_openapi_lists_every_route_chalice_serves(http_api, served: ChaliceLocal
     documented = {(path, method.upper()) for path, ops in doc["paths"].items() for method in ops}
     served_routes = {(path, method) for path, methods in app.routes.items() for method in methods
                      if path not in ("/openapi.json", "/docs", "/docs/{asset}")
-                     and method != "OPTIONS"}  # CORS preflight views (web.add_preflight), no API operations
+                     and method != "OPTIONS"}  # CORS preflight views (edge.add_preflight), no API operations
     assert all("OPTIONS" in methods for methods in app.routes.values())
     assert served_routes == documented
     for ops in doc["paths"].values():

@@ -15,7 +15,7 @@ from chalice.test import Client
 from openapi_spec_validator import validate
 
 import app as app_module
-from chalicelib import errors, web
+from chalicelib import edge, errors, web
 from chalicelib.openapi import EXAMPLES, build_openapi
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,7 +83,7 @@ def test_error_details_are_typed_and_codes_are_an_enum(doc: dict) -> None:
 
 
 def test_examples_match_their_models(doc: dict) -> None:
-    by_id = {spec.operation_id: spec for spec in web.ROUTES}
+    by_id = {spec.operation_id: spec for spec in web.all_routes()}
     assert set(EXAMPLES) <= set(by_id), "an example names an operation that does not exist"
     for op_id, example in EXAMPLES.items():
         spec = by_id[op_id]
@@ -118,7 +118,7 @@ def test_each_capability_declares_every_code_it_raises() -> None:
     turns an undeclared code into a 500 in every HTTP test): a code raised
     anywhere in a capability's package must be declared by one of its routes."""
     declared_by_tag: dict[str, set[str]] = {}
-    for spec in web.ROUTES:
+    for spec in web.all_routes():
         declared_by_tag.setdefault(spec.tag, set()).update(spec.codes())
     for tag, declared in declared_by_tag.items():
         raised = {cls.code for cls in _raised_error_classes(ROOT / "chalicelib" / tag)}
@@ -143,7 +143,7 @@ def test_strict_mode_turns_an_undeclared_code_into_a_500(monkeypatch: pytest.Mon
 
     probe = Chalice("probe")
     probe.register_blueprint(bp)
-    probe.register_middleware(web.envelope_framework_errors, "http")
+    probe.register_middleware(edge.envelope_framework_errors, "http")
     try:
         with Client(probe) as client:
             monkeypatch.setenv(web.STRICT_ERRORS_ENV, "1")
