@@ -18,12 +18,14 @@ costs of each part and of both choices.
 from __future__ import annotations
 
 import time
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING
 
 from chalicelib import db, edge
 from chalicelib.errors import ConfigError
 from chalicelib.settings import get_settings
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 PRIME_KEY = {"key": {"S": "max_radius"}}  # the geo-meta item every nearby lookup reads
 

@@ -19,7 +19,6 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from chalice import Response
-from pydantic import BaseModel
 
 from chalicelib import logs, metrics
 from chalicelib.errors import (
@@ -45,6 +44,8 @@ POS_API_KEYS_REQUIRED = os.environ.get("STORELOOP_POS_API_KEYS") == "required"
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    from pydantic import BaseModel  # here, not at import: `import app` loads no pydantic model machinery
+
     if isinstance(payload, BaseModel):
         body = payload.model_dump_json()
     else:

@@ -19,8 +19,6 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel
-
 _context: ContextVar[dict[str, Any] | None] = ContextVar("log_context", default=None)
 
 _REDACTIONS = [
@@ -88,6 +86,8 @@ def touch(**ids: Any) -> None:
 
 def touch_from(result: Any) -> None:
     """The top-level `*_id` fields of a response model are the ids it touched."""
+    from pydantic import BaseModel  # here, not at import: `import app` loads no pydantic model machinery
+
     if isinstance(result, BaseModel):
         touch(**{k: v for k, v in result.__dict__.items() if isinstance(v, str | int) and not isinstance(v, bool)})
 
