@@ -7,7 +7,7 @@ NODE_STAMP := node_modules/.deps-installed
 SAM_VENV := .venv-sam
 SAM_STAMP := $(SAM_VENV)/.deps-installed
 
-.PHONY: run test deps lint package clean client browser console
+.PHONY: run test deps lint package clean client browser console routes
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 deps: $(PY_STAMP) $(NODE_STAMP) $(SAM_STAMP)
@@ -51,6 +51,11 @@ lint: deps
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) node_modules .local .pytest_cache
+
+# After adding, removing or changing an HTTP route: regenerate the route table
+# app.py registers without importing the routes (docs/cold_start.md).
+routes: deps
+	$(BIN)/python -m devtools.route_table --write
 
 STAGE ?= dev
 package: deps

@@ -1,7 +1,9 @@
-"""The HTTP edge: one decorator turns a plain function into a Chalice route
-with authentication, pydantic parsing of body and query, JSON responses, and
-the error envelope. Every route is also recorded for the OpenAPI document,
-so the spec cannot drift from the code."""
+"""The HTTP edge's route machinery: one decorator turns a plain function into
+a Chalice route with authentication, pydantic parsing of body and query,
+JSON responses, and the error envelope. Every route is also recorded for
+the OpenAPI document, so the spec cannot drift from the code. Only the
+capabilities' `routes.py` import this module; `app.py` imports the lean
+`edge.py` (route proxies from the route table, middleware, responses)."""
 
 from __future__ import annotations
 
