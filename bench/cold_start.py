@@ -213,11 +213,16 @@ def main() -> int:
     compile_ours()
     for statement in PROGRAMS.values():  # warm the OS file cache once
         time_once(statement)
+    # interleaved run by run, so the shared machine's load drifts over every program alike
+    samples: dict[str, list[float]] = {name: [] for name in PROGRAMS}
+    for _ in range(args.runs):
+        for name, statement in PROGRAMS.items():
+            samples[name].append(time_once(statement))
     medians = {}
-    for name, statement in PROGRAMS.items():
-        samples = [time_once(statement) for _ in range(args.runs)]
-        medians[name] = statistics.median(samples)
-        print(f"{name:28s} median {medians[name] * 1000:7.1f} ms  (min {min(samples) * 1000:.1f}, n={args.runs})")
+    for name in PROGRAMS:
+        medians[name] = statistics.median(samples[name])
+        print(f"{name:28s} median {medians[name] * 1000:7.1f} ms  (min {min(samples[name]) * 1000:.1f}, "
+              f"n={args.runs})")
     deps = medians["third-party deps only"]
     print(f"ratio import app / deps alone:          {medians['import app'] / deps:.2f}x "
           f"(our code adds {(medians['import app'] - deps) * 1000:.1f} ms)")
