@@ -110,11 +110,11 @@ def module_routes(module: str) -> dict[tuple[str, str], Any]:
 
 def import_route_modules() -> None:
     """Import every capability's `routes.py` (each records its `RouteSpec`s
-    in `web.ROUTES`): for whatever needs the whole list (the OpenAPI
-    document, the init step's validators, tests). `web.all_routes()` is the
-    usual way in."""
+    in `web.ROUTES`) and resolve its views for the proxies: for whatever
+    needs the whole list (the OpenAPI document, the init step with
+    `STORELOOP_PRELOAD=all`, tests). `web.all_routes()` is the usual way in."""
     for module in dict.fromkeys(entry.module for entry in ROUTES):
-        importlib.import_module(module)
+        module_routes(module)
 
 
 # --- the request: the middleware sees it before any view runs
