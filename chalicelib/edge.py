@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -90,6 +91,7 @@ def _proxy(entry: RouteEntry) -> Callable[..., Any]:
 
 
 _MODULE_ROUTES: dict[str, dict[tuple[str, str], Any]] = {}
+_RESOLVING = threading.RLock()  # re-entrant: a routes module may import another capability's
 
 
 def module_routes(module: str) -> dict[tuple[str, str], Any]:
@@ -98,14 +100,18 @@ def module_routes(module: str) -> dict[tuple[str, str], Any]:
     blueprint on a scratch app of its own, once per process (Chalice's
     deferred registrations can be replayed only once). The proxies and
     `devtools.route_table` both read routes through here."""
-    if module not in _MODULE_ROUTES:
-        from chalice import Chalice
+    routes = _MODULE_ROUTES.get(module)
+    if routes is None:
+        with _RESOLVING:  # chalice local serves on threads: register each blueprint once
+            routes = _MODULE_ROUTES.get(module)
+            if routes is None:
+                from chalice import Chalice
 
-        scratch = Chalice(app_name=module)
-        scratch.register_blueprint(importlib.import_module(module).bp)
-        _MODULE_ROUTES[module] = {(path, method): route for path, views in scratch.routes.items()
-                                  for method, route in views.items()}
-    return _MODULE_ROUTES[module]
+                scratch = Chalice(app_name=module)
+                scratch.register_blueprint(importlib.import_module(module).bp)
+                routes = _MODULE_ROUTES[module] = {(path, method): route for path, views in scratch.routes.items()
+                                                   for method, route in views.items()}
+    return routes
 
 
 def import_route_modules() -> None:

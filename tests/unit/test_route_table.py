@@ -96,3 +96,28 @@ def test_the_generator_names_the_command_when_stale(tmp_path: Path, monkeypatch)
     stale.write_text(generator.TABLE.read_text(encoding="utf-8").replace("'GET', '/members/me'", "'GET', '/x'"))
     monkeypatch.setattr(generator, "TABLE", stale)
     assert generator.main(["--check"]) == 1
+
+
+def test_concurrent_first_calls_register_a_capability_once() -> None:
+    """chalice local answers on threads: first requests racing into one
+    capability must not replay its blueprint twice (Chalice's deferred
+    registrations lose their methods on a second replay)."""
+    code = """
+import threading, app
+from chalicelib import edge
+from chalicelib.route_table import ROUTES
+barrier, got = threading.Barrier(8), []
+def first_call():
+    barrier.wait()
+    got.append(edge.module_routes("chalicelib.coupons.routes"))
+threads = [threading.Thread(target=first_call) for _ in range(8)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+expected = {(e.path, e.method) for e in ROUTES if e.module == "chalicelib.coupons.routes"}
+assert len(got) == 8 and len({id(g) for g in got}) == 1 and set(got[0]) == expected, got
+print("ok")
+"""
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
