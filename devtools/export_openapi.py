@@ -11,9 +11,8 @@ from pathlib import Path
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    os.environ.setdefault("STORELOOP_JWT_SECRET", "x" * 48)  # importing the app needs one; nothing is signed
-    import app  # noqa: F401 - registers every route
-    from chalicelib.openapi import build_openapi
+    os.environ.setdefault("STORELOOP_JWT_SECRET", "x" * 48)  # settings need one; nothing is signed
+    from chalicelib.openapi import build_openapi  # imports every capability's routes (web.all_routes)
 
     text = json.dumps(build_openapi(), indent=2, ensure_ascii=False)
     if args:
