@@ -228,3 +228,23 @@ def test_member_tiers_are_counted_from_the_coupons_stream(packaged) -> None:
     assert streams == [{"Effect": "Allow", "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords",
                                                       "dynamodb:GetShardIterator", "dynamodb:ListStreams"],
                         "Resource": [{"Fn::Sub": "${TableCoupons.Arn}/stream/*"}]}]
+
+
+def test_every_function_handler_resolves_and_event_lambdas_import_only_a_lean_module(packaged) -> None:
+    """The API function serves every route from the route table; each event
+    function's handler is `<module>.<function>` in a capability's lean
+    events.py (docs/cold_start.md), which must exist in the zip."""
+    import importlib
+
+    _, template, out = packaged
+    functions = resources(template, "AWS::Serverless::Function")
+    handlers = {name: f["Properties"]["Handler"] for name, f in functions.items()}
+    assert handlers.pop("APIHandler") == "app.app"
+    with zipfile.ZipFile(out / "deployment.zip") as zipped:
+        names = set(zipped.namelist())
+    assert len(handlers) == 5
+    for handler in handlers.values():
+        module, function = handler.rsplit(".", 1)
+        assert module.startswith("chalicelib.") and module.endswith(".events"), handler
+        assert module.replace(".", "/") + ".py" in names
+        assert callable(getattr(importlib.import_module(module), function))
