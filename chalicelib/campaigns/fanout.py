@@ -42,15 +42,19 @@ class InProcessQueue:
             return Counter({"errors": 1})
 
     def _batch(self, messages: list[dict[str, Any]]) -> Counter[str]:
-        """A worker's share: its stores read together, then handled one by one."""
+        """A worker's share: its stores read together, checked and built one
+        by one, their posts created and marked sent together
+        (`worker.handle_batch`)."""
         try:
             known = worker.prefetch(messages) if len(messages) > 1 else None
         except Exception:  # noqa: BLE001 - then each message reads its own store (and fails alone)
             log.exception("fan-out store read failed", extra={"fields": {"messages": len(messages)}})
             known = None
         total: Counter[str] = Counter()
-        for message in messages:
-            total.update(self._one(message, known))
+        if len(messages) == 1:
+            return self._one(messages[0], known)
+        for outcome in worker.handle_batch(messages, self.now, self.channel, known):
+            total.update(outcome)
         return total
 
     def send(self, messages: list[dict[str, Any]]) -> Counter[str]:

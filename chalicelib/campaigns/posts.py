@@ -13,6 +13,11 @@
   same transaction, so a counter moves exactly once per transition. Only a
   failed condition means "already sent"; a transaction lost to contention
   (e.g. on the shared day-stats item) is retried, never taken for "sent".
+- batches (`create_many`, `mark_sent_many`; the in-process fan-out's share
+  of up to 25 posts): the same guards, per post, in one TransactWriteItems
+  per batch. A post whose guard fails is dropped from the batch (a
+  duplicate; or already sent) and the rest is sent again under a new
+  token, so one post's refusal never decides another's.
 """
 
 from __future__ import annotations
@@ -47,18 +52,71 @@ def offer_maps(offers: list[Offer]) -> list[OfferMap]:
                      boosted="1" if o.boosted else None) for o in offers]
 
 
-def create(store_id: str, spec: SlotSpec, local_date: date, fire: datetime, now: datetime, *,
-           body: str | None, offers: list[Offer], member_day: bool, group_ids: list[str]) -> PostRecord | None:
-    """The post, or None if this (store, date, slot) already has one."""
-    post = PostRecord(store_id, post_id_for(local_date, spec.slot), slot=spec.slot, kind=spec.kind,
+BATCH = 25  # posts per batched create / sent transition (a sent one is 2 items; TransactWriteItems takes 100)
+
+
+def draft(store_id: str, spec: SlotSpec, local_date: date, fire: datetime, now: datetime, *,
+          body: str | None, offers: list[Offer], member_day: bool, group_ids: list[str]) -> PostRecord:
+    """The post as `create` would write it (pending, leased to its creator,
+    with a fresh `created_by` token)."""
+    return PostRecord(store_id, post_id_for(local_date, spec.slot), slot=spec.slot, kind=spec.kind,
                       local_date=local_date.isoformat(), fire_at=fire, created_at=now, status="pending",
                       member_day="1" if member_day else None, body=body, offers=offer_maps(offers),
                       group_ids=group_ids, attempts=1, outbox_shard=outbox_shard(store_id),
                       next_attempt_at=stamp(now + LEASE), created_by=uuid.uuid4().hex)
+
+
+def create(store_id: str, spec: SlotSpec, local_date: date, fire: datetime, now: datetime, *,
+           body: str | None, offers: list[Offer], member_day: bool, group_ids: list[str]) -> PostRecord | None:
+    """The post, or None if this (store, date, slot) already has one."""
+    post = draft(store_id, spec, local_date, fire, now, body=body, offers=offers, member_day=member_day,
+                 group_ids=group_ids)
+    return post if _put_one(post) else None
+
+
+def _put_one(post: PostRecord) -> bool:
     existing = txn.put_if_absent(post, PostRecord.post_id.attr_name)
-    if existing is not None and existing.created_by != post.created_by:
-        return None
-    return post
+    return existing is None or existing.created_by == post.created_by
+
+
+def create_many(drafts: list[PostRecord]) -> list[bool]:
+    """Create each drafted post unless its (store, date, slot) already has
+    one: one TransactWriteItems per BATCH posts instead of a PutItem each,
+    every put guarded by attribute_not_exists as in `create`. True where the
+    post is ours. A refused put is someone else's post (a duplicate), unless
+    the refusal's ALL_OLD item carries our own `created_by` (our commit whose
+    answer was lost); it leaves the batch and the rest is committed again.
+    A lone post is a plain conditional PutItem (half the write units)."""
+    ours = [False] * len(drafts)
+    for first in range(0, len(drafts), BATCH):
+        pending = list(range(first, min(first + BATCH, len(drafts))))
+        if len(pending) == 1:
+            ours[first] = _put_one(drafts[first])
+            continue
+        for _ in retry.attempts(what="the post create"):
+            tx = txn.Transaction()
+            for i in pending:
+                tx.put(f"post{i}", drafts[i], condition=PostRecord.post_id.does_not_exist(), old=True)
+            try:
+                tx.commit()
+            except txn.Refused as refused:
+                kept = []
+                for i in pending:
+                    if not refused.on(f"post{i}"):
+                        kept.append(i)
+                        continue
+                    existing = refused.old(f"post{i}")
+                    ours[i] = existing is not None and existing.created_by == drafts[i].created_by
+                pending = kept
+                if pending:
+                    continue
+                break
+            except txn.Contended:
+                continue  # lost a race (e.g. a concurrent tick creating the same posts): try again
+            for i in pending:
+                ours[i] = True
+            break
+    return ours
 
 
 def set_content(post: PostRecord, body: str, offers: list[Offer], member_day: bool, group_ids: list[str]) -> None:
@@ -93,16 +151,58 @@ def mark_part_sent(post: PostRecord, part_key: str) -> None:
     post.update(actions=[PostRecord.sent_parts.add({part_key})])
 
 
-def mark_sent(post: PostRecord, now: datetime, last_part: str | None = None) -> bool:
-    day = date.fromisoformat(post.local_date)
-    actions: list[Action] = [PostRecord.status.set("sent"), PostRecord.sent_at.set(now), PostRecord.last_error.remove(),
-               PostRecord.outbox_shard.remove(), PostRecord.next_attempt_at.remove()]
+def _sent_actions(now: datetime, last_part: str | None) -> list[Action]:
+    actions: list[Action] = [PostRecord.status.set("sent"), PostRecord.sent_at.set(now),
+                             PostRecord.last_error.remove(), PostRecord.outbox_shard.remove(),
+                             PostRecord.next_attempt_at.remove()]
     if last_part is not None:
         actions.append(PostRecord.sent_parts.add({last_part}))
+    return actions
+
+
+def mark_sent(post: PostRecord, now: datetime, last_part: str | None = None) -> bool:
+    day = date.fromisoformat(post.local_date)
     tx = txn.Transaction()
-    tx.update("post", post, actions, condition=PostRecord.status != "sent")
+    tx.update("post", post, _sent_actions(now, last_part), condition=PostRecord.status != "sent")
     counters.bump_in(tx, post.store_id, day, posts_sent=1)
     return _commit_transition(tx)
+
+
+def mark_sent_many(sent: list[tuple[PostRecord, str | None]], now: datetime) -> list[bool]:
+    """`mark_sent` for a batch of delivered posts: one TransactWriteItems
+    per BATCH posts, each post's update guarded (status != "sent") as in
+    `mark_sent`, with one day-stats ADD per (store, day) for its posts in
+    the same transaction, so a counter still moves exactly once per post
+    that moved. True where this call moved the post. A post already sent
+    (its guard failed) leaves the batch and the rest is committed again."""
+    moved = [False] * len(sent)
+    for first in range(0, len(sent), BATCH):
+        pending = list(range(first, min(first + BATCH, len(sent))))
+        if len(pending) == 1:
+            moved[first] = mark_sent(sent[first][0], now, sent[first][1])
+            continue
+        for _ in retry.attempts(what="the post update"):
+            tx = txn.Transaction()
+            per_day: dict[tuple[str, str], int] = {}
+            for i in pending:
+                post, last_part = sent[i]
+                tx.update(f"post{i}", post, _sent_actions(now, last_part), condition=PostRecord.status != "sent")
+                per_day[(post.store_id, post.local_date)] = per_day.get((post.store_id, post.local_date), 0) + 1
+            for (store_id, day), n in sorted(per_day.items()):
+                counters.bump_in(tx, store_id, date.fromisoformat(day), label=f"stats {store_id} {day}", posts_sent=n)
+            try:
+                tx.commit()
+            except txn.Refused as refused:
+                pending = [i for i in pending if not refused.on(f"post{i}")]
+                if pending:
+                    continue
+                break
+            except txn.Contended:
+                continue
+            for i in pending:
+                moved[i] = True
+            break
+    return moved
 
 
 def mark_failed(post: PostRecord, error: str, now: datetime) -> bool:

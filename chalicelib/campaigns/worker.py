@@ -14,7 +14,7 @@ from chalicelib import logs
 from chalicelib.campaigns import offers_source, posts, schedule
 from chalicelib.campaigns.clearance_run import run_clearance
 from chalicelib.campaigns.content import build_body, select_offers
-from chalicelib.campaigns.delivering import deliver
+from chalicelib.campaigns.delivering import deliver, deliver_many
 from chalicelib.campaigns.models import PostRecord
 from chalicelib.campaigns.offers_source import Offer
 from chalicelib.campaigns.slots import CLEARANCE, SlotSpec, due_fire
@@ -62,6 +62,65 @@ def handle(message: dict[str, Any], now: datetime, channel: Channel,
                   schedule.store_and_plan(store_id) if found is None else found)
 
 
+@dataclass
+class _Draft:
+    """A regular post built by a batch's first pass, to be created with the others."""
+
+    message: int  # its message's index in the batch
+    post: PostRecord
+    groups: list[GroupRecord]
+
+
+def handle_batch(messages: list[dict[str, Any]], now: datetime, channel: Channel,
+                 known: dict[str, schedule.StoreAndPlan] | None = None) -> list[Counter[str]]:
+    """`handle` for a worker's batch of messages (the in-process fan-out's
+    share), outcomes per message. The same checks and content per store;
+    then the batch's regular posts are created together (`posts.create_many`:
+    one transaction per 25, each put guarded as in `create`) and the ones
+    delivered are marked sent together. Clearance slots and retries run
+    one by one as in `handle`. A message that fails while being checked or
+    built fails alone; a failure of the batch's writes fails the messages
+    whose posts it held (created posts are the outbox's to re-drive)."""
+    outcomes: list[Counter[str]] = [Counter() for _ in messages]
+    drafts: list[_Draft] = []
+    for index, message in enumerate(messages):
+        try:
+            if message["type"] == "retry":
+                outcomes[index] = _retry(message["store_id"], message["post_ids"], now, channel)
+                continue
+            store_id = message["store_id"]
+            found = (known or {}).get(store_id)
+            mine: list[_Draft] = []
+            outcomes[index] = _slots(store_id, datetime.fromisoformat(message["start"]),
+                                     datetime.fromisoformat(message["end"]),
+                                     [DueItem(**i) for i in message["items"]], now, channel,
+                                     schedule.store_and_plan(store_id) if found is None else found,
+                                     drafts=mine, message=index)
+            drafts += mine
+        except Exception:  # noqa: BLE001 - one bad store must not stop the others; the outbox re-drives
+            log.exception("fan-out message failed", extra={"fields": {"store_id": message.get("store_id")}})
+            outcomes[index] = Counter({"errors": 1})
+    if not drafts:
+        return outcomes
+    try:
+        ours = posts.create_many([d.post for d in drafts])
+        mine = [d for d, created in zip(drafts, ours, strict=True) if created]
+        for d, created in zip(drafts, ours, strict=True):
+            if not created:
+                outcomes[d.message]["duplicate"] += 1
+        results = deliver_many([(d.post, d.groups) for d in mine], channel, now)
+    except Exception:  # noqa: BLE001 - the batch's posts fail together; created ones are re-driven
+        log.exception("fan-out batch write failed", extra={"fields": {"posts": len(drafts)}})
+        for index in sorted({d.message for d in drafts}):
+            outcomes[index] = Counter({"errors": 1})
+        return outcomes
+    for d, result in zip(mine, results, strict=True):
+        outcomes[d.message]["posted"] += 1
+        log.info("posted", extra={"fields": {"store_id": d.post.store_id, "post_id": d.post.post_id,
+                                             "result": result}})
+    return outcomes
+
+
 def prefetch(messages: list[dict[str, Any]]) -> dict[str, schedule.StoreAndPlan]:
     """The stores and plans of a batch of slot messages, 50 stores per
     BatchGetItem, read right before the batch is handled: the same re-check
@@ -74,7 +133,10 @@ def is_member_day(member_day: str | None, local_date: date) -> bool:
 
 
 def _slots(store_id: str, start: datetime, end: datetime, items: list[DueItem], now: datetime,
-           channel: Channel, current: schedule.StoreAndPlan) -> Counter[str]:
+           channel: Channel, current: schedule.StoreAndPlan, drafts: list[_Draft] | None = None,
+           message: int = 0) -> Counter[str]:
+    """`drafts` given: regular posts are built and appended there for the
+    batch to create, not created here."""
     outcome: Counter[str] = Counter()
     store, custom = current
     plan = {s.slot: s for s in schedule.store_plan(store, custom)} if store else {}
@@ -93,8 +155,18 @@ def _slots(store_id: str, start: datetime, end: datetime, items: list[DueItem], 
                 continue
             if groups is None:
                 groups = store_groups(store_id)
+            if drafts is not None and spec.kind != CLEARANCE:
+                drafts.append(_Draft(message, _draft(store, spec, due[0], due[1], now, groups), groups))
+                continue
             outcome[_post(store, spec, due[0], due[1], now, channel, groups)] += 1
     return outcome
+
+
+def _draft(store: StoreRecord, spec: SlotSpec, local_date: date, fire: datetime, now: datetime,
+           groups: list[GroupRecord]) -> PostRecord:
+    body, offers = content(store, spec, local_date, fire, now)
+    return posts.draft(store.store_id, spec, local_date, fire, now, body=body, offers=offers,
+                       member_day=is_member_day(store.member_day, local_date), group_ids=[g.group_id for g in groups])
 
 
 def _post(store: StoreRecord, spec: SlotSpec, local_date: date, fire: datetime, now: datetime, channel: Channel,

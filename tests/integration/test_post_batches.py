@@ -1,0 +1,124 @@
+"""The in-process fan-out's batched post writes on DynamoDB Local: a
+worker's share of posts is created in one TransactWriteItems (every put
+guarded by attribute_not_exists) and marked sent in one (every update
+guarded by status != "sent", with the day's counter). One post's refusal
+never decides another's; concurrent batches over the same posts create
+each post exactly once; counters move exactly once per post."""
+
+from __future__ import annotations
+
+import random
+import threading
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from chalicelib.campaigns import posts
+from chalicelib.campaigns.models import PostRecord
+from chalicelib.campaigns.slots import SlotSpec
+from chalicelib.stats.models import StoreDayStats
+from tests.integration.test_campaign_days import DAY, add_store, fake_offers, sh, tick  # noqa: F401
+
+pytestmark = pytest.mark.integration
+NOON = SlotSpec("noon", "12:00", "flash_coupon")
+TEA = SlotSpec("tea", "15:00", "afternoon_promo")
+NOW = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
+
+
+def draft(store_id: str, spec: SlotSpec = NOON) -> PostRecord:
+    return posts.draft(store_id, spec, DAY, NOW, NOW, body=f"{store_id} {spec.slot}", offers=[], member_day=False,
+                       group_ids=[f"{store_id}.1"])
+
+
+def sent_count(store_id: str, day: date = DAY) -> int:
+    try:
+        return int(StoreDayStats.get(store_id, day.isoformat(), consistent_read=True).posts_sent or 0)
+    except StoreDayStats.DoesNotExist:
+        return 0
+
+
+def test_a_batch_creates_the_posts_that_do_not_exist_and_refuses_the_others(ddb_env: dict) -> None:
+    theirs = draft("s1")
+    assert posts.create_many([theirs]) == [True]  # someone else's post (a lone put)
+    lost = draft("s3")
+    assert posts.create_many([lost]) == [True]  # our own earlier commit whose answer was lost
+    batch = [draft(f"s{i}") for i in range(6)]
+    batch[3] = lost
+    assert posts.create_many(batch) == [True, False, True, True, True, True]
+    stored = {p.store_id: p for i in range(6) for p in posts.for_day(f"s{i}", DAY)}
+    assert len(stored) == 6
+    assert stored["s1"].created_by == theirs.created_by  # the refused put changed nothing
+    assert all(stored[f"s{i}"].created_by == batch[i].created_by for i in (0, 2, 3, 4, 5))
+    assert posts.create_many(batch) == [True, False, True, True, True, True]  # re-sent: ours stay ours
+    assert posts.create_many([draft(f"s{i}") for i in range(6)]) == [False] * 6  # a redelivered batch
+
+
+def test_concurrent_overlapping_batches_create_each_post_exactly_once(ddb_env: dict) -> None:
+    stores = [f"c{i}" for i in range(30)]
+    rng = random.Random(13)
+    shares = [rng.sample(stores, 20) for _ in range(4)]
+    results: list[list[tuple[str, bool]]] = [[] for _ in shares]
+    barrier = threading.Barrier(len(shares))
+
+    def run(n: int) -> None:
+        drafts = [draft(s) for s in shares[n]]
+        barrier.wait()
+        results[n] = list(zip(shares[n], posts.create_many(drafts), strict=True))
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(shares))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    owners: dict[str, int] = {}
+    for result in results:
+        assert len(result) == 20
+        for store_id, ours in result:
+            owners[store_id] = owners.get(store_id, 0) + int(ours)
+    asked = {s for share in shares for s in share}
+    assert owners == {s: 1 for s in asked}  # every post asked for has exactly one creator
+    assert all(len(posts.for_day(s, DAY)) == (1 if s in asked else 0) for s in stores)
+
+
+def test_a_batch_marks_each_post_sent_once_and_counts_it_once(ddb_env: dict) -> None:
+    batch = [draft("m1"), draft("m1", TEA), draft("m2"), draft("m3")]  # m1 twice: one counter item, +2
+    assert posts.create_many(batch) == [True] * 4
+    assert posts.mark_sent(batch[2], NOW) is True  # m2 already sent (a re-drive got there first)
+    later = NOW + timedelta(minutes=1)
+    assert posts.mark_sent_many([(p, f"{p.store_id}.1#0") for p in batch], later) == [True, True, False, True]
+    assert (sent_count("m1"), sent_count("m2"), sent_count("m3")) == (2, 1, 1)
+    for p in batch:
+        stored = posts.get(p.store_id, p.post_id)
+        assert stored.status == "sent" and stored.outbox_shard is None and stored.next_attempt_at is None
+        assert stored.sent_parts == (None if p is batch[2] else {f"{p.store_id}.1#0"})
+    assert posts.get("m2", batch[2].post_id).sent_at == NOW  # the refused update changed nothing
+    assert posts.mark_sent_many([(p, None) for p in batch], later) == [False] * 4  # again: nothing moves
+    assert (sent_count("m1"), sent_count("m2"), sent_count("m3")) == (2, 1, 1)
+    assert list(posts.due_for_retry(later + timedelta(hours=1))) == []  # all out of the outbox
+
+
+@pytest.mark.usefixtures("fake_offers")
+def test_a_tick_writes_a_workers_batch_in_two_transactions(ddb_env: dict) -> None:
+    from chalicelib import db
+
+    for i in range(8):
+        add_store(f"t{i}", idle_hour=None)
+    tick(sh("08:00"))
+    requests: list[str] = []
+    events = db.connection().client.meta.events
+
+    def count(model: object, **_: object) -> None:
+        requests.append(model.name)  # type: ignore[attr-defined]
+
+    events.register("after-call.dynamodb", count)
+    try:
+        summary = tick(sh("08:30"), workers=1)  # one worker: one batch of 8 stores
+    finally:
+        events.unregister("after-call.dynamodb", count)
+    assert summary.outcome["posted"] == 8
+    assert requests.count("TransactWriteItems") == 2  # the 8 creates, then the 8 sent transitions
+    assert requests.count("PutItem") == 8  # the record channel's messages only: no per-post create
+    assert requests.count("UpdateItem") == 1  # the watermark: no per-part write
+    for i in range(8):
+        assert [p.status for p in posts.for_day(f"t{i}", DAY)] == ["sent"]
+        assert sent_count(f"t{i}") == 1
