@@ -18,7 +18,7 @@ import os
 import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -54,9 +54,16 @@ class ReadMeter:
         self.items = 0
         self.requests: Counter[str] = Counter()
         self.units = {"read": 0.0, "write": 0.0}  # ReturnConsumedCapacity, GSIs included
+        self.seconds: defaultdict[str, float] = defaultdict(float)  # wall time waiting on each kind of request
+        self.by_table: defaultdict[str, float] = defaultdict(float)  # write units by table / index
+        self.local = threading.local()
+
+    def started(self, **_: Any) -> None:
+        self.local.t0 = time.perf_counter()
 
     def __call__(self, http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
         op = model.name
+        waited = time.perf_counter() - getattr(self.local, "t0", time.perf_counter())
         read = 0
         if op in ("Query", "Scan"):
             read = int(parsed.get("ScannedCount", 0))
@@ -72,7 +79,17 @@ class ReadMeter:
         with self.lock:
             self.items += read
             self.requests[op] += 1
+            self.seconds[op] += waited
             self.units[kind] += sum(float(e.get("CapacityUnits") or 0) for e in entries)
+            if kind == "write":
+                for e in entries:
+                    name = str(e.get("TableName", "?")).removeprefix("bench-tick-")
+                    if "Table" not in e:  # no breakdown given: the total, by request kind
+                        self.by_table[f"{name} ({op})"] += float(e.get("CapacityUnits") or 0)
+                        continue
+                    self.by_table[f"{name} ({op})"] += float(e["Table"].get("CapacityUnits") or 0)
+                    for index, used in (e.get("GlobalSecondaryIndexes") or {}).items():
+                        self.by_table[f"{name}.{index} ({op})"] += float(used.get("CapacityUnits") or 0)
 
     @staticmethod
     def ask(params: dict[str, Any], model: Any, **_: Any) -> None:
@@ -84,6 +101,101 @@ class ReadMeter:
             out = (self.items, self.requests)
             self.items, self.requests = 0, Counter()
             self.last_units, self.units = self.units, {"read": 0.0, "write": 0.0}
+            self.last_seconds, self.seconds = self.seconds, defaultdict(float)
+            self.last_by_table, self.by_table = self.by_table, defaultdict(float)
+        return out
+
+
+def _size(value: Any) -> int:
+    """An attribute value's size by DynamoDB's item-size rules (close enough
+    to round to 1 KB units): strings by UTF-8 bytes, numbers ~1 byte per 2
+    digits, sets/lists/maps the sum of their parts plus 1-3 bytes each."""
+    (kind, v), = value.items()
+    if kind in ("S", "B"):
+        return len(v.encode() if isinstance(v, str) else v)
+    if kind == "N":
+        return len(v) // 2 + 2
+    if kind in ("SS", "NS", "BS"):
+        return sum(_size({kind[0]: x}) for x in v)
+    if kind == "L":
+        return 3 + sum(_size(x) + 1 for x in v)
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + _size(x) + 1 for k, x in v.items())
+    return 1
+
+
+class UnitModel:
+    """Write units as AWS bills them, modelled from the requests themselves
+    (DynamoDB Local reports a TransactWriteItems' units per table, not per
+    item): 1 WCU per KB of item written, 2 in a transaction; the `outbox`
+    GSI (ALL projection) adds 1 WCU per KB of the post when a post enters
+    it and 1 when it leaves it. An update's item size is the size of the
+    item last put with that key (the posts), else 1 KB."""
+
+    OUTBOX = ("outbox_shard", "next_attempt_at")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.sizes: dict[str, int] = {}
+        self.units: defaultdict[str, float] = defaultdict(float)
+
+    @staticmethod
+    def _kb(size: int) -> int:
+        return max(1, -(-size // 1024))
+
+    def _key(self, table: str, key: dict[str, Any]) -> str:
+        return table + "|" + "|".join(f"{k}={list(v.values())[0]}" for k, v in sorted(key.items()))
+
+    def _put(self, table: str, item: dict[str, Any], factor: int) -> None:
+        size = sum(len(k.encode()) + _size(v) for k, v in item.items())
+        name = table.removeprefix("bench-tick-")
+        keys: dict[str, Any] = {k: item[k] for k in ("store_id", "post_id") if k in item} if name == "posts" else {}
+        if keys:
+            self.sizes[self._key(table, keys)] = size
+        self.units[name] += factor * self._kb(size)
+        if name == "posts" and all(k in item for k in self.OUTBOX):
+            self.units["posts.outbox"] += self._kb(size)
+
+    def _update(self, table: str, update: dict[str, Any], factor: int) -> None:
+        name = table.removeprefix("bench-tick-")
+        size = self.sizes.get(self._key(table, update["Key"]), 1024)
+        self.units[name] += factor * self._kb(size)
+        names = update.get("ExpressionAttributeNames", {})
+        expression = update.get("UpdateExpression", "")
+        removed = expression.split("REMOVE", 1)[1] if "REMOVE" in expression else ""
+        if name == "posts" and any(names.get(ref.strip().split(" ")[0]) == "outbox_shard"
+                                   for ref in removed.split(",")):
+            self.units["posts.outbox"] += 1  # the post leaves the index
+
+    def __call__(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        op = model.name
+        with self.lock:
+            if op == "PutItem":
+                self._put(params["TableName"], params["Item"], 1)
+            elif op == "UpdateItem":
+                self._update(params["TableName"], params, 1)
+            elif op == "DeleteItem":
+                self.units[params["TableName"].removeprefix("bench-tick-")] += 1
+            elif op == "BatchWriteItem":
+                for table, writes in params["RequestItems"].items():
+                    for w in writes:
+                        if "PutRequest" in w:
+                            self._put(table, w["PutRequest"]["Item"], 1)
+                        else:
+                            self.units[table.removeprefix("bench-tick-")] += 1
+            elif op == "TransactWriteItems":
+                for t in params["TransactItems"]:
+                    if "Put" in t:
+                        self._put(t["Put"]["TableName"], t["Put"]["Item"], 2)
+                    elif "Update" in t:
+                        self._update(t["Update"]["TableName"], t["Update"], 2)
+                    else:
+                        kind = "Delete" if "Delete" in t else "ConditionCheck"
+                        self.units[t[kind]["TableName"].removeprefix("bench-tick-")] += 2
+
+    def take(self) -> dict[str, float]:
+        with self.lock:
+            out, self.units = dict(self.units), defaultdict(float)
         return out
 
 
@@ -125,8 +237,11 @@ def main() -> None:
         urumqi = sum(1 for r in records if r.timezone == "Asia/Urumqi")
 
         meter = ReadMeter()
+        db.connection().client.meta.events.register("before-call.dynamodb", meter.started)
         db.connection().client.meta.events.register("after-call.dynamodb", meter)
         db.connection().client.meta.events.register("provide-client-params.dynamodb", ReadMeter.ask)
+        units = UnitModel()
+        db.connection().client.meta.events.register("provide-client-params.dynamodb", units)
         channel = RecordChannel()
 
         # 1. Nothing due: 08:25, the last tick was 08:20 (Shanghai mornings are at 08:30).
@@ -146,11 +261,13 @@ def main() -> None:
         floor_n = min(4000, max(400, len(records) // 2))
         floor_before_s = put_floor(floor_n, args.workers, "before")
         meter.reset()
+        units.take()
         t1, cpu1 = time.perf_counter(), time.process_time()
         busy = run_tick(busy_at, InProcessQueue(busy_at, channel, workers=args.workers))
         publish_s, publish_cpu = time.perf_counter() - t1, time.process_time() - cpu1
         busy_items, busy_reqs = meter.reset()
-        busy_units = meter.last_units
+        busy_units, busy_seconds, busy_tables = meter.last_units, meter.last_seconds, meter.last_by_table
+        modelled = units.take()
         floor_after_s = put_floor(floor_n, args.workers, "after")  # raw PutItems, same workers, right after
         meter.reset()
 
@@ -190,9 +307,14 @@ def main() -> None:
           f"for {posted} posts (goal <= 90 s at 7,209)")
     print(f"capacity per due post (DynamoDB Local, GSIs included): {busy_units['write'] / max(posted, 1):.2f} WCU "
           f"+ {busy_units['read'] / max(posted, 1):.2f} RCU")
+    modelled_wcu = sum(modelled.values()) / max(posted, 1)
+    print(f"write units per due post on AWS's rules (modelled from the requests: DynamoDB Local reports a "
+          f"transaction's units per table, not per item): {modelled_wcu:.2f} WCU ("
+          + ", ".join(f"{name} {u / max(posted, 1):.2f}" for name, u in sorted(modelled.items()) if u) + ")")
+    # post_wcu: the modelled units (what AWS bills); DynamoDB Local's own figure is on the capacity line above
     print(f"model-inputs post_items={busy_items / max(posted, 1):.3f} "
           f"post_requests={sum(busy_reqs.values()) / max(posted, 1):.3f} "
-          f"post_wcu={busy_units['write'] / max(posted, 1):.3f} post_rcu={busy_units['read'] / max(posted, 1):.3f} "
+          f"post_wcu={modelled_wcu:.3f} post_rcu={busy_units['read'] / max(posted, 1):.3f} "
           f"quiet_tick_requests={sum(quiet_reqs.values())} quiet_tick_items={quiet_items}")
     busy_n = sum(busy_reqs.values())
     floor_rps = (floor_n / floor_before_s + floor_n / floor_after_s) / 2
@@ -200,6 +322,11 @@ def main() -> None:
           f"{posted / publish_s:.0f} posts/s; this process's CPU {publish_cpu:.1f}s of {publish_s:.1f}s wall "
           f"({os.cpu_count()} cores, shared)")
     print(f"  requests by kind: {dict(sorted(busy_reqs.items()))}")
+    print("  requests per due post by kind: " + ", ".join(
+        f"{op} {n / max(posted, 1):.2f} ({busy_seconds[op] * 1000 / n:.1f} ms each)"
+        for op, n in sorted(busy_reqs.items())) + f"; total {busy_n / max(posted, 1):.2f}")
+    print("  WCU per due post by table/index: " + ", ".join(
+        f"{name} {units / max(posted, 1):.2f}" for name, units in sorted(busy_tables.items()) if units))
     print(f"  floor, same run: raw PutItem {floor_rps:.0f} requests/s ({floor_n / floor_before_s:.0f} before the tick, "
           f"{floor_n / floor_after_s:.0f} after; {floor_n} puts each, {args.workers} workers); "
           f"the tick ran at {busy_n / publish_s / floor_rps:.2f}x that rate; at the floor rate its "
