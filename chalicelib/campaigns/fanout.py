@@ -16,6 +16,8 @@ from typing import Any, Protocol
 from chalicelib import logs
 from chalicelib.campaigns import worker
 from chalicelib.delivery.channel import Channel
+from chalicelib.groups.directory import groups_by_store
+from chalicelib.groups.models import GroupRecord
 
 log = logs.get_logger("campaigns.fanout")
 SQS_BATCH = 10  # SendMessageBatch takes at most 10 entries
@@ -33,10 +35,11 @@ class InProcessQueue:
         self.now = now
         self.channel = channel
         self.workers = workers
+        self.groups: dict[str, list[GroupRecord]] | None = None  # the due stores' groups, read once per send
 
     def _one(self, message: dict[str, Any], known: dict[str, Any] | None = None) -> Counter[str]:
         try:
-            return worker.handle(message, self.now, self.channel, known)
+            return worker.handle(message, self.now, self.channel, known, self.groups)
         except Exception:  # noqa: BLE001 - one bad store must not stop the others; the outbox re-drives
             log.exception("fan-out message failed", extra={"fields": {"store_id": message.get("store_id")}})
             return Counter({"errors": 1})
@@ -53,11 +56,16 @@ class InProcessQueue:
         total: Counter[str] = Counter()
         if len(messages) == 1:
             return self._one(messages[0], known)
-        for outcome in worker.handle_batch(messages, self.now, self.channel, known):
+        for outcome in worker.handle_batch(messages, self.now, self.channel, known, self.groups):
             total.update(outcome)
         return total
 
     def send(self, messages: list[dict[str, Any]]) -> Counter[str]:
+        try:  # a noon-size tick: every due store's groups in one parallel Scan (else a Query each)
+            self.groups = groups_by_store([m["store_id"] for m in messages if m["type"] == "slots"])
+        except Exception:  # noqa: BLE001 - an optimisation only: then each store queries its own
+            log.exception("fan-out groups read failed", extra={"fields": {"messages": len(messages)}})
+            self.groups = None
         # batches of up to PREFETCH stores, at least one per worker
         size = max(1, min(PREFETCH, -(-len(messages) // max(self.workers, 1))))
         batches = [messages[i:i + size] for i in range(0, len(messages), size)]

@@ -50,16 +50,19 @@ def retry_message(store_id: str, post_ids: list[str]) -> dict[str, Any]:
 
 
 def handle(message: dict[str, Any], now: datetime, channel: Channel,
-           known: dict[str, schedule.StoreAndPlan] | None = None) -> Counter[str]:
+           known: dict[str, schedule.StoreAndPlan] | None = None,
+           groups: dict[str, list[GroupRecord]] | None = None) -> Counter[str]:
     """`known`: stores and plans read for a batch of messages just before
-    (`prefetch`); a store not in it is read here."""
+    (`prefetch`); a store not in it is read here. `groups`: the groups of
+    the tick's due stores read at once (`groups.directory.groups_by_store`);
+    a store not in it has its groups queried here."""
     if message["type"] == "retry":
         return _retry(message["store_id"], message["post_ids"], now, channel)
     store_id = message["store_id"]
     found = (known or {}).get(store_id)
     return _slots(store_id, datetime.fromisoformat(message["start"]), datetime.fromisoformat(message["end"]),
                   [DueItem(**i) for i in message["items"]], now, channel,
-                  schedule.store_and_plan(store_id) if found is None else found)
+                  schedule.store_and_plan(store_id) if found is None else found, groups=groups)
 
 
 @dataclass
@@ -72,7 +75,8 @@ class _Draft:
 
 
 def handle_batch(messages: list[dict[str, Any]], now: datetime, channel: Channel,
-                 known: dict[str, schedule.StoreAndPlan] | None = None) -> list[Counter[str]]:
+                 known: dict[str, schedule.StoreAndPlan] | None = None,
+                 groups: dict[str, list[GroupRecord]] | None = None) -> list[Counter[str]]:
     """`handle` for a worker's batch of messages (the in-process fan-out's
     share), outcomes per message. The same checks and content per store;
     then the batch's regular posts are created together (`posts.create_many`:
@@ -95,7 +99,7 @@ def handle_batch(messages: list[dict[str, Any]], now: datetime, channel: Channel
                                      datetime.fromisoformat(message["end"]),
                                      [DueItem(**i) for i in message["items"]], now, channel,
                                      schedule.store_and_plan(store_id) if found is None else found,
-                                     drafts=mine, message=index)
+                                     drafts=mine, message=index, groups=groups)
             drafts += mine
         except Exception:  # noqa: BLE001 - one bad store must not stop the others; the outbox re-drives
             log.exception("fan-out message failed", extra={"fields": {"store_id": message.get("store_id")}})
@@ -134,13 +138,13 @@ def is_member_day(member_day: str | None, local_date: date) -> bool:
 
 def _slots(store_id: str, start: datetime, end: datetime, items: list[DueItem], now: datetime,
            channel: Channel, current: schedule.StoreAndPlan, drafts: list[_Draft] | None = None,
-           message: int = 0) -> Counter[str]:
+           message: int = 0, groups: dict[str, list[GroupRecord]] | None = None) -> Counter[str]:
     """`drafts` given: regular posts are built and appended there for the
     batch to create, not created here."""
     outcome: Counter[str] = Counter()
     store, custom = current
     plan = {s.slot: s for s in schedule.store_plan(store, custom)} if store else {}
-    groups: list[GroupRecord] | None = None
+    mine: list[GroupRecord] | None = (groups or {}).get(store_id)
     with offers_source.tick_snapshot(end.isoformat()):  # the chain-wide offers: read once per tick
         for item in items:
             spec = plan.get(item.slot)
@@ -153,12 +157,12 @@ def _slots(store_id: str, start: datetime, end: datetime, items: list[DueItem], 
             if due is None:
                 outcome["not_due"] += 1  # e.g. the other-offset bucket of a DST zone
                 continue
-            if groups is None:
-                groups = store_groups(store_id)
+            if mine is None:
+                mine = store_groups(store_id)
             if drafts is not None and spec.kind != CLEARANCE:
-                drafts.append(_Draft(message, _draft(store, spec, due[0], due[1], now, groups), groups))
+                drafts.append(_Draft(message, _draft(store, spec, due[0], due[1], now, mine), mine))
                 continue
-            outcome[_post(store, spec, due[0], due[1], now, channel, groups)] += 1
+            outcome[_post(store, spec, due[0], due[1], now, channel, mine)] += 1
     return outcome
 
 

@@ -122,3 +122,50 @@ def test_a_tick_writes_a_workers_batch_in_two_transactions(ddb_env: dict) -> Non
     for i in range(8):
         assert [p.status for p in posts.for_day(f"t{i}", DAY)] == ["sent"]
         assert sent_count(f"t{i}") == 1
+
+
+@pytest.mark.usefixtures("fake_offers")
+def test_a_noon_size_tick_reads_the_due_stores_groups_in_one_parallel_scan(ddb_env: dict,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib import db
+    from chalicelib.delivery.record import recorded
+    from chalicelib.groups import directory
+
+    monkeypatch.setattr(directory, "SCAN_MIN_STORES", 3)  # 100 in production: this test's 4 stores stand in
+    groups = {"g0": 2, "g1": 1, "g2": 0, "g3": 1}
+    for store_id, n in groups.items():
+        add_store(store_id, groups=n, idle_hour=None)
+    tick(sh("08:00"))
+    asked: list[tuple[str, str]] = []
+
+    def note(params: dict, model: object, **_: object) -> None:
+        asked.append((model.name, str(params.get("TableName", ""))))  # type: ignore[attr-defined]
+
+    events = db.connection().client.meta.events
+    events.register("provide-client-params.dynamodb", note)
+    try:
+        summary = tick(sh("08:30"), workers=2)
+    finally:
+        events.unregister("provide-client-params.dynamodb", note)
+    assert summary.outcome["posted"] == 4
+    on_groups = [op for op, table in asked if table.endswith("groups")]
+    assert sorted(on_groups) == ["DescribeTable"] + ["Scan"] * directory.SCAN_SEGMENTS  # no Query per store
+    for store_id, n in groups.items():
+        (post,) = posts.for_day(store_id, DAY)
+        assert (post.group_ids or []) == [f"{store_id}.{seq}" for seq in range(1, n + 1)]
+        assert post.status == "sent" and len(recorded(store_id)) == n
+
+
+def test_the_groups_scan_is_used_only_when_it_reads_no_more_than_two_groups_a_store(
+        ddb_env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.groups import directory
+
+    monkeypatch.setattr(directory, "SCAN_MIN_STORES", 1)
+    for i in range(10):
+        add_store(f"d{i}", idle_hour=None)
+    assert directory.groups_by_store(["d0", "d1"]) is None  # 10 groups for 2 stores: a Query each is cheaper
+    found = directory.groups_by_store([f"d{i}" for i in range(5)] + ["nobody"])
+    assert found is not None and sorted(found) == ["d0", "d1", "d2", "d3", "d4", "nobody"]
+    assert [g.group_id for g in found["d3"]] == ["d3.1"] and found["nobody"] == []
+    monkeypatch.setattr(directory, "SCAN_MIN_STORES", 100)
+    assert directory.groups_by_store([f"d{i}" for i in range(10)]) is None  # a small tick: Queries
