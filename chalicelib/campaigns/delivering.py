@@ -8,6 +8,7 @@ re-driven. Nothing is lost; at worst one message is duplicated."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -47,13 +48,17 @@ def deliver_many(batch: list[tuple[PostRecord, list[GroupRecord]]], channel: Cha
     lands has each of those posts re-driven, resending its last message."""
     results: list[str] = []
     sent: list[tuple[PostRecord, str | None]] = []
-    for post, groups in batch:
-        attempt = _send(post, channel, now, groups)
-        if attempt.errors or attempt.retry_at is not None:
-            results.append(_not_sent(post, attempt, now))
-            continue
-        sent.append((post, attempt.unrecorded))
-        results.append("sent")
+    held = getattr(channel, "held", None)  # a channel that can write a batch's messages together (record)
+    with held() if held is not None else nullcontext():
+        for post, groups in batch:
+            attempt = _send(post, channel, now, groups)
+            if attempt.errors or attempt.retry_at is not None:
+                _flush(channel)
+                results.append(_not_sent(post, attempt, now))
+                continue
+            sent.append((post, attempt.unrecorded))
+            results.append("sent")
+        _flush(channel)  # every message is written before any post is recorded as sent
     if sent:
         posts.mark_sent_many(sent, now)
         metrics.count("PostsSent", len(sent))
@@ -75,6 +80,7 @@ def _send(post: PostRecord, channel: Channel, now: datetime, groups: list[GroupR
             if part_key in done:
                 continue
             if attempt.unrecorded is not None:
+                _flush(channel)
                 posts.mark_part_sent(post, attempt.unrecorded)
                 attempt.unrecorded = None
             outcome = channel.send(target, f"{post.post_id}#{part_key}", text, now)
@@ -88,6 +94,13 @@ def _send(post: PostRecord, channel: Channel, now: datetime, groups: list[GroupR
                 attempt.errors.append(f"{group_id}: {outcome.error}")
             break  # keep a group's parts in order: the rest wait for the retry
     return attempt
+
+
+def _flush(channel: Channel) -> None:
+    """Write the messages a channel holds (`deliver_many`) before recording any as sent."""
+    flush = getattr(channel, "flush", None)
+    if flush is not None:
+        flush()
 
 
 def _not_sent(post: PostRecord, attempt: _Attempt, now: datetime) -> str:

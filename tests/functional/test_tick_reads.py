@@ -159,12 +159,13 @@ def test_a_limited_coupons_stock_is_read_once_per_tick_not_per_post(api: Api, ad
         assert "午间闪券" in body and "剩120份" in body
 
 
-def test_a_due_post_costs_three_requests_and_a_batch_two_transactions(api: Api, admin: str,
+def test_a_due_post_costs_two_requests_and_a_batch_four(api: Api, admin: str,
                                                                       meter: ItemMeter) -> None:
-    """Requests, not just items: per due post its group Query, its store's own
-    coupon bucket Query and the record channel's PutItem; per worker's batch
-    (here one worker, one batch of 10) one BatchGetItem of stores and plans, one
-    TransactWriteItems creating the 10 posts and one marking them sent."""
+    """Requests, not just items: per due post its group Query and its store's
+    own coupon bucket Query; per worker's batch (here one worker, one batch of
+    10) one BatchGetItem of stores and plans, one TransactWriteItems creating
+    the 10 posts, one BatchWriteItem of the record channel's 10 messages and
+    one TransactWriteItems marking the posts sent."""
     ids = [f"q{i}" for i in range(10)]
     _stores(api, admin, ids)
     assert api.post("/coupon-templates", CHAIN_WIDE, as_=admin).status == 201
@@ -175,17 +176,17 @@ def test_a_due_post_costs_three_requests_and_a_batch_two_transactions(api: Api, 
     posts = len(ids)
     assert summary.outcome["posted"] == posts
     assert meter.requests["TransactWriteItems"] == 2  # the batch's creates; its sent transitions
-    assert meter.requests["PutItem"] == posts  # the record channel's message: no per-post create
+    assert meter.requests["PutItem"] == 0  # no per-post create, no per-message put
     # the test setting the watermark (UpdateItem); the tick's own: the watermark read and advance,
     # 5 one-minute schedule buckets + 8 outbox shards
     # (Queries), the ledger filter (a BatchGetItem); the chain-wide catalogue once per tick: the shared
     # scope buckets (4 Queries) and their one template (BatchGetItem)
     per_tick = {"GetItem": 1, "UpdateItem": 1 + 1, "Query": 5 + 8 + 4, "BatchGetItem": 1 + 1}
-    per_post = {"Query": 2, "PutItem": 1}  # the group; the store's own bucket; the message
-    per_batch = {"BatchGetItem": 1, "TransactWriteItems": 2}
+    per_post = {"Query": 2}  # the group; the store's own bucket
+    per_batch = {"BatchGetItem": 1, "TransactWriteItems": 2, "BatchWriteItem": 1}
     expected = Counter(per_tick)
     expected.update({op: n * posts for op, n in per_post.items()})
     expected.update(per_batch)
     assert meter.requests == expected
-    assert sum(meter.requests.values()) == 3 * posts + 25  # 3 requests per due post + 22 per tick + 3 per batch
+    assert sum(meter.requests.values()) == 2 * posts + 26  # 2 requests per due post + 22 per tick + 4 per batch
     assert all(p.status == "sent" for store_id in ids for p in for_day(store_id, NOON.date()))

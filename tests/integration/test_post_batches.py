@@ -117,7 +117,8 @@ def test_a_tick_writes_a_workers_batch_in_two_transactions(ddb_env: dict) -> Non
         events.unregister("after-call.dynamodb", count)
     assert summary.outcome["posted"] == 8
     assert requests.count("TransactWriteItems") == 2  # the 8 creates, then the 8 sent transitions
-    assert requests.count("PutItem") == 8  # the record channel's messages only: no per-post create
+    assert requests.count("BatchWriteItem") == 1  # the record channel's 8 messages, written before the transition
+    assert requests.count("PutItem") == 0  # no per-post create, no per-message put
     assert requests.count("UpdateItem") == 1  # the watermark: no per-part write
     for i in range(8):
         assert [p.status for p in posts.for_day(f"t{i}", DAY)] == ["sent"]
@@ -169,3 +170,34 @@ def test_the_groups_scan_is_used_only_when_it_reads_no_more_than_two_groups_a_st
     assert [g.group_id for g in found["d3"]] == ["d3.1"] and found["nobody"] == []
     monkeypatch.setattr(directory, "SCAN_MIN_STORES", 100)
     assert directory.groups_by_store([f"d{i}" for i in range(10)]) is None  # a small tick: Queries
+
+
+@pytest.mark.usefixtures("fake_offers")
+def test_messages_that_were_never_written_leave_their_posts_unsent_and_re_driven(
+        ddb_env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The record channel holds a batch's messages and writes them before
+    the sent transition; if that write fails, no post of the batch is
+    recorded as sent, and the outbox re-drives them all."""
+    from chalicelib.delivery.models import RecordedMessage
+    from chalicelib.delivery.record import recorded
+
+    for i in range(3):
+        add_store(f"f{i}", idle_hour=None)
+    tick(sh("08:00"))
+    real = RecordedMessage.batch_write
+
+    def broken(*args: object, **kw: object) -> object:
+        raise RuntimeError("recorded-messages is down")
+
+    monkeypatch.setattr(RecordedMessage, "batch_write", broken)
+    summary = tick(sh("08:30"), workers=1)
+    assert summary.outcome["errors"] == 3 and summary.outcome["posted"] == 0
+    for i in range(3):
+        (post,) = posts.for_day(f"f{i}", DAY)
+        assert post.status == "pending" and post.outbox_shard is not None and recorded(f"f{i}") == []
+    monkeypatch.setattr(RecordedMessage, "batch_write", real)
+    later = tick(sh("08:40"), workers=1)  # past the 5-minute lease: the outbox re-drives all three
+    assert later.outcome["retry_sent"] == 3
+    for i in range(3):
+        assert [p.status for p in posts.for_day(f"f{i}", DAY)] == ["sent"] and len(recorded(f"f{i}")) == 1
+        assert sent_count(f"f{i}") == 1
