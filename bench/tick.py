@@ -332,6 +332,10 @@ def main() -> None:
           f"the tick ran at {busy_n / publish_s / floor_rps:.2f}x that rate; at the floor rate its "
           f"{busy_n / max(posted, 1):.1f} requests per post = {floor_rps / (busy_n / max(posted, 1)):.0f} posts/s, "
           f"{len(records)} posts in >= {len(records) * busy_n / max(posted, 1) / floor_rps:.0f}s")
+    per_put_s = posted / floor_rps
+    print(f"  noon tick vs the floor in posts: {publish_s:.1f}s for {posted} posts = {publish_s / per_put_s:.2f}x the "
+          f"time of one raw PutItem per post at the floor rate ({per_put_s:.1f}s); "
+          f"{busy_n / max(posted, 1):.2f} requests per due post")
     print(f"naive scan-every-store tick: {naive_items} items read ({naive_due} due) in {naive_s:.1f}s")
     print(f"finding what is due, quiet tick: ours {quiet_items} item(s) vs naive {naive_items} "
           f"-> {naive_items / max(quiet_items, 1):.0f}x fewer")
