@@ -108,17 +108,17 @@ def handle_batch(messages: list[dict[str, Any]], now: datetime, channel: Channel
         return outcomes
     try:
         ours = posts.create_many([d.post for d in drafts])
-        mine = [d for d, created in zip(drafts, ours, strict=True) if created]
-        for d, created in zip(drafts, ours, strict=True):
-            if not created:
+        created = [d for d, new in zip(drafts, ours, strict=True) if new]
+        for d, new in zip(drafts, ours, strict=True):
+            if not new:
                 outcomes[d.message]["duplicate"] += 1
-        results = deliver_many([(d.post, d.groups) for d in mine], channel, now)
+        results = deliver_many([(d.post, d.groups) for d in created], channel, now)
     except Exception:  # noqa: BLE001 - the batch's posts fail together; created ones are re-driven
         log.exception("fan-out batch write failed", extra={"fields": {"posts": len(drafts)}})
         for index in sorted({d.message for d in drafts}):
             outcomes[index] = Counter({"errors": 1})
         return outcomes
-    for d, result in zip(mine, results, strict=True):
+    for d, result in zip(created, results, strict=True):
         outcomes[d.message]["posted"] += 1
         log.info("posted", extra={"fields": {"store_id": d.post.store_id, "post_id": d.post.post_id,
                                              "result": result}})

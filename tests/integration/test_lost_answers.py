@@ -93,6 +93,24 @@ def test_a_post_whose_put_answer_is_lost_goes_out_now_not_after_the_lease(api: A
     assert proxy.counts["lost:PutItem"] == 1
 
 
+def test_a_batch_of_posts_whose_create_answer_is_lost_goes_out_now_each_once(api: Api, proxy: FaultProxy) -> None:
+    """The in-process fan-out creates a worker's batch in one transaction:
+    its lost answer is re-sent with the same token (idempotent), so every
+    post is ours and delivered now, none a duplicate, none twice."""
+    for i in range(3):
+        add_store(f"b{i}", idle_hour=None)
+    advance_watermark(sh("11:55"))
+    proxy.script("lost", operation=TX)  # the first transaction: the batch's creates
+    at = sh("12:00")
+    summary = run_tick(at, InProcessQueue(at, RecordChannel(), workers=1))
+    assert summary.outcome["posted"] == 3 and summary.outcome["duplicate"] == 0
+    for i in range(3):
+        (post,) = posts.for_day(f"b{i}", DAY)
+        assert post.status == "sent" and len(recorded(f"b{i}", post.post_id)) == 1
+        assert int(StoreDayStats.get(f"b{i}", DAY.isoformat(), consistent_read=True).posts_sent or 0) == 1
+    assert proxy.counts[f"lost:{TX}"] == 1
+
+
 def test_a_guarded_store_edit_whose_answer_is_lost_is_saved_and_its_slots_refiled(
         api: Api, admin: str, proxy: FaultProxy) -> None:
     from chalicelib.campaigns.models import SlotIndexRecord
