@@ -58,8 +58,9 @@ class ProgressQueue:
     def send(self, messages: list[dict[str, Any]]) -> Counter[str]:
         total: Counter[str] = Counter()
         bar = Progress(len(messages), "tick")
+        self.inner.read_groups(messages)  # once for the whole tick, not per chunk
         for chunk in chunks(messages, max(1, self.inner.workers * PREFETCH)):
-            total.update(self.inner.send(chunk))
+            total.update(self.inner.send(chunk, groups_read=True))
             bar.advance(len(chunk))
         bar.close()
         return total

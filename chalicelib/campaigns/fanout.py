@@ -60,12 +60,20 @@ class InProcessQueue:
             total.update(outcome)
         return total
 
-    def send(self, messages: list[dict[str, Any]]) -> Counter[str]:
-        try:  # a noon-size tick: every due store's groups in one parallel Scan (else a Query each)
+    def read_groups(self, messages: list[dict[str, Any]]) -> None:
+        """A noon-size tick: every due store's groups in one parallel Scan
+        (`groups_by_store`; else each store Queries its own)."""
+        try:
             self.groups = groups_by_store([m["store_id"] for m in messages if m["type"] == "slots"])
         except Exception:  # noqa: BLE001 - an optimisation only: then each store queries its own
             log.exception("fan-out groups read failed", extra={"fields": {"messages": len(messages)}})
             self.groups = None
+
+    def send(self, messages: list[dict[str, Any]], *, groups_read: bool = False) -> Counter[str]:
+        """`groups_read`: the caller hands the tick's messages on in chunks
+        and called `read_groups` once with all of them."""
+        if not groups_read:
+            self.read_groups(messages)
         # batches of up to PREFETCH stores, at least one per worker
         size = max(1, min(PREFETCH, -(-len(messages) // max(self.workers, 1))))
         batches = [messages[i:i + size] for i in range(0, len(messages), size)]

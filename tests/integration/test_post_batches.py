@@ -201,3 +201,33 @@ def test_messages_that_were_never_written_leave_their_posts_unsent_and_re_driven
     for i in range(3):
         assert [p.status for p in posts.for_day(f"f{i}", DAY)] == ["sent"] and len(recorded(f"f{i}")) == 1
         assert sent_count(f"f{i}") == 1
+
+
+@pytest.mark.usefixtures("fake_offers")
+def test_cli_tick_reads_the_groups_once_for_all_its_chunks(ddb_env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib import db
+    from chalicelib.campaigns.cli import ProgressQueue
+    from chalicelib.campaigns.fanout import InProcessQueue
+    from chalicelib.campaigns.tick import run_tick
+    from chalicelib.delivery.record import RecordChannel
+    from chalicelib.groups import directory
+
+    monkeypatch.setattr(directory, "SCAN_MIN_STORES", 3)
+    for i in range(30):
+        add_store(f"k{i}", idle_hour=None)
+    tick(sh("08:00"))
+    asked: list[tuple[str, str]] = []
+
+    def note(params: dict, model: object, **_: object) -> None:
+        asked.append((model.name, str(params.get("TableName", ""))))  # type: ignore[attr-defined]
+
+    events = db.connection().client.meta.events
+    events.register("provide-client-params.dynamodb", note)
+    try:
+        at = sh("08:30")
+        summary = run_tick(at, ProgressQueue(InProcessQueue(at, RecordChannel(), workers=1)))  # chunks of 25
+    finally:
+        events.unregister("provide-client-params.dynamodb", note)
+    assert summary.outcome["posted"] == 30
+    on_groups = [op for op, table in asked if table.endswith("groups")]
+    assert sorted(on_groups) == ["DescribeTable"] + ["Scan"] * directory.SCAN_SEGMENTS
