@@ -6,7 +6,11 @@ all-store coupon, on its own DynamoDB Local. Measures, in one run:
 - the same for a tick where every store is due, and the wall time to
   publish all those posts (in-process fan-out, record channel),
 - reads per due post, and the ratio to a naive tick that scans every
-  store to find what is due (measured here too).
+  store to find what is due (measured here too),
+- requests per due post by kind (and the time each kind took), write
+  units by table as DynamoDB Local reports them and as AWS would bill them
+  (modelled from the requests), and the noon tick's time over one raw
+  PutItem per post at the floor rate measured in the same run.
 
     .venv/bin/python -m bench.tick [--stores N] [--workers 8]
 """
