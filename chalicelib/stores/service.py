@@ -69,7 +69,17 @@ def upsert_store(store_id: str, data: StoreIn, now: datetime,
     # to the index could be missed by nearby queries in between.
     raise_max_radius(int(record.radius_m))
     if if_updated_at is None:
-        resending(record.save)  # a whole-item put: repeating it is harmless
+        # Never over a newer version: two saves racing land in the order of
+        # their versions, not of their arrival, so the store and its slot
+        # index (filed by version, campaigns/schedule.reindex) agree on the
+        # winner. A save refused here was superseded: it is answered as done
+        # (then overwritten by the newer one). Repeating the put is harmless.
+        try:
+            resending(lambda: record.save(condition=StoreRecord.store_id.does_not_exist()
+                                          | (StoreRecord.updated_at <= now)))
+        except PutError as exc:
+            if not is_condition_failure(exc):
+                raise
         return record
     try:
         resending(lambda: record.save(condition=StoreRecord.updated_at == if_updated_at))
