@@ -31,6 +31,7 @@ from chalicelib.groups.directory import store_groups
 from chalicelib.groups.models import GroupRecord
 from chalicelib.schema import ApiModel
 from chalicelib.settings import Settings, get_settings
+from chalicelib.stats.day_rows import chain_rows, count, store_rows
 from chalicelib.stats.models import StoreDayStats
 
 CHAIN_TTL_S = 60.0
@@ -101,10 +102,6 @@ def forget_chain() -> None:
         _chain = None
 
 
-def _n(value: float | None) -> int:
-    return int(value or 0)
-
-
 def figures(store_id: str | None, live: Live, today: date, moves: dict[date, tuple[int, int]],
             days: list[date]) -> GroupFigures:
     """`moves`: (joined, left) per day, for every day from the first asked up to today (pure)."""
@@ -127,8 +124,8 @@ def _moves(rows: Iterable[StoreDayStats]) -> dict[date, tuple[int, int]]:
     left: Counter[date] = Counter()
     for row in rows:
         d = date.fromisoformat(row.day)
-        joined[d] += _n(row.members_joined)
-        left[d] += _n(row.members_left)
+        joined[d] += count(row.members_joined)
+        left[d] += count(row.members_left)
     return {d: (joined[d], left[d]) for d in set(joined) | set(left)}
 
 
@@ -140,11 +137,11 @@ def _span(days: list[date], today: date) -> list[date]:
 
 def chain_figures(days: list[date], today: date) -> GroupFigures:
     span = _span(days, today)
-    rows = [row for day in span for row in StoreDayStats.by_day.query(day.isoformat())]
+    rows = chain_rows(span)
     return figures(None, chain_live(), today, _moves(rows), days)
 
 
 def store_figures(store_id: str, days: list[date], today: date) -> GroupFigures:
     span = _span(days, today)
-    rows = StoreDayStats.query(store_id, StoreDayStats.day.between(span[0].isoformat(), span[-1].isoformat()))
+    rows = store_rows(store_id, span[0], span[-1])
     return figures(store_id, live_of(store_groups(store_id)), today, _moves(rows), days)
