@@ -15,6 +15,7 @@ from chalicelib.coupons.errors import InvalidCode, TooManyGuesses
 from chalicelib.coupons.models import GuessCounter
 from chalicelib.settings import get_settings
 from tests.api import Api, token
+from tests.functional.test_coupons_lost_answers import DropAnswers
 
 STORE = {"name": "政立路店", "city": "上海市", "lat": 31.3, "lng": 121.5, "traffic_tier": "high", "spend_tier": "high"}
 
@@ -61,38 +62,12 @@ def test_a_short_code_names_its_coupons_v2_code(api: Api, admin: str, unprocesse
     assert api.post("/redemptions", {"code": coupon["code"]}, as_=staff).status == 201  # the QR still works
 
 
-class DropGuessAnswers:
-    """The next `count` UpdateItems on the guess counters reach DynamoDB
-    (moto) and then lose their answer: a dropped connection after commit."""
-
-    def __init__(self, count: int) -> None:
-        self.left = count
-
-    def install(self) -> None:
-        events = db.connection().client.meta.events
-        table = GuessCounter.Meta.table_name
-
-        def before(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-            body = params.get("body") or b""
-            text = body.decode() if isinstance(body, bytes) else str(body)
-            context["drop_answer"] = f'"{table}"' in text and self.left > 0
-
-        def after(context: dict[str, Any], **_: Any) -> None:
-            if context.get("drop_answer"):
-                self.left -= 1
-                from botocore.exceptions import ConnectionClosedError
-                raise ConnectionClosedError(endpoint_url="http://dynamodb")
-
-        events.register("before-call.dynamodb.UpdateItem", before, unique_id="drop-guess-before")
-        events.register("after-call.dynamodb.UpdateItem", after, unique_id="drop-guess-after")
-
-
 def test_a_wrong_guess_whose_answer_is_lost_is_counted_once_also_when_the_request_is_retried(
         api: Api, admin: str) -> None:
     coupon = _claimed(api, admin)
     wrong = "1000000000" if coupon["short_code"] != "1000000000" else "1000000001"
     staff = token("staff", "clerk1", "S1")
-    DropGuessAnswers(1).install()
+    DropAnswers(GuessCounter, 1, "UpdateItem").install()
     # WHEN the ADD commits and its answer is lost, and the client re-sends the request with its key
     # (or the same send again within the request)
     first = api.post("/redemptions", {"code": wrong}, as_=staff, headers={"Idempotency-Key": "guess-1"})
