@@ -173,18 +173,3 @@ def max_radius_m(cached: bool = False) -> int:
     _max_radius = (settings, now, value)
     return value
 
-
-def backfill_bands() -> int:
-    """One-off after deploying the `by_band` index: give stores saved before
-    it their band (a guarded update per store that lacks one; safe to re-run
-    or to run beside live upserts). Returns how many were updated."""
-    done = 0
-    for record in StoreRecord.scan(StoreRecord.band.does_not_exist()):
-        try:
-            record.update(actions=[StoreRecord.band.set(bands.band(float(record.lat), bands.HEIGHT_DEG))],
-                          condition=StoreRecord.band.does_not_exist() & (StoreRecord.lat == record.lat))
-            done += 1
-        except UpdateError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
-                raise
-    return done
