@@ -122,12 +122,15 @@ def set_hours(store_id: str, week: Mapping[str, list[str]] | None, afternoon_win
                StoreRecord.afternoon_window.set(afternoon_window) if afternoon_window
                else StoreRecord.afternoon_window.remove(),
                StoreRecord.updated_at.set(now)]
-    try:
-        StoreRecord(store_id).update(actions=actions, condition=StoreRecord.store_id.exists())
+    try:  # never over a newer version (as upsert_store): a newer whole-store save has its own hours
+        StoreRecord(store_id).update(actions=actions,
+                                     condition=StoreRecord.store_id.exists() & (StoreRecord.updated_at <= now))
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        if _stored(store_id) is None:
             raise NotFound(f"store {store_id} not found") from exc
-        raise
+        # superseded: answered with the store as the newer save left it
     return StoreRecord.get(store_id, consistent_read=True)
 
 

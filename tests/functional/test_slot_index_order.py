@@ -81,6 +81,13 @@ def test_an_older_save_arriving_late_does_not_replace_the_store(api: Api) -> Non
                 StoreRecord.get("s2"), schedule.store_plan(StoreRecord.get("s2"), None), V2)}} == {CHICAGO}
 
 
+def test_hours_saved_late_with_an_older_version_do_not_replace_a_newer_save(api: Api) -> None:
+    store_config.save_store("s4", store(CHICAGO), V2)
+    saved = store_config.save_hours("s4", {"MON": ["09:00-18:00"]}, None, V1)  # superseded
+    assert saved.hours is None and saved.updated_at == V2
+    assert StoreRecord.get("s4").hours is None
+
+
 def test_a_same_version_refile_replaces_and_a_bulk_keeps_each_stores_newest(api: Api) -> None:
     # a slot plan change re-files at the store's own version: it must land
     store_config.save_store("s3", store(CHICAGO), V2)
