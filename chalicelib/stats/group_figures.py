@@ -35,6 +35,11 @@ from chalicelib.stats.day_rows import chain_rows, count, store_rows
 from chalicelib.stats.models import StoreDayStats
 
 CHAIN_TTL_S = 60.0
+# Group sizes per day are walked back from today's live size, which needs
+# every day's joins and leaves from the first day asked up to today: chain-
+# wide that is one by_day Query per day. Further back than this (as the
+# store's daily stats, stats/routes.WALK_BACK_DAYS), group_members is null.
+WALK_BACK_DAYS = 366
 
 
 class GroupDay(ApiModel):
@@ -104,10 +109,12 @@ def forget_chain() -> None:
 
 def figures(store_id: str | None, live: Live, today: date, moves: dict[date, tuple[int, int]],
             days: list[date]) -> GroupFigures:
-    """`moves`: (joined, left) per day, for every day from the first asked up to today (pure)."""
+    """`moves`: (joined, left) per day, for every day from the first asked up
+    to today, or only the days asked when they start too far back to walk
+    (then no group sizes) (pure)."""
     members: dict[date, int] = {}
     running, day = live.members, today
-    while day >= days[0]:
+    while day >= days[0] and _walks_back(days, today):
         members[day] = running
         joined, left = moves.get(day, (0, 0))
         running -= joined - left
@@ -129,8 +136,14 @@ def _moves(rows: Iterable[StoreDayStats]) -> dict[date, tuple[int, int]]:
     return {d: (joined[d], left[d]) for d in set(joined) | set(left)}
 
 
+def _walks_back(days: list[date], today: date) -> bool:
+    return (today - days[0]).days <= WALK_BACK_DAYS
+
+
 def _span(days: list[date], today: date) -> list[date]:
     """The days asked, plus every day after them up to today (for walking back)."""
+    if not _walks_back(days, today):
+        return days
     last = max(days[-1], today)
     return [date.fromordinal(o) for o in range(days[0].toordinal(), last.toordinal() + 1)]
 
