@@ -53,6 +53,11 @@ class SlotIndexRecord(Model):
     kind = UnicodeAttribute()
     timezone = UnicodeAttribute()
     rev = UnicodeAttribute()  # unique per index write: guards the lazy stale-item delete
+    # the store version (its updated_at, in µs) this item was filed from: a
+    # re-file replaces an item only from the same or a newer version
+    # (schedule.reindex), so concurrent saves filed out of order converge on
+    # the newest store. Absent on items filed before the stamp (any version wins).
+    store_version = NumberAttribute(null=True)
 
 
 class TickWatermark(Model):

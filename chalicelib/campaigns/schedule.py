@@ -1,16 +1,31 @@
 """Slot plans and the slot schedule index (storage).
 
-Re-indexing only *adds* (idempotent puts, batchable for a bulk import of
-thousands of stores). An item left behind by an older plan or timezone is
-harmless: the worker re-checks the store's current plan before posting and
-deletes the stale item with a guarded delete (`rev` unchanged), so a
-concurrent re-index that re-wrote it is never undone."""
+Re-indexing only *adds*. An item left behind by an older plan or timezone
+is harmless: the worker re-checks the store's current plan before posting
+and deletes the stale item with a guarded delete (`rev` unchanged), so a
+concurrent re-index that re-wrote it is never undone.
+
+Every item is stamped with the store version it was filed from
+(`store_version`, the store's `updated_at`) and put only over an item from
+the same or an older version. Timeline this guards against (two saves of
+one store, its timezone New York -> Chicago -> ...):
+
+  save A (v1, New York) writes the store; save B (v2, Chicago) writes the store
+  B files its items: bucket 1020 -> Chicago (v2)
+  A files its items late: bucket 1020 -> New York (v1), over B's
+  the worker: store says Chicago, the item New York -> stale, deleted:
+  the Chicago noon post of bucket 1020 is never made
+  with the stamp: A's put over B's v2 item fails its condition and is skipped.
+
+A bulk re-file is TransactWriteItems of up to 100 conditional puts; the
+items a newer version already holds are dropped from the transaction and
+the rest sent again."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import DeleteError, DoesNotExist
 
@@ -19,6 +34,7 @@ from chalicelib.campaigns.models import SlotIndexRecord, SlotMap, SlotPlanRecord
 from chalicelib.campaigns.slots import SlotSpec, bucket_name, effective_plan, utc_buckets
 from chalicelib.stores import hours
 from chalicelib.stores.models import StoreRecord
+from chalicelib.txn import Contended, Refused, Transaction
 
 
 def custom_plan(store_id: str) -> list[SlotSpec] | None:
@@ -79,25 +95,59 @@ def save_plan(store_id: str, slots: list[SlotSpec], now: datetime) -> None:
                    updated_at=now).save()
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_TX_ITEMS = 100  # TransactWriteItems' limit
+
+
+def store_version(store: StoreRecord) -> int:
+    """The store's version as a number (its `updated_at` in µs), exact."""
+    return (store.updated_at.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
+
+
 def index_items(store: StoreRecord, plan: list[SlotSpec], now: datetime) -> Iterator[SlotIndexRecord]:
     rev = uuid.uuid4().hex
+    version = store_version(store)
     for spec in plan:
         for minute in sorted(utc_buckets(spec.at, store.timezone, now.year)):
             yield SlotIndexRecord(bucket_name(minute), f"{store.store_id}#{spec.slot}", store_id=store.store_id,
-                                  slot=spec.slot, at=spec.at, kind=spec.kind, timezone=store.timezone, rev=rev)
+                                  slot=spec.slot, at=spec.at, kind=spec.kind, timezone=store.timezone, rev=rev,
+                                  store_version=version)
 
 
 def reindex(stores: Iterable[tuple[StoreRecord, list[SlotSpec] | None]], now: datetime) -> int:
-    """Write the index items of each store's current plan (batched)."""
-    written = 0
-    with SlotIndexRecord.batch_write() as batch:
-        for store, custom in stores:
-            if store.status != "open":
-                continue  # a closed store posts nothing; its old items are dropped lazily by the worker
-            for item in index_items(store, store_plan(store, custom), now):
-                batch.save(item)
-                written += 1
-    return written
+    """Write the index items of each store's current plan, each only over an
+    item filed from the same or an older store version (see the module doc).
+    Returns the items written (those a newer version held are not)."""
+    newest: dict[tuple[str, str], SlotIndexRecord] = {}
+    for store, custom in stores:
+        if store.status != "open":
+            continue  # a closed store posts nothing; its old items are dropped lazily by the worker
+        for item in index_items(store, store_plan(store, custom), now):
+            key = (item.bucket, item.key)
+            held = newest.get(key)  # one store twice in a bulk: its newest version (one action per key)
+            if held is None or held.store_version <= item.store_version:
+                newest[key] = item
+    items = list(newest.values())
+    return sum(_file(items[first:first + _TX_ITEMS]) for first in range(0, len(items), _TX_ITEMS))
+
+
+def _file(items: list[SlotIndexRecord]) -> int:
+    pending = dict(enumerate(items))
+    for _ in retry.attempts(what="the slot index"):
+        if not pending:
+            return 0
+        tx = Transaction()
+        for label, item in pending.items():
+            tx.put(str(label), item, condition=SlotIndexRecord.store_version.does_not_exist()
+                   | (SlotIndexRecord.store_version <= item.store_version))
+        try:
+            tx.commit()
+            return len(pending)
+        except Refused as exc:  # a newer store version holds these: keep its items, file the rest
+            pending = {label: item for label, item in pending.items() if not exc.on(str(label))}
+        except Contended:
+            pass
+    raise AssertionError("retry.attempts ends by raising")
 
 
 def reindex_stores(stores: list[StoreRecord], now: datetime) -> int:

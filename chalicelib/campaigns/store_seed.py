@@ -15,7 +15,9 @@ A ledger item (`GeoMeta` key "seed") records which chunks of which row set
 marked after it is complete. So a restart on the same data finds the seed
 complete with one read and writes nothing, and a seed interrupted half-way
 (Ctrl-C, a crash) resumes with the chunks it had not finished. Other data
-(another CSV, `--limit`) starts a new ledger."""
+(another CSV, `--limit`) starts a new ledger. The ledger is created or
+replaced only over what was read (`start_ledger`), so two seeders never both
+start one."""
 
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.models import Model
 
 from chalicelib import retry
@@ -40,7 +42,7 @@ from chalicelib.campaigns.slots import SlotSpec
 from chalicelib.stores.models import GeoMeta
 from chalicelib.stores.schemas import StoreIn
 from chalicelib.stores.service import raise_max_radius, to_record
-from chalicelib.txn import Contended, Transaction, is_condition_failure, token_for
+from chalicelib.txn import Contended, Transaction, is_condition_failure, resending, token_for
 
 CHUNK = 250
 # one writer: a disk-backed DynamoDB Local serializes writes on its database
@@ -136,6 +138,38 @@ def write_chunk(part: Sequence[tuple[str, StoreIn]], now: datetime, key: str = "
     return len(items)
 
 
+def start_ledger(fp: str, chunks: int) -> Ledger:
+    """This row set's ledger: the one stored if it is this row set's (a
+    restart, or another seeder of the same data: resume from its marks), else
+    a new one, put only over the ledger just read. Timeline this guards
+    against (two seeders of the same rows, A and B):
+
+      B reads: no ledger;  A creates it, writes and marks chunks 0..5
+      B puts a new, empty ledger over A's: A's marks are gone, B redoes all
+      with the guard: B's put (attribute_not_exists) fails; B reads again,
+      finds this row set's ledger and resumes from it (nothing left to do).
+
+    A seeder of other data replaces the ledger only as it read it; the
+    seeder it replaced then records nothing more (`_mark_done`)."""
+    for _ in retry.attempts(what="the seed ledger"):
+        try:
+            item: GeoMeta | None = GeoMeta.get(LEDGER_KEY, consistent_read=True)
+        except DoesNotExist:
+            item = None
+        if item is not None and item.fingerprint == fp:
+            return Ledger(fp, chunks, frozenset(int(i) for i in (item.done or ())))
+        fresh = GeoMeta(LEDGER_KEY, fingerprint=fp, chunks=chunks)
+        as_read = GeoMeta.key.does_not_exist() if item is None else GeoMeta.fingerprint == item.fingerprint
+        try:
+            resending(lambda: fresh.save(condition=as_read))  # noqa: B023 - called within this iteration
+            return Ledger(fp, chunks, frozenset())
+        except PutError as exc:
+            if not is_condition_failure(exc):
+                raise
+            # another seeder (or our own put whose answer was lost) wrote it since the read: read again
+    raise AssertionError("retry.attempts ends by raising")
+
+
 def _mark_done(fp: str, index: int) -> None:
     """Add a finished chunk, only to this row set's ledger (a seed of other
     data started since owns the ledger now: then nothing is recorded)."""
@@ -154,9 +188,7 @@ def seed(rows: Rows, now: datetime, progress: Progress | None = None,
     start = time.perf_counter()
     lock = threading.Lock()
     parts = split(rows, chunk)
-    state = ledger(rows, chunk, fp)
-    if not state.done:  # a new ledger for this row set (replaces another's)
-        GeoMeta(LEDGER_KEY, fingerprint=state.fingerprint, chunks=len(parts)).save()
+    state = start_ledger(fp or fingerprint(rows, chunk), len(parts))
     pending = [i for i in range(len(parts)) if i not in state.done]
     done = len(rows) - sum(len(parts[i]) for i in pending)
 

@@ -1,4 +1,13 @@
-"""`python -m chalicelib.cli backfill-lists`: file stores and coupon
+"""One-off migrations after deploying a new index onto older data.
+
+`python -m chalicelib.cli backfill-bands`: give stores saved before the
+`stores.by_band` index (nearby) their `band`: a Scan for stores without one,
+then per store an UpdateItem `band = band(lat)` only if `band` is still
+absent and `lat` is still the one read (a config upsert in between writes
+its own band and wins). Without it such a store is invisible to nearby
+until it is saved again. Idempotent; safe beside live traffic.
+
+`python -m chalicelib.cli backfill-lists`: file stores and coupon
 templates written before the list indexes existed into them.
 
 `GET /stores` reads GSI `stores.by_listing` (hash `list_key`, range
@@ -34,6 +43,7 @@ from chalicelib.cli import command
 from chalicelib.coupons.models import TemplateRecord
 from chalicelib.coupons.templates import LIST_KEY as TEMPLATE_LIST_KEY
 from chalicelib.coupons.templates import index_key
+from chalicelib.geo import bands
 from chalicelib.stores.models import LIST_KEY as STORE_LIST_KEY
 from chalicelib.stores.models import StoreRecord
 from chalicelib.txn import is_condition_failure
@@ -81,6 +91,47 @@ def fill_template(record: TemplateRecord, dry_run: bool = False) -> bool:
         raise
 
 
+def _args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dry-run", action="store_true", help="count what would be updated, write nothing")
+
+
+def fill_band(record: StoreRecord, dry_run: bool = False) -> bool:
+    """True if this call gave the store its band; False if it had one by then (or moved)."""
+    if dry_run:
+        return True
+    try:
+        StoreRecord._get_connection().update_item(
+            record.store_id, actions=[StoreRecord.band.set(bands.band(float(record.lat), bands.HEIGHT_DEG))],
+            condition=StoreRecord.band.does_not_exist() & (StoreRecord.lat == record.lat))
+        return True
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+
+
+def backfill_bands(dry_run: bool = False) -> Outcome:
+    out = Outcome()
+    for record in StoreRecord.scan(StoreRecord.band.does_not_exist()):
+        out.scanned += 1
+        if fill_band(record, dry_run):
+            out.updated += 1
+        else:
+            out.raced += 1
+    return out
+
+
+@command("backfill-bands", _args, help="give stores saved before the nearby band index their band "
+                                   "(idempotent; run once after deploying the index)")
+def backfill_bands_command(args: argparse.Namespace) -> int:
+    db.ensure_bound()
+    out = backfill_bands(args.dry_run)
+    verb = "would update" if args.dry_run else "updated"
+    print(f"stores: {out.scanned} without a band, {verb} {out.updated}"
+          f"{f', {out.raced} saved meanwhile (already banded)' if out.raced else ''}")
+    return 0
+
+
 def _run(records: Iterable[StoreRecord | TemplateRecord], dry_run: bool) -> Outcome:
     out = Outcome()
     for record in records:
@@ -99,10 +150,6 @@ def backfill_stores(dry_run: bool = False) -> Outcome:
 
 def backfill_templates(dry_run: bool = False) -> Outcome:
     return _run(TemplateRecord.scan(TemplateRecord.list_key.does_not_exist()), dry_run)
-
-
-def _args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dry-run", action="store_true", help="count what would be updated, write nothing")
 
 
 @command("backfill-lists", _args, help="file stores and templates saved before the list indexes into them "

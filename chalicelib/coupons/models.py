@@ -21,6 +21,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
 )
@@ -293,6 +294,9 @@ class GuessCounter(Model):
     key = UnicodeAttribute(hash_key=True)  # staff_id + "#" + window start
     n = NumberAttribute(null=True)
     ttl = TTLAttribute(null=True)
+    # one token per counted guess (≤ limit per window): a re-send of an ADD
+    # whose answer was lost finds its own token and is not counted again
+    guesses = UnicodeSetAttribute(null=True)
 
 
 MODELS = [TemplateRecord, TemplateIndexEntry, StockShard, ClaimCount, CouponRecord, RedemptionRecord, AuditRecord,

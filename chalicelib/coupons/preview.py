@@ -14,7 +14,7 @@ from chalicelib.coupons import rules, short_codes
 from chalicelib.coupons.audience import matches
 from chalicelib.coupons.models import CouponRecord, TemplateRecord
 from chalicelib.coupons.offers import store_offers
-from chalicelib.coupons.redemptions import code_key, get_coupon
+from chalicelib.coupons.redemptions import check_redeemable_at, code_key, get_coupon
 from chalicelib.coupons.schemas import CouponStatus, Kind, Offers, _In
 from chalicelib.errors import StoreloopError
 from chalicelib.members.rfm import Segment
@@ -57,19 +57,11 @@ def preview_redemption(code: str, staff: Principal, now: datetime, spend_fen: in
     status = rules.coupon_status(coupon.status, coupon.expires_at, now)
     refusal: Refusal | None = None
     discount: int | None = None
-    scope = rules.Scope.of(coupon.scope_store_ids or (), coupon.scope_traffic_tiers or (),
-                           coupon.scope_spend_tiers or ())
-    if not scope.covers(store.store_id, store.traffic_tier, store.spend_tier):
-        refusal = Refusal(code="wrong_store", message=f"not valid at store {store.store_id}")
-    elif status == "redeemed":
-        refusal = Refusal(code="already_redeemed", message="this coupon has already been redeemed")
-    elif status == "expired":
-        refusal = Refusal(code="expired", message=f"expired at {coupon.expires_at.isoformat()}")
-    else:
-        try:
-            discount = rules.discount_fen(coupon.kind, int(coupon.value), int(coupon.min_spend_fen), spend_fen)
-        except StoreloopError as err:
-            refusal = Refusal(code=err.code, message=err.message)
+    try:  # redeem's own rules, in redeem's order: scope, status, then min spend
+        check_redeemable_at(coupon, store, now)
+        discount = rules.discount_fen(coupon.kind, int(coupon.value), int(coupon.min_spend_fen), spend_fen)
+    except StoreloopError as err:
+        refusal = Refusal(code=err.code, message=err.message)
     return RedemptionPreview(
         coupon_id=coupon.coupon_id, template_id=coupon.template_id, title=coupon.title,
         kind=coupon.kind, value=int(coupon.value), min_spend_fen=int(coupon.min_spend_fen),  # type: ignore

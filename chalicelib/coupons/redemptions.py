@@ -89,6 +89,15 @@ def get_coupon(coupon_id: str, consistent: bool = True) -> CouponRecord:
         raise NotFound(f"coupon {coupon_id} not found") from exc
 
 
+def check_redeemable_at(coupon: CouponRecord, store: StoreRecord, now: datetime) -> None:
+    """The coupon's own refusals, named in this order: not valid at this
+    store, already redeemed, expired (redeem, and the preview, which answers
+    what redeem would)."""
+    if not _scope(coupon).covers(store.store_id, store.traffic_tier, store.spend_tier):
+        raise WrongStore(f"coupon {coupon.coupon_id} is not valid at store {store.store_id}")
+    _check_redeemable(coupon, now)
+
+
 def _check_redeemable(coupon: CouponRecord, now: datetime) -> None:
     status = rules.coupon_status(coupon.status, coupon.expires_at, now)
     if status == "redeemed":
@@ -143,10 +152,8 @@ def redeem(code: str, staff: Principal, now: datetime, spend_fen: int | None = N
         if coupon is not None:
             if coupon.redemption_id == redemption_id:
                 return get_redemption(redemption_id)  # our own earlier commit: the same answer
-            if not _scope(coupon).covers(store.store_id, store.traffic_tier, store.spend_tier):
-                raise WrongStore(f"coupon {coupon_id} is not valid at store {store.store_id}")
             try:
-                _check_redeemable(coupon, now)
+                check_redeemable_at(coupon, store, now)  # WrongStore goes up as it is
             except (AlreadyRedeemed, CouponExpired):
                 if consistent:
                     raise

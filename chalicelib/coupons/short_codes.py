@@ -16,6 +16,15 @@ window, bumped with a guarded ADD (`n < WRONG_GUESS_LIMIT`). Timeline:
   condition fails -> 429. The counter never passes the limit, and at most
   the requests already in flight past the read can still be answered.
 
+Each counted guess adds its own token to the counter (`NOT contains`), so a
+re-send of an ADD whose answer was lost counts once. Timeline:
+
+  wrong guess G (token t): ADD n 1, guesses {t} commits (n 3 -> 4); answer lost
+  re-send of G (same t, by botocore, `resending`, or the client's retry
+  with the same Idempotency-Key): condition `NOT contains(guesses, t)` fails;
+  the refusal's ALL_OLD item holds t: already counted -> invalid_code, n = 4
+  without the token: n 4 -> 5, one guess counted twice.
+
 With 10 guesses per 10 minutes per staff account, finding one of a million
 live coupons takes ~900 staff-days of guessing per hit on average.
 
@@ -28,19 +37,20 @@ from __future__ import annotations
 
 import re
 import secrets
+import uuid
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.models import Model
 
-from chalicelib import db
+from chalicelib import db, request_scope
 from chalicelib.auth import Principal
 from chalicelib.coupons import codes
 from chalicelib.coupons.errors import InvalidCode, TooManyGuesses
 from chalicelib.coupons.models import CouponRecord, GuessCounter, ShortCodeRecord
 from chalicelib.coupons.redemptions import code_for
-from chalicelib.txn import is_condition_failure
+from chalicelib.txn import resending, token_for
 
 M = TypeVar("M", bound=Model)
 DIGITS = 10
@@ -107,16 +117,28 @@ def _wait(staff: Principal, now: datetime) -> TooManyGuesses:
     return TooManyGuesses(int((window_end - now).total_seconds()) + 1)
 
 
-def _count_wrong_guess(staff: Principal, now: datetime) -> None:
+def _count_wrong_guess(staff: Principal, digits: str, now: datetime) -> None:
     key, window_end = _window_key(staff, now)
+    # the same on every send of this guess (and on a retried request with its key)
+    guess = token_for(request_scope.idempotency_key() or uuid.uuid4().hex, "wrong-guess", staff.sub, digits)
+    client = db.connection().client  # binds the models to this deployment's tables first
+    request = {
+        "TableName": GuessCounter.Meta.table_name,
+        "Key": {"key": {"S": key}},
+        "UpdateExpression": "ADD #n :one, #g :guess SET #ttl = :ttl",
+        "ConditionExpression": "(attribute_not_exists(#n) OR #n < :limit) AND NOT contains(#g, :token)",
+        "ExpressionAttributeNames": {"#n": "n", "#g": "guesses", "#ttl": "ttl"},
+        "ExpressionAttributeValues": {
+            ":one": {"N": "1"}, ":limit": {"N": str(WRONG_GUESS_LIMIT)}, ":guess": {"SS": [guess]},
+            ":token": {"S": guess}, ":ttl": {"N": str(int((window_end + GUESS_WINDOW).timestamp()))}},
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
     try:
-        GuessCounter(key).update(
-            actions=[GuessCounter.n.add(1), GuessCounter.ttl.set(window_end + GUESS_WINDOW)],
-            condition=GuessCounter.n.does_not_exist() | (GuessCounter.n < WRONG_GUESS_LIMIT))
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            raise _wait(staff, now) from exc
-        raise
+        resending(lambda: client.update_item(**request))
+    except client.exceptions.ConditionalCheckFailedException as exc:
+        if guess in exc.response.get("Item", {}).get("guesses", {}).get("SS", []):
+            return  # our own earlier send committed: counted once
+        raise _wait(staff, now) from exc
 
 
 def _reserved(code: str, staff: Principal, now: datetime) -> ShortCodeRecord:
@@ -126,7 +148,7 @@ def _reserved(code: str, staff: Principal, now: datetime) -> ShortCodeRecord:
         raise _wait(staff, now)
     if reserved is not None:
         return reserved  # expired but not yet reused: still names its coupon (redeem says "expired")
-    _count_wrong_guess(staff, now)
+    _count_wrong_guess(staff, digits, now)
     raise InvalidCode("no live coupon has this short code")
 
 

@@ -90,6 +90,7 @@ def apply_due(store: StoreRecord, policy: StorePolicy, now: datetime) -> list[st
                     raise
                 continue
             setattr(store, field, change["value"])
+            store.updated_at = now  # the version the slot re-file is stamped with
             audit(store.store_id, field, old, change["value"], change["by"], "applied", now, change["effective_from"])
             changed.append(field)
         del pending[field]

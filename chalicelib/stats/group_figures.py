@@ -31,9 +31,15 @@ from chalicelib.groups.directory import store_groups
 from chalicelib.groups.models import GroupRecord
 from chalicelib.schema import ApiModel
 from chalicelib.settings import Settings, get_settings
+from chalicelib.stats.day_rows import chain_rows, count, store_rows
 from chalicelib.stats.models import StoreDayStats
 
 CHAIN_TTL_S = 60.0
+# Group sizes per day are walked back from today's live size, which needs
+# every day's joins and leaves from the first day asked up to today: chain-
+# wide that is one by_day Query per day. Further back than this (as the
+# store's daily stats, stats/routes.WALK_BACK_DAYS), group_members is null.
+WALK_BACK_DAYS = 366
 
 
 class GroupDay(ApiModel):
@@ -101,16 +107,14 @@ def forget_chain() -> None:
         _chain = None
 
 
-def _n(value: float | None) -> int:
-    return int(value or 0)
-
-
 def figures(store_id: str | None, live: Live, today: date, moves: dict[date, tuple[int, int]],
             days: list[date]) -> GroupFigures:
-    """`moves`: (joined, left) per day, for every day from the first asked up to today (pure)."""
+    """`moves`: (joined, left) per day, for every day from the first asked up
+    to today, or only the days asked when they start too far back to walk
+    (then no group sizes) (pure)."""
     members: dict[date, int] = {}
     running, day = live.members, today
-    while day >= days[0]:
+    while day >= days[0] and _walks_back(days, today):
         members[day] = running
         joined, left = moves.get(day, (0, 0))
         running -= joined - left
@@ -127,24 +131,30 @@ def _moves(rows: Iterable[StoreDayStats]) -> dict[date, tuple[int, int]]:
     left: Counter[date] = Counter()
     for row in rows:
         d = date.fromisoformat(row.day)
-        joined[d] += _n(row.members_joined)
-        left[d] += _n(row.members_left)
+        joined[d] += count(row.members_joined)
+        left[d] += count(row.members_left)
     return {d: (joined[d], left[d]) for d in set(joined) | set(left)}
+
+
+def _walks_back(days: list[date], today: date) -> bool:
+    return (today - days[0]).days <= WALK_BACK_DAYS
 
 
 def _span(days: list[date], today: date) -> list[date]:
     """The days asked, plus every day after them up to today (for walking back)."""
+    if not _walks_back(days, today):
+        return days
     last = max(days[-1], today)
     return [date.fromordinal(o) for o in range(days[0].toordinal(), last.toordinal() + 1)]
 
 
 def chain_figures(days: list[date], today: date) -> GroupFigures:
     span = _span(days, today)
-    rows = [row for day in span for row in StoreDayStats.by_day.query(day.isoformat())]
+    rows = chain_rows(span)
     return figures(None, chain_live(), today, _moves(rows), days)
 
 
 def store_figures(store_id: str, days: list[date], today: date) -> GroupFigures:
     span = _span(days, today)
-    rows = StoreDayStats.query(store_id, StoreDayStats.day.between(span[0].isoformat(), span[-1].isoformat()))
+    rows = store_rows(store_id, span[0], span[-1])
     return figures(store_id, live_of(store_groups(store_id)), today, _moves(rows), days)

@@ -25,6 +25,7 @@ from chalicelib.clock import local_time
 from chalicelib.coupons.models import CouponRecord, RedemptionRecord
 from chalicelib.errors import ValidationFailed
 from chalicelib.schema import ApiModel
+from chalicelib.stats.day_rows import chain_rows, count, store_rows
 from chalicelib.stats.models import MEMBER_TIERS, StoreDayStats
 from chalicelib.stores.models import StoreRecord
 from chalicelib.types import IsoDate
@@ -93,23 +94,22 @@ class TemplateStats(ApiModel):
     days: list[TemplateDay]
 
 
-def _n(value: float | None) -> int:
-    return int(value or 0)
-
-
 def _rate(redeemed: int, claimed: int) -> float | None:
     return round(redeemed / claimed, 4) if claimed else None
 
 
 def chain_stats(days: list[date]) -> ChainStats:
     out = []
+    by_day: dict[str, list[StoreDayStats]] = {day.isoformat(): [] for day in days}
+    for row in chain_rows(days):
+        by_day[row.day].append(row)
     for day in days:
-        rows = list(StoreDayStats.by_day.query(day.isoformat()))
+        rows = by_day[day.isoformat()]
         totals: Counter[str] = Counter()
         for row in rows:
             for name in ("members_joined", "coupons_claimed", "coupons_redeemed", "redemptions_reversed",
                          "clearance_units_claimed", "posts_sent", "posts_failed", "payments", "gmv_fen"):
-                totals[name] += _n(getattr(row, name))
+                totals[name] += count(getattr(row, name))
         redeemed = totals["coupons_redeemed"] - totals["redemptions_reversed"]
         out.append(ChainDay(
             day=day, stores_reporting=len(rows), members_joined=totals["members_joined"],
@@ -140,7 +140,7 @@ def tier_stats(days: list[date]) -> TierStats:
     """Claims, redemptions and rate over the range by the stores' traffic
     and spend tiers (as they are now): the by_day Queries, then one
     BatchGet of the stores that reported."""
-    rows = [row for day in days for row in StoreDayStats.by_day.query(day.isoformat())]
+    rows = chain_rows(days)
     ids = sorted({row.store_id for row in rows})
     stores = {s.store_id: s for s in StoreRecord.batch_get(ids)} if ids else {}
     totals: dict[tuple[str, str], Counter[str]] = {}
@@ -152,9 +152,9 @@ def tier_stats(days: list[date]) -> TierStats:
         for dimension in ("traffic_tier", "spend_tier"):
             key = (dimension, getattr(store, dimension))
             t = totals.setdefault(key, Counter())
-            t["claimed"] += _n(row.coupons_claimed)
-            t["redeemed"] += _n(row.coupons_redeemed) - _n(row.redemptions_reversed)
-            t["gmv"] += _n(row.gmv_fen)
+            t["claimed"] += count(row.coupons_claimed)
+            t["redeemed"] += count(row.coupons_redeemed) - count(row.redemptions_reversed)
+            t["gmv"] += count(row.gmv_fen)
             reporting.setdefault(key, set()).add(row.store_id)
     order = {"high": 0, "medium": 1, "low": 2}
     return TierStats(first_day=days[0], last_day=days[-1], tiers=[
@@ -185,9 +185,9 @@ def member_tier_figures(rows: Iterable[StoreDayStats]) -> list[MemberTierFigures
     totals: Counter[str] = Counter()
     for row in rows:
         for tier in MEMBER_TIERS:
-            totals[f"claimed_{tier}"] += _n(getattr(row, f"claimed_{tier}"))
-            totals[f"redeemed_{tier}"] += (_n(getattr(row, f"redeemed_{tier}"))
-                                           - _n(getattr(row, f"reversed_{tier}")))
+            totals[f"claimed_{tier}"] += count(getattr(row, f"claimed_{tier}"))
+            totals[f"redeemed_{tier}"] += (count(getattr(row, f"redeemed_{tier}"))
+                                           - count(getattr(row, f"reversed_{tier}")))
     return [MemberTierFigures(tier=tier, coupons_claimed=totals[f"claimed_{tier}"],
                               coupons_redeemed=totals[f"redeemed_{tier}"],
                               redemption_rate=_rate(totals[f"redeemed_{tier}"], totals[f"claimed_{tier}"]))
@@ -196,13 +196,13 @@ def member_tier_figures(rows: Iterable[StoreDayStats]) -> list[MemberTierFigures
 
 def chain_member_tier_stats(days: list[date]) -> MemberTierStats:
     """One `by_day` Query per day (the same rows as the chain stats)."""
-    rows = [row for day in days for row in StoreDayStats.by_day.query(day.isoformat())]
+    rows = chain_rows(days)
     return MemberTierStats(store_id=None, first_day=days[0], last_day=days[-1], tiers=member_tier_figures(rows))
 
 
 def store_member_tier_stats(store_id: str, days: list[date]) -> MemberTierStats:
     """One Query on the store's counter partition, day BETWEEN first AND last."""
-    rows = StoreDayStats.query(store_id, StoreDayStats.day.between(days[0].isoformat(), days[-1].isoformat()))
+    rows = store_rows(store_id, days[0], days[-1])
     return MemberTierStats(store_id=store_id, first_day=days[0], last_day=days[-1],
                            tiers=member_tier_figures(rows))
 
@@ -227,7 +227,7 @@ def template_stats(template_id: str, days: list[date]) -> TemplateStats:
             reversed_[day] += 1
         else:
             redeemed[day] += 1
-            gmv[day] += _n(r.spend_fen)
+            gmv[day] += count(r.spend_fen)
     return TemplateStats(template_id=template_id, timezone=CHAIN_TZ, days=[
         TemplateDay(day=d, claims=claims[d], redemptions=redeemed[d], reversals=reversed_[d],
                     redemption_rate=_rate(redeemed[d], claims[d]), gmv_influenced_fen=gmv[d]) for d in days])

@@ -14,6 +14,7 @@ from chalicelib.coupons.templates import get_template
 from chalicelib.groups.directory import store_groups
 from chalicelib.schema import ApiModel
 from chalicelib.stats import group_figures, rollups
+from chalicelib.stats.day_rows import count, store_rows
 from chalicelib.stats.models import StoreDayStats
 from chalicelib.stores.service import get_store
 from chalicelib.types import IsoDate
@@ -61,22 +62,18 @@ class StoreStats(ApiModel):
     days: list[DayStats]
 
 
-def _n(value: float | None) -> int:
-    return int(value or 0)
-
-
 def day_stats(day: date, row: StoreDayStats | None, group_members: int | None) -> DayStats:
-    claimed = _n(row.coupons_claimed) if row else 0
-    redeemed = _n(row.coupons_redeemed) if row else 0
-    reversed_ = _n(row.redemptions_reversed) if row else 0
+    claimed = count(row.coupons_claimed) if row else 0
+    redeemed = count(row.coupons_redeemed) if row else 0
+    reversed_ = count(row.redemptions_reversed) if row else 0
     return DayStats(
-        day=day, members_joined=_n(row.members_joined) if row else 0,
-        members_left=_n(row.members_left) if row else 0, group_members=group_members,
+        day=day, members_joined=count(row.members_joined) if row else 0,
+        members_left=count(row.members_left) if row else 0, group_members=group_members,
         coupons_claimed=claimed, coupons_redeemed=redeemed, redemptions_reversed=reversed_,
         redemption_rate=round((redeemed - reversed_) / claimed, 4) if claimed else None,
-        clearance_units_claimed=_n(row.clearance_units_claimed) if row else 0,
-        posts_sent=_n(row.posts_sent) if row else 0, posts_failed=_n(row.posts_failed) if row else 0,
-        payments=_n(row.payments) if row else 0, gmv_fen=_n(row.gmv_fen) if row else 0)
+        clearance_units_claimed=count(row.clearance_units_claimed) if row else 0,
+        posts_sent=count(row.posts_sent) if row else 0, posts_failed=count(row.posts_failed) if row else 0,
+        payments=count(row.payments) if row else 0, gmv_fen=count(row.gmv_fen) if row else 0)
 
 
 def group_members_by_day(current: int, today: date, rows: dict[str, StoreDayStats],
@@ -92,7 +89,7 @@ def group_members_by_day(current: int, today: date, rows: dict[str, StoreDayStat
         result[day] = running
         row = rows.get(day.isoformat())
         if row is not None:
-            running -= _n(row.members_joined) - _n(row.members_left)
+            running -= count(row.members_joined) - count(row.members_left)
         day -= timedelta(days=1)
     return result
 
@@ -110,8 +107,7 @@ def _store_stats(principal: Principal, store_id: str, query: StatsQuery) -> Stor
     # One Query; it reaches on to today (at most a year) so group sizes can be walked back from today's.
     walk_back = query.from_ <= today and (today - query.from_).days <= WALK_BACK_DAYS
     last = max(query.to, today) if walk_back else query.to
-    rows = {r.day: r for r in StoreDayStats.query(
-        store_id, StoreDayStats.day.between(query.from_.isoformat(), last.isoformat()))}
+    rows = {r.day: r for r in store_rows(store_id, query.from_, last)}
     members: dict[date, int] = {}
     if walk_back:
         current = sum(int(g.member_count or 0) for g in store_groups(store_id))

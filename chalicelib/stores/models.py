@@ -71,7 +71,7 @@ class StoreRecord(Model):
     status = UnicodeAttribute()
     cell5 = UnicodeAttribute()
     cell6 = UnicodeAttribute()
-    band = UnicodeAttribute(null=True)  # null only on items saved before the band index (backfill_bands)
+    band = UnicodeAttribute(null=True)  # null only on items saved before the band index (`cli backfill-bands`)
     address = UnicodeAttribute(null=True)
     hours = UnicodeAttribute(null=True)  # opening hours, JSON (stores/hours.py dumps/loads); absent = always open
     afternoon_window = UnicodeAttribute(null=True)  # "HH:MM-HH:MM" the idle hour is chosen in (default 14:00-17:00)

@@ -69,7 +69,17 @@ def upsert_store(store_id: str, data: StoreIn, now: datetime,
     # to the index could be missed by nearby queries in between.
     raise_max_radius(int(record.radius_m))
     if if_updated_at is None:
-        resending(record.save)  # a whole-item put: repeating it is harmless
+        # Never over a newer version: two saves racing land in the order of
+        # their versions, not of their arrival, so the store and its slot
+        # index (filed by version, campaigns/schedule.reindex) agree on the
+        # winner. A save refused here was superseded: it is answered as done
+        # (then overwritten by the newer one). Repeating the put is harmless.
+        try:
+            resending(lambda: record.save(condition=StoreRecord.store_id.does_not_exist()
+                                          | (StoreRecord.updated_at <= now)))
+        except PutError as exc:
+            if not is_condition_failure(exc):
+                raise
         return record
     try:
         resending(lambda: record.save(condition=StoreRecord.updated_at == if_updated_at))
@@ -112,12 +122,15 @@ def set_hours(store_id: str, week: Mapping[str, list[str]] | None, afternoon_win
                StoreRecord.afternoon_window.set(afternoon_window) if afternoon_window
                else StoreRecord.afternoon_window.remove(),
                StoreRecord.updated_at.set(now)]
-    try:
-        StoreRecord(store_id).update(actions=actions, condition=StoreRecord.store_id.exists())
+    try:  # never over a newer version (as upsert_store): a newer whole-store save has its own hours
+        StoreRecord(store_id).update(actions=actions,
+                                     condition=StoreRecord.store_id.exists() & (StoreRecord.updated_at <= now))
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        if _stored(store_id) is None:
             raise NotFound(f"store {store_id} not found") from exc
-        raise
+        # superseded: answered with the store as the newer save left it
     return StoreRecord.get(store_id, consistent_read=True)
 
 
@@ -163,18 +176,3 @@ def max_radius_m(cached: bool = False) -> int:
     _max_radius = (settings, now, value)
     return value
 
-
-def backfill_bands() -> int:
-    """One-off after deploying the `by_band` index: give stores saved before
-    it their band (a guarded update per store that lacks one; safe to re-run
-    or to run beside live upserts). Returns how many were updated."""
-    done = 0
-    for record in StoreRecord.scan(StoreRecord.band.does_not_exist()):
-        try:
-            record.update(actions=[StoreRecord.band.set(bands.band(float(record.lat), bands.HEIGHT_DEG))],
-                          condition=StoreRecord.band.does_not_exist() & (StoreRecord.lat == record.lat))
-            done += 1
-        except UpdateError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
-                raise
-    return done

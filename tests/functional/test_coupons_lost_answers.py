@@ -21,12 +21,13 @@ from tests.functional.test_coupons_api import NOON_FRI, claim, create, member, p
 
 
 class DropAnswers:
-    """Let the next `count` TransactWriteItems that write `table` reach
-    DynamoDB, then lose their answer (success or refusal alike): a botocore
-    `after-call` hook on the shared client raises a dropped connection."""
+    """Let the next `count` TransactWriteItems (or `operation`) that write
+    `table` reach DynamoDB, then lose their answer (success or refusal alike):
+    a botocore `after-call` hook on the shared client raises a dropped connection."""
 
-    def __init__(self, model: Any, count: int) -> None:
+    def __init__(self, model: Any, count: int, operation: str = "TransactWriteItems") -> None:
         self.table, self.left, self.dropped = model.Meta.table_name, count, 0
+        self.operation = operation
 
     def install(self) -> None:
         events = db.connection().client.meta.events
@@ -42,8 +43,8 @@ class DropAnswers:
                 self.dropped += 1
                 raise ConnectionClosedError(endpoint_url="http://dynamodb")
 
-        events.register("before-call.dynamodb.TransactWriteItems", before, unique_id="drop-before")
-        events.register("after-call.dynamodb.TransactWriteItems", after, unique_id="drop-after")
+        events.register(f"before-call.dynamodb.{self.operation}", before, unique_id=f"drop-before-{self.operation}")
+        events.register(f"after-call.dynamodb.{self.operation}", after, unique_id=f"drop-after-{self.operation}")
 
 
 @pytest.fixture

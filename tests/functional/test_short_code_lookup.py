@@ -15,6 +15,7 @@ from chalicelib.coupons.errors import InvalidCode, TooManyGuesses
 from chalicelib.coupons.models import GuessCounter
 from chalicelib.settings import get_settings
 from tests.api import Api, token
+from tests.functional.test_coupons_lost_answers import DropAnswers
 
 STORE = {"name": "政立路店", "city": "上海市", "lat": 31.3, "lng": 121.5, "traffic_tier": "high", "spend_tier": "high"}
 
@@ -59,3 +60,22 @@ def test_a_short_code_names_its_coupons_v2_code(api: Api, admin: str, unprocesse
     with pytest.raises(TooManyGuesses):  # locked out: even the right code is refused
         short_codes.to_signed(coupon["short_code"], clerk, key, now)
     assert api.post("/redemptions", {"code": coupon["code"]}, as_=staff).status == 201  # the QR still works
+
+
+def test_a_wrong_guess_whose_answer_is_lost_is_counted_once_also_when_the_request_is_retried(
+        api: Api, admin: str) -> None:
+    coupon = _claimed(api, admin)
+    wrong = "1000000000" if coupon["short_code"] != "1000000000" else "1000000001"
+    staff = token("staff", "clerk1", "S1")
+    DropAnswers(GuessCounter, 1, "UpdateItem").install()
+    # WHEN the ADD commits and its answer is lost, and the client re-sends the request with its key
+    # (or the same send again within the request)
+    first = api.post("/redemptions", {"code": wrong}, as_=staff, headers={"Idempotency-Key": "guess-1"})
+    again = api.post("/redemptions", {"code": wrong}, as_=staff, headers={"Idempotency-Key": "guess-1"})
+    # THEN it counts once, and both are the wrong guess's answer
+    assert int(GuessCounter.scan().next().n) == 1
+    assert (first.status, first.body["error"]["code"]) == (400, "invalid_code"), first.body
+    assert (again.status, again.body["error"]["code"]) == (400, "invalid_code"), again.body
+    # and another wrong guess (another key) counts as one more
+    assert api.post("/redemptions", {"code": wrong}, as_=staff, headers={"Idempotency-Key": "guess-2"}).status == 400
+    assert int(GuessCounter.scan().next().n) == 2

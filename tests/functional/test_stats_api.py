@@ -34,3 +34,25 @@ def test_ranges_are_bounded_and_staff_see_only_their_store(api: Api, admin: str)
     assert api.get("/stats/stores/s1?from=2026-11-02&to=2026-11-01", as_=admin).error_code == "validation_error"
     other_staff = token("staff", "c", store_id="s2")
     assert api.get("/stats/stores/s1?from=2026-11-01&to=2026-11-02", as_=other_staff).status == 403
+
+
+def test_chain_group_sizes_walk_back_at_most_a_year_so_an_old_range_is_a_few_queries(api: Api, admin: str) -> None:
+    from chalicelib import db
+
+    set_clock(FixedClock(datetime(2026, 11, 20, 4, tzinfo=UTC)))
+    api.put("/stores/s1", SHOP, as_=admin)
+    GroupRecord("s1", 1, group_id="s1.1", capacity=200, member_count=12,
+                created_at=datetime(2026, 11, 1, tzinfo=UTC)).save()
+    counters.bump("s1", date(2025, 11, 21), members_joined=2)
+    queries: list[str] = []
+    events = db.connection().client.meta.events
+    events.register("before-call.dynamodb.Query", lambda **_: queries.append("Query"), unique_id="count-queries")
+    # a year back (inclusive): walked, one Query per day up to today
+    near = api.get("/stats/chain/groups?from=2025-11-21&to=2025-11-22", as_=admin)
+    assert near.status == 200 and [d["group_members"] for d in near.body["days"]] == [12, 12]
+    assert len(queries) == 365
+    queries.clear()
+    # further back: the days asked only, sizes unknown (as the store's daily stats)
+    far = api.get("/stats/chain/groups?from=2000-01-01", as_=admin)
+    assert far.status == 200 and [d["group_members"] for d in far.body["days"]] == [None] * 7
+    assert len(queries) == 7

@@ -14,7 +14,7 @@ from chalicelib.campaigns import store_seed as seed
 from chalicelib.campaigns.models import SlotIndexRecord
 from chalicelib.campaigns.schedule import index_items, store_plan
 from chalicelib.stores.csv_import import DEMO_CSV, read_rows
-from chalicelib.stores.models import StoreRecord
+from chalicelib.stores.models import GeoMeta, StoreRecord
 from chalicelib.stores.service import to_record
 from tests.api import Api
 
@@ -76,10 +76,8 @@ def test_an_interrupted_seed_resumes_with_the_chunks_it_had_not_finished(api: Ap
         return real(part, now, key)
 
     monkeypatch.setattr(seed, "write_chunk", crash_on_chunk_3)
-    try:
+    with pytest.raises(KeyboardInterrupt):
         seed.seed(rows, datetime.now(UTC), chunk=5, workers=1)
-    except KeyboardInterrupt:
-        pass
     state = seed.ledger(rows, chunk=5)
     assert not state.complete and {0, 1, 2} <= state.done and 3 not in state.done
     finished = [store_id for store_id, _ in rows[:15]] + [s for i in sorted(state.done - {0, 1, 2})
@@ -112,3 +110,29 @@ def test_the_cli_seed_finds_a_complete_seed_from_the_csv_alone_and_reseeds_a_cha
     assert cli.main(["seed", "--csv", str(source)]) == 0
     assert "seeded 15 stores" in capsys.readouterr().out
     assert sum(1 for _ in StoreRecord.scan()) == 15
+
+
+def test_a_second_seeder_that_read_no_ledger_does_not_start_one_over_the_first_seeders(
+        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [(r.store_id, r) for r in read_rows(DEMO_CSV)][:30]
+    now = datetime.now(UTC)
+    real_chunk, real_get = seed.write_chunk, GeoMeta.get
+    written: list[int] = []
+    monkeypatch.setattr(seed, "write_chunk",
+                        lambda part, at, key="": (written.append(len(part)), real_chunk(part, at, key))[1])
+    b_has_read = []
+
+    def a_seeds_after_bs_read(hash_key: str, *args: object, **kwargs: object) -> GeoMeta:
+        try:
+            return real_get(hash_key, *args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            if hash_key == seed.LEDGER_KEY and not b_has_read:
+                b_has_read.append(True)
+                seed.seed(rows, now, chunk=5, workers=1)  # seeder A: all of it, between B's read and B's write
+
+    monkeypatch.setattr(GeoMeta, "get", a_seeds_after_bs_read)
+    # WHEN seeder B read "no ledger" and then A seeded everything
+    seed.seed(rows, now, chunk=5, workers=1)
+    # THEN B found A's ledger instead of emptying it, and wrote nothing again
+    assert b_has_read and written == [5] * 6
+    assert seed.ledger(rows, chunk=5).done == frozenset(range(6))

@@ -64,22 +64,54 @@ def test_any_altered_part_fails_the_signature(tamper: str) -> None:
     assert err.value.code == "bad_signature"
 
 
-def test_a_correctly_signed_but_altered_ciphertext_is_refused_after_decryption() -> None:
-    """An attacker who knows the token but not the key: the padding or the
-    length or the receiveid check fails; never a crash, never a message."""
+def test_a_correctly_signed_but_altered_ciphertext_is_refused_except_where_cbc_is_malleable() -> None:
+    """An attacker who knows the token (so can sign) but not the key flips
+    each byte of the ciphertext in turn. WeCom's scheme has no MAC over the
+    ciphertext beyond msg_signature (document/path/91144), so the AES layer
+    guarantees exactly this, for a 16-byte message to "wwcorp" (64 bytes,
+    four AES blocks):
+
+    - a flip in block 0 garbles only the random prefix (unchecked) and flips
+      the same byte of block 1: in the length field -> bad_length; in the
+      message -> that message byte flipped, nothing else (CBC malleability:
+      the token, checked first by `open`, is what authenticates);
+    - a flip in block 1 garbles the length (bad_length) and flips a byte of
+      block 2: of the message tail or the receiveid (the garbled length is
+      refused first), or of the padding (bad_padding, checked first);
+    - a flip in block 2 or 3 breaks the padding (bad_padding).
+    Never a crash; never a message but the one predicted above."""
     key = crypto.aes_key(KEY)
-    encrypted = crypto.encrypt(key, b"<xml>hello</xml>", "wwcorp")
-    raw = bytearray(base64.b64decode(encrypted))
-    for position in range(0, len(raw), 7):
+    msg = b"<xml>hello</xml>"
+    encrypted = crypto.encrypt(key, msg, "wwcorp", random16=b"1234567890123456")
+    raw = base64.b64decode(encrypted)
+    assert len(raw) == 64
+    for position in range(len(raw)):
         damaged = bytearray(raw)
         damaged[position] ^= 0x5A
         text = base64.b64encode(bytes(damaged)).decode()
-        try:
-            out = crypto.decrypt(key, text, "wwcorp")
-        except CryptoError as exc:
-            assert exc.code in {"bad_padding", "bad_length", "wrong_receiver"}
-        else:  # CBC: a flip in block n garbles block n and flips a bit of n+1; the receiveid may survive
-            assert out != b"<xml>hello</xml>"
+        if 4 <= position < 16:
+            flipped = bytearray(msg)
+            flipped[position - 4] ^= 0x5A
+            assert crypto.decrypt(key, text, "wwcorp") == bytes(flipped), position
+            continue
+        # block 2 holds msg[12:16] + "wwcorp" (offsets 0-9), then padding (10-15)
+        expected = "bad_length" if position < 4 or 16 <= position < 26 else "bad_padding"
+        with pytest.raises(CryptoError) as err:
+            crypto.decrypt(key, text, "wwcorp")
+        assert err.value.code == expected, position
+
+
+def test_open_checks_the_signature_before_any_decryption(monkeypatch: pytest.MonkeyPatch) -> None:
+    box = CallbackCrypto("tok", KEY, "wwcorp")
+    encrypted, sig = box.seal(b"<xml/>", "1700000000", "n1")
+    damaged = ("A" if encrypted[0] != "A" else "B") + encrypted[1:]
+
+    def never(*_: object) -> bytes:
+        raise AssertionError("decrypted before the signature was checked")
+
+    monkeypatch.setattr(crypto, "decrypt", never)
+    with pytest.raises(CryptoError, match="bad_signature"):
+        box.open(sig, "1700000000", "n1", damaged)
 
 
 def test_wrong_receiver_id_is_refused() -> None:
