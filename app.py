@@ -28,7 +28,15 @@ if "chalice.cli" in sys.modules or "chalice.test" in sys.modules:
     from devtools.local_gateway import install_on_local_gateway
 
     install_on_local_gateway()
-if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+if "chalice.cli" in sys.modules:
+    # `chalice local` answers each request on a thread of its own, where a
+    # Lambda process serves one at a time: load every capability here, on one
+    # thread, before the first request, as Lambda's init does with
+    # STORELOOP_PRELOAD=all. Left to the first requests, a burst of them
+    # imported (and, from a fresh clone, compiled) capabilities side by side
+    # and ran out of their retry budgets (docs/cold_start.md).
+    coldstart.init(prime=False, preload="all")
+elif os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
     # Lambda's init phase (this import): the DynamoDB client, table binding,
     # a priming read and, with STORELOOP_PRELOAD=all (the default), every
     # capability and its route validators, not the first request
