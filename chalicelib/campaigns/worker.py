@@ -104,6 +104,7 @@ def handle_batch(messages: list[dict[str, Any]], now: datetime, channel: Channel
         except Exception:  # noqa: BLE001 - one bad store must not stop the others; the outbox re-drives
             log.exception("fan-out message failed", extra={"fields": {"store_id": message.get("store_id")}})
             outcomes[index] = Counter({"errors": 1})
+    drafts = _first_of_each(drafts, outcomes)
     if not drafts:
         return outcomes
     try:
@@ -123,6 +124,22 @@ def handle_batch(messages: list[dict[str, Any]], now: datetime, channel: Channel
         log.info("posted", extra={"fields": {"store_id": d.post.store_id, "post_id": d.post.post_id,
                                              "result": result}})
     return outcomes
+
+
+def _first_of_each(drafts: list[_Draft], outcomes: list[Counter[str]]) -> list[_Draft]:
+    """One draft per post: a message SQS delivered twice into one batch
+    drafts the same (store, day, slot) twice, and a transaction may not
+    name one item twice. The second is a duplicate, as the ledger would say."""
+    seen: set[tuple[str, str]] = set()
+    kept: list[_Draft] = []
+    for d in drafts:
+        key = (d.post.store_id, d.post.post_id)
+        if key in seen:
+            outcomes[d.message]["duplicate"] += 1
+            continue
+        seen.add(key)
+        kept.append(d)
+    return kept
 
 
 def prefetch(messages: list[dict[str, Any]]) -> dict[str, schedule.StoreAndPlan]:
