@@ -78,7 +78,8 @@ def handle_batch(messages: list[dict[str, Any]], now: datetime, channel: Channel
                  known: dict[str, schedule.StoreAndPlan] | None = None,
                  groups: dict[str, list[GroupRecord]] | None = None) -> list[Counter[str]]:
     """`handle` for a worker's batch of messages (the in-process fan-out's
-    share), outcomes per message. The same checks and content per store;
+    share, or one SQS batch: `fanout.process_records`), outcomes per
+    message (an exception is `errors` on its message). The same checks and content per store;
     then the batch's regular posts are created together (`posts.create_many`:
     one transaction per 25, each put guarded as in `create`) and the ones
     delivered are marked sent together. Clearance slots and retries run
