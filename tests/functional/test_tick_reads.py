@@ -239,3 +239,27 @@ def test_a_store_scoped_template_saved_before_the_mark_is_found_after_the_backfi
     assert run_tick(TEA, InProcessQueue(TEA, RecordChannel(), workers=1)).outcome["posted"] == 1
     tea = [p for p in for_day("b1", NOON.date()) if p.slot == "tea"][0]
     assert "老券补标" in (tea.body or "")
+
+
+def test_the_own_offers_mark_only_moves_forward_and_follows_a_scope_edit(api: Api, admin: str) -> None:
+    """The save path marks every store a template names, before its index
+    entries: the latest claim end wins (an earlier one never pulls it back),
+    and an edit that adds a store marks that store."""
+    from chalicelib.coupons import own_offers
+
+    def until(store_id: str) -> str | None:
+        raw = db.connection().client.get_item(TableName=own_offers.table_name(), Key=own_offers.mark_key(store_id),
+                                              ConsistentRead=True).get("Item")
+        return None if raw is None else own_offers.until_of(raw)
+
+    late = {**CHAIN_WIDE, "title": "晚", "scope": {"store_ids": ["m1"]}}
+    early = {**CHAIN_WIDE, "title": "早", "claim_end": "2026-11-21T00:00:00+08:00", "scope": {"store_ids": ["m1"]}}
+    made = api.post("/coupon-templates", late, as_=admin)
+    assert made.status == 201 and until("m1") == "2026-11-30T16:00:00Z" and until("m2") is None
+    assert api.post("/coupon-templates", early, as_=admin).status == 201
+    assert until("m1") == "2026-11-30T16:00:00Z"  # not pulled back
+    edited = api.put(f"/coupon-templates/{made.body['template_id']}",
+                     {**late, "scope": {"store_ids": ["m1", "m2"]}}, as_=admin)
+    assert edited.status == 200 and until("m2") == "2026-11-30T16:00:00Z"
+    assert api.post("/coupon-templates", CHAIN_WIDE, as_=admin).status == 201  # chain-wide: marks no store
+    assert own_offers.mark("m1", "2026-11-30T16:00:00Z") is False and own_offers.mark("m1", "2026-12-31T00:00:00Z")
