@@ -10,7 +10,10 @@ all-store coupon, on its own DynamoDB Local. Measures, in one run:
 - requests per due post by kind (and the time each kind took), write
   units by table as DynamoDB Local reports them and as AWS would bill them
   (modelled from the requests), and the noon tick's time over one raw
-  PutItem per post at the floor rate measured in the same run.
+  PutItem per post at the floor rate measured in the same run,
+- requests and modelled write units per post through the deployed SQS
+  fan-out consumer (the tick's messages captured, handed over as SQS
+  records): one message at a time (before) against batches of 10 and 25.
 
     .venv/bin/python -m bench.tick [--stores N] [--workers 8]
 """
@@ -284,6 +287,12 @@ def main() -> None:
         replay_s = time.perf_counter() - t3
         replay_items, replay_reqs = meter.reset()
 
+        # 2c. The deployed fan-out: the noon tick enqueues to SQS (captured here), and the consumer takes
+        #     the messages the way Lambda hands them over. The same number of stores each way: one message
+        #     at a time (the consumer before: `worker.handle` per message after one BatchGetItem of the
+        #     batch's stores), then SQS batches of 10 and of 25 through `fanout.process_records`.
+        sqs_lines = _sqs_consumer(meter, units, channel, 300)
+
         # 3. The naive baseline in the same run.
         naive_at = datetime(*DAY, 12, 0, tzinfo=SH)
         t2 = time.perf_counter()
@@ -348,12 +357,89 @@ def main() -> None:
     print(f"per day at one tick / 5 min with every store due once: naive >= {per_day_naive:,} items "
           f"(finding only), ours ~{per_day_ours:,} items all-in (finding + building + posting) "
           f"-> {per_day_naive / max(per_day_ours, 1):.0f}x")
+    for line in sqs_lines:
+        print(line)
     print(f"total bench time {time.perf_counter() - started:.0f}s")
     # every store whose morning slot fires by 10:30: a store that opens later has it moved past 10:30 or
     # dropped (opening hours), so "every store due" is every store but those
     assert posted == busy.due and busy.due >= len(records) - len(records) // 100, f"{posted} posted, {busy.due} due"
     assert busy.outcome["duplicate"] == 0
     assert replay.outcome["posted"] == 0 and replay.outcome["duplicate"] == busy.due
+
+
+class _Capture:
+    """The fan-out queue's client: keeps what the tick enqueues (SendMessageBatch)."""
+
+    def __init__(self) -> None:
+        self.bodies: list[str] = []
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+        self.bodies += [e["MessageBody"] for e in Entries]
+        return {"Successful": Entries}
+
+
+class _Record:
+    """An SQS record as Chalice hands it to the consumer."""
+
+    def __init__(self, body: str, message_id: str) -> None:
+        self.body = body
+        self._raw = {"messageId": message_id, "body": body}
+
+    def to_dict(self) -> dict[str, Any]:
+        return self._raw
+
+
+def _sqs_consumer(meter: ReadMeter, units: UnitModel, channel: RecordChannel, share: int) -> list[str]:
+    """Requests and modelled write units per post through the SQS consumer, `share` stores each way."""
+    import json
+
+    from chalicelib.campaigns import worker
+    from chalicelib.campaigns.events import FANOUT_BATCH
+    from chalicelib.campaigns.fanout import SqsQueue, process_records
+
+    noon = datetime(*DAY, 12, 0, tzinfo=SH)
+    set_clock(FixedClock(noon))
+    TickWatermark("slots").delete()
+    advance_watermark(noon - timedelta(minutes=5))
+    capture = _Capture()
+    run_tick(noon, SqsQueue("bench-fanout", capture))
+    bodies = capture.bodies
+    share = min(share, len(bodies) // 3)
+    lines = [f"SQS fan-out consumer, {share} due stores each way ({len(bodies)} messages enqueued by the noon tick, "
+             f"{FANOUT_BATCH} per Lambda batch deployed):"]
+    meter.reset()
+    units.take()
+    ways: list[tuple[str, int]] = [("one message at a time (before)", 10), ("SQS batch of 10", 10),
+                                   (f"SQS batch of {FANOUT_BATCH} (deployed)", FANOUT_BATCH)]
+    figures: dict[str, float] = {}
+    for n, (name, size) in enumerate(ways):
+        mine = bodies[n * share:(n + 1) * share]
+        posted = 0
+        t0 = time.perf_counter()
+        for first in range(0, len(mine), size):
+            chunk = mine[first:first + size]
+            if n == 0:
+                messages = [json.loads(b) for b in chunk]
+                known = worker.prefetch(messages)
+                for message in messages:
+                    posted += worker.handle(message, noon, channel, known)["posted"]
+            else:
+                reply = process_records([_Record(b, f"m{first + i}") for i, b in enumerate(chunk)], noon, channel)
+                assert reply == {"batchItemFailures": []}, reply
+                posted += len(chunk)
+        took = time.perf_counter() - t0
+        _, reqs = meter.reset()
+        wcu = sum(units.take().values())
+        per = sum(reqs.values()) / max(posted, 1)
+        figures[name] = per
+        kinds = ", ".join(f"{op} {c / max(posted, 1):.2f}" for op, c in sorted(reqs.items()))
+        lines.append(f"  {name}: {per:.2f} requests per post ({kinds}), "
+                     f"{wcu / max(posted, 1):.2f} WCU modelled, {posted / took:.0f} posts/s")
+    before, deployed = figures[ways[0][0]], figures[ways[2][0]]
+    lines.append(f"  SQS consumer requests per post: {deployed:.2f} vs {before:.2f} one at a time "
+                 f"= {deployed / before:.2f}x")
+    lines.append(f"model-inputs sqs_post_requests={deployed:.3f} sqs_post_requests_one_at_a_time={before:.3f}")
+    return lines
 
 
 def put_floor(n: int, workers: int, tag: str) -> float:

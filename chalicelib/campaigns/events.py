@@ -24,6 +24,13 @@ log = logs.get_logger("campaigns")
 FANOUT_QUEUE = os.environ.get("STORELOOP_FANOUT_QUEUE",
                               f"{os.environ.get('STORELOOP_TABLE_PREFIX', 'storeloop-dev-')}fanout")
 
+# Up to 25 stores per invocation: one post TransactWriteItems holds 25 posts
+# (posts.BATCH) and one BatchWriteItem 25 messages; above 10 SQS requires a
+# batching window, and 1 s costs a noon tick at most a second while the
+# window fills (docs/campaigns.md, "Delivery").
+FANOUT_BATCH = 25
+FANOUT_WINDOW_S = 1
+
 
 def _sqs_client() -> Any:
     import boto3
@@ -44,15 +51,12 @@ def scheduled_tick(event: Any) -> None:
         summary.report(log)
 
 
-@bp.on_sqs_message(queue=FANOUT_QUEUE, batch_size=10, name="campaigns_fanout")
+@bp.on_sqs_message(queue=FANOUT_QUEUE, batch_size=FANOUT_BATCH, maximum_batching_window_in_seconds=FANOUT_WINDOW_S,
+                   name="campaigns_fanout")
 def fanout_worker(event: Any) -> dict[str, Any]:
-    from chalicelib.campaigns.fanout import prefetch_records, process_batch
-    from chalicelib.campaigns.worker import handle
+    from chalicelib.campaigns.fanout import process_records
     from chalicelib.delivery.channel import get_channel
 
     with logs.invocation("fanout", event):
         ensure_bound()
-        channel = get_channel(get_settings())
-        records = list(event)
-        known = prefetch_records(records)  # the batch's stores and plans: one BatchGetItem, not one each
-        return process_batch(records, lambda message: handle(message, get_clock().now(), channel, known))
+        return process_records(list(event), get_clock().now(), get_channel(get_settings()))

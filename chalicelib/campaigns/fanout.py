@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Protocol
@@ -110,31 +110,47 @@ class SqsQueue:
         return Counter({"enqueued": sent})
 
 
-def prefetch_records(records: list[Any]) -> dict[str, Any] | None:
-    """The stores and plans of an SQS batch's slot messages in one
-    BatchGetItem (`worker.prefetch`); None if anything is off (a record that
-    is not JSON, a failed read): then each message reads its own store, and
-    fails alone."""
-    try:
-        return worker.prefetch([json.loads(record.body) for record in records])
-    except Exception:  # noqa: BLE001 - an optimisation only; process_batch reports per record
-        log.exception("fan-out batch store read failed", extra={"fields": {"records": len(records)}})
-        return None
-
-
-def process_batch(records: list[Any], handle: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
-    """Run each SQS record (Chalice `SQSRecord`s) and answer with a partial
-    batch response: only the failed records go back to SQS (and after
-    maxReceiveCount to the DLQ); a bad store never re-runs the others.
-    Chalice 1.34 cannot switch ReportBatchItemFailures on for the event
-    source mapping itself; infra/template.py's merge template does, on the
-    mapping of every SQS handler."""
-    failures = []
+def process_records(records: list[Any], now: datetime, channel: Channel) -> dict[str, Any]:
+    """The SQS consumer (Chalice `SQSRecord`s): the batch's messages go
+    through the same batch path as the in-process fan-out
+    (`worker.handle_batch`: the stores and plans in one BatchGetItem, the
+    posts created in one TransactWriteItems, their messages written in one
+    BatchWriteItem, marked sent in one transaction), and the answer is a
+    partial batch response naming exactly the records that failed: a record
+    that is not a message, a store that failed while being checked or built,
+    or the messages whose posts were in a failed batch write (their created
+    posts are the outbox's to re-drive; a redelivered message finds its post
+    and counts a duplicate). Only those go back to SQS (and after
+    maxReceiveCount to the DLQ); the others are never re-run. Chalice 1.34
+    cannot switch ReportBatchItemFailures on for the event source mapping
+    itself; infra/template.py's merge template does, on the mapping of
+    every SQS handler."""
+    failures: list[str] = []
+    messages: list[dict[str, Any]] = []
+    ids: list[str] = []
     for record in records:
         message_id = str(record.to_dict().get("messageId", ""))
         try:
-            handle(json.loads(record.body))
-        except Exception:  # noqa: BLE001 - reported per record, redelivered alone by SQS
+            message = json.loads(record.body)
+            if not isinstance(message, dict) or message.get("type") not in ("slots", "retry"):
+                raise ValueError(f"not a fan-out message: {str(message)[:80]}")
+        except Exception:  # noqa: BLE001 - reported per record, redelivered alone by SQS (then the DLQ)
             log.exception("fan-out record failed", extra={"fields": {"message_id": message_id}})
-            failures.append({"itemIdentifier": message_id})
-    return {"batchItemFailures": failures}
+            failures.append(message_id)
+            continue
+        messages.append(message)
+        ids.append(message_id)
+    if messages:
+        try:
+            known = worker.prefetch(messages)
+        except Exception:  # noqa: BLE001 - an optimisation only: then each message reads its own store
+            log.exception("fan-out batch store read failed", extra={"fields": {"records": len(records)}})
+            known = None
+        outcomes = worker.handle_batch(messages, now, channel, known)
+        failures += [message_id for message_id, outcome in zip(ids, outcomes, strict=True) if outcome["errors"]]
+        total: Counter[str] = Counter()
+        for outcome in outcomes:
+            total.update(outcome)
+        log.info("fan-out batch", extra={"fields": {"records": len(records), "failed": len(failures),
+                                                    "outcome": dict(sorted(total.items()))}})
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failures]}

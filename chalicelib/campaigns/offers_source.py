@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.settings import Settings, get_settings
 from chalicelib.stores.models import StoreRecord
@@ -52,7 +52,9 @@ class _Catalogue:
     shared scope buckets ("all", traffic/spend tiers), the template records
     they name and the stock of the limited ones, each read once per tick
     (per container) instead of once per post. A store's own bucket (its
-    clearance coupons) and its own templates are read per post, fresh."""
+    clearance coupons) and its own templates are read per post, fresh, and
+    only when the store's own-offers mark (read with the store) says one of
+    them may be live (coupons/own_offers.py)."""
 
     key: str
     settings: Settings
@@ -154,6 +156,47 @@ def create_clearance(store: StoreRecord, template_id: str, title: str, value_fen
         claim_start=claim_start, claim_end=claim_end, now=now)
 
 
+# The store's own-offers mark as read with the store (`schedule.stores_and_plans`),
+# kept on the record instance: a str (the latest claim end of its store-scoped
+# templates), None (no mark: it never had one), or absent (not read: query the bucket).
+_OWN_MARK = "_storeloop_own_offers_until"
+
+
+def own_marks_table() -> str:
+    from chalicelib.coupons import own_offers
+
+    return own_offers.table_name()
+
+
+def own_mark_keys(store_ids: list[str]) -> list[dict[str, dict[str, str]]]:
+    """The BatchGetItem keys of these stores' own-offers marks (coupons/own_offers.py)."""
+    from chalicelib.coupons import own_offers
+
+    return [own_offers.mark_key(store_id) for store_id in store_ids]
+
+
+def own_marks(items: list[dict[str, Any]]) -> dict[str, str | None]:
+    """Store id -> mark, from the raw mark items a BatchGetItem returned."""
+    from chalicelib.coupons import own_offers
+
+    return {own_offers.store_of(item): own_offers.until_of(item) for item in items}
+
+
+def note_own_mark(store: StoreRecord, until: str | None) -> None:
+    """Read with `store` in the same request: `store_offers` then skips its
+    own bucket unless a store-scoped template of it may still be live."""
+    setattr(store, _OWN_MARK, until)
+
+
+def _own_bucket_may_hold(store: StoreRecord, after: str) -> bool:
+    """False only when the mark read with the store says no store-scoped
+    template of it ends after `after` (`sk > after` would find nothing)."""
+    if not hasattr(store, _OWN_MARK):
+        return True  # read without its mark (e.g. a single GetItem): query as before
+    until = getattr(store, _OWN_MARK)
+    return until is not None and until >= after
+
+
 def _from_catalogue(catalogue: _Catalogue, store: StoreRecord, now: datetime) -> Offers:
     from chalicelib.coupons import rules
     from chalicelib.coupons.models import TemplateIndexEntry, TemplateRecord
@@ -165,6 +208,8 @@ def _from_catalogue(catalogue: _Catalogue, store: StoreRecord, now: datetime) ->
     own: set[str] = set()
     for bucket in rules.store_buckets(store.store_id, store.traffic_tier, store.spend_tier):
         if bucket.startswith(_STORE_BUCKET):
+            if not _own_bucket_may_hold(store, after):
+                continue  # no store-scoped template of this store is live: nothing to query
             own.update(e.template_id for e in TemplateIndexEntry.query(bucket, TemplateIndexEntry.sk > after))
         else:
             shared.update(catalogue.live_ids(bucket, after))

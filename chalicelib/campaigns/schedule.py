@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pynamodb.exceptions import DeleteError, DoesNotExist
 
 from chalicelib import db, retry
+from chalicelib.campaigns import offers_source
 from chalicelib.campaigns.models import SlotIndexRecord, SlotMap, SlotPlanRecord
 from chalicelib.campaigns.slots import SlotSpec, bucket_name, effective_plan, utc_buckets
 from chalicelib.stores import hours
@@ -46,7 +47,7 @@ def custom_plan(store_id: str) -> list[SlotSpec] | None:
 
 
 StoreAndPlan = tuple[StoreRecord | None, list[SlotSpec] | None]
-_BATCH_STORES = 50  # BatchGetItem takes 100 keys: a store and its plan each
+_BATCH_STORES = 33  # BatchGetItem takes 100 keys: a store, its plan and its own-offers mark each
 
 
 def store_and_plan(store_id: str) -> StoreAndPlan:
@@ -56,21 +57,31 @@ def store_and_plan(store_id: str) -> StoreAndPlan:
 
 
 def stores_and_plans(store_ids: list[str]) -> dict[str, StoreAndPlan]:
-    """Stores and their own slot plans, one BatchGetItem over the two tables
-    per 50 stores (not two GetItems per store). Eventually consistent, like
-    the GetItems they replace; keys the service left unprocessed are asked
+    """Stores and their own slot plans, one BatchGetItem over the three
+    tables per 33 stores (not two GetItems per store); the third key is the
+    store's own-offers mark (`offers_source.own_mark_keys`), noted on the
+    store record so its post skips the Query of its own coupon bucket when
+    no store-scoped template of it is live. Eventually consistent, like the
+    GetItems they replace; keys the service left unprocessed are asked
     again under the request's retry budget. Every id asked is in the answer
     ((None, None) for a store that does not exist)."""
     client = db.connection().client  # binds table names first
     stores_table, plans_table = StoreRecord.Meta.table_name, SlotPlanRecord.Meta.table_name
+    marks_table = offers_source.own_marks_table()
     found: dict[str, dict[str, dict[str, object]]] = {stores_table: {}, plans_table: {}}
+    marks: dict[str, str | None] = {}
     unique = list(dict.fromkeys(store_ids))
     for first in range(0, len(unique), _BATCH_STORES):
-        keys = [{"store_id": {"S": store_id}} for store_id in unique[first:first + _BATCH_STORES]]
-        pending: dict[str, object] = {stores_table: {"Keys": keys}, plans_table: {"Keys": keys}}
+        chunk = unique[first:first + _BATCH_STORES]
+        keys = [{"store_id": {"S": store_id}} for store_id in chunk]
+        pending: dict[str, object] = {stores_table: {"Keys": keys}, plans_table: {"Keys": keys},
+                                      marks_table: {"Keys": offers_source.own_mark_keys(chunk)}}
         for _ in retry.attempts(what="the store read"):
             reply = client.batch_get_item(RequestItems=pending)
             for table, items in reply.get("Responses", {}).items():
+                if table == marks_table:
+                    marks.update(offers_source.own_marks(items))
+                    continue
                 for item in items:
                     found[table][item["store_id"]["S"]] = item
             pending = reply.get("UnprocessedKeys") or {}
@@ -82,7 +93,10 @@ def stores_and_plans(store_ids: list[str]) -> dict[str, StoreAndPlan]:
         plan = None
         if raw_plan:
             plan = [SlotSpec(s.slot, s.at, s.kind) for s in SlotPlanRecord.from_raw_data(raw_plan).slots]
-        out[store_id] = (StoreRecord.from_raw_data(raw_store) if raw_store else None, plan)
+        store = StoreRecord.from_raw_data(raw_store) if raw_store else None
+        if store is not None:
+            offers_source.note_own_mark(store, marks.get(store_id))
+        out[store_id] = (store, plan)
     return out
 
 

@@ -78,7 +78,8 @@ def handle_batch(messages: list[dict[str, Any]], now: datetime, channel: Channel
                  known: dict[str, schedule.StoreAndPlan] | None = None,
                  groups: dict[str, list[GroupRecord]] | None = None) -> list[Counter[str]]:
     """`handle` for a worker's batch of messages (the in-process fan-out's
-    share), outcomes per message. The same checks and content per store;
+    share, or one SQS batch: `fanout.process_records`), outcomes per
+    message (an exception is `errors` on its message). The same checks and content per store;
     then the batch's regular posts are created together (`posts.create_many`:
     one transaction per 25, each put guarded as in `create`) and the ones
     delivered are marked sent together. Clearance slots and retries run
@@ -104,6 +105,7 @@ def handle_batch(messages: list[dict[str, Any]], now: datetime, channel: Channel
         except Exception:  # noqa: BLE001 - one bad store must not stop the others; the outbox re-drives
             log.exception("fan-out message failed", extra={"fields": {"store_id": message.get("store_id")}})
             outcomes[index] = Counter({"errors": 1})
+    drafts = _first_of_each(drafts, outcomes)
     if not drafts:
         return outcomes
     try:
@@ -123,6 +125,22 @@ def handle_batch(messages: list[dict[str, Any]], now: datetime, channel: Channel
         log.info("posted", extra={"fields": {"store_id": d.post.store_id, "post_id": d.post.post_id,
                                              "result": result}})
     return outcomes
+
+
+def _first_of_each(drafts: list[_Draft], outcomes: list[Counter[str]]) -> list[_Draft]:
+    """One draft per post: a message SQS delivered twice into one batch
+    drafts the same (store, day, slot) twice, and a transaction may not
+    name one item twice. The second is a duplicate, as the ledger would say."""
+    seen: set[tuple[str, str]] = set()
+    kept: list[_Draft] = []
+    for d in drafts:
+        key = (d.post.store_id, d.post.post_id)
+        if key in seen:
+            outcomes[d.message]["duplicate"] += 1
+            continue
+        seen.add(key)
+        kept.append(d)
+    return kept
 
 
 def prefetch(messages: list[dict[str, Any]]) -> dict[str, schedule.StoreAndPlan]:

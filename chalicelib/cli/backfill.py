@@ -28,6 +28,11 @@ keys on each such item with a conditional UpdateItem:
   alone: list keys are not terms, so no ETag goes stale and no cached terms
   are evicted.
 
+Then it gives every store named by a live store-scoped template its
+own-offers mark (`coupons/own_offers.backfill`: a Scan of the templates
+whose claim window has not ended; the scheduler skips a store's own coupon
+bucket without one).
+
 Idempotent: a second run finds nothing to do. Safe beside live traffic."""
 
 from __future__ import annotations
@@ -161,4 +166,9 @@ def backfill_lists(args: argparse.Namespace) -> int:
         verb = "would update" if args.dry_run else "updated"
         print(f"{what}: {out.scanned} without list keys, {verb} {out.updated}"
               f"{f', {out.raced} saved meanwhile (already filed)' if out.raced else ''}")
+    from chalicelib.clock import get_clock
+    from chalicelib.coupons import own_offers
+
+    marked = own_offers.backfill(get_clock().now(), args.dry_run)  # live store-scoped templates' own-offers marks
+    print(f"own-offer marks: {'would move' if args.dry_run else 'moved'} {marked}")
     return 0

@@ -16,7 +16,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import etags, request_scope, retry
 from chalicelib.clock import get_clock
-from chalicelib.coupons import rules, shards
+from chalicelib.coupons import own_offers, rules, shards
 from chalicelib.coupons.errors import EditConflict, Ended, TemplateExists, TemplatePaused
 from chalicelib.coupons.models import StockShard, TemplateIndexEntry, TemplateRecord, stock_shard
 from chalicelib.coupons.schemas import AudienceIn, BoostIn, Scope, Template, TemplateIn, template_problems
@@ -61,6 +61,9 @@ def _fill(record: TemplateRecord, data: TemplateIn, now: datetime) -> None:
 
 
 def _write_index(template_id: str, buckets: list[str], claim_end: datetime) -> None:
+    """The stores named by the scope get their own-offers mark first
+    (`own_offers`: the scheduler reads a store's own bucket only under one)."""
+    own_offers.mark_buckets(buckets, index_key(claim_end))
     sk = f"{index_key(claim_end)}#{template_id}"
     with TemplateIndexEntry.batch_write() as batch:
         for bucket in buckets:

@@ -4,8 +4,10 @@ enqueueing due stores, and the consumer's partial batch response."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import boto3
@@ -13,14 +15,15 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import db
-from chalicelib.campaigns import posts
+from chalicelib.campaigns import posts, worker
 from chalicelib.campaigns.fanout import SqsQueue
 from chalicelib.campaigns.tick import advance_watermark, run_tick
 from chalicelib.clock import FixedClock, set_clock
 from tests.api import Api
 from tests.functional.test_stores_api import SHOP
-from tests.functional.test_tick_reads import ItemMeter
+from tests.functional.test_tick_reads import CHAIN_WIDE, NOON, ItemMeter, _stores
 
+PER_POST_QUERIES = 1  # its group (its store's own coupon bucket: skipped, no own-offers mark)
 AT = datetime(2026, 11, 20, 8, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
@@ -83,3 +86,82 @@ def test_the_tick_enqueues_one_message_per_due_store_and_the_consumer_posts(
     assert failed[0]["itemIdentifier"] == record_ids[-1]
     for i in range(3):
         assert [(p.slot, p.status) for p in posts.for_day(f"s{i}", AT.date())] == [("morning", "sent")]
+
+
+def _invoke(messages: list[dict], meter: ItemMeter | None = None) -> tuple[dict, list[str]]:
+    from app import app
+
+    events = db.connection().client.meta.events
+    if meter is not None:
+        events.register("after-call.dynamodb", meter)
+    try:
+        with Client(app) as chalice:
+            event = chalice.events.generate_sqs_event(message_bodies=[json.dumps(m) for m in messages],
+                                                      queue_name="fanout-test")
+            reply = chalice.lambda_.invoke("campaigns_fanout", event).payload
+    finally:
+        if meter is not None:
+            events.unregister("after-call.dynamodb", meter)
+    return reply, [r["messageId"] for r in event["Records"]]
+
+
+def test_an_sqs_batch_goes_through_the_batch_path_requests_per_post_exact(
+        api: Api, admin: str, sqs: tuple[object, str]) -> None:
+    """Ten due stores in one SQS batch (one group each, the record channel):
+    per post its group Query only; per batch one BatchGetItem (stores, plans
+    and the own-offer marks), one TransactWriteItems creating the 10 posts,
+    one BatchWriteItem of their messages, one TransactWriteItems marking
+    them sent; per container and tick the chain-wide catalogue (4 shared
+    bucket Queries, 1 BatchGetItem of their one template)."""
+    client, url = sqs
+    ids = [f"q{i}" for i in range(10)]
+    _stores(api, admin, ids)
+    assert api.post("/coupon-templates", CHAIN_WIDE, as_=admin).status == 201
+    set_clock(FixedClock(NOON))
+    advance_watermark(NOON - timedelta(minutes=5))
+    assert run_tick(NOON, SqsQueue(url, client)).outcome["enqueued"] == 10
+    messages = drain(client, url)
+    meter = ItemMeter()
+    reply, _ = _invoke(messages, meter)
+    assert reply == {"batchItemFailures": []}
+    posts_n = len(ids)
+    per_post = {"Query": PER_POST_QUERIES}
+    per_batch = {"BatchGetItem": 1, "TransactWriteItems": 2, "BatchWriteItem": 1}
+    per_tick = {"Query": 4, "BatchGetItem": 1}
+    expected: Counter[str] = Counter(per_tick)
+    expected.update({op: n * posts_n for op, n in per_post.items()})
+    expected.update(per_batch)
+    assert meter.requests == expected
+    assert sum(meter.requests.values()) == PER_POST_QUERIES * posts_n + 4 + 5
+    for store_id in ids:
+        [post] = posts.for_day(store_id, NOON.date())
+        assert post.status == "sent" and "早安拿铁立减3元" in (post.body or "")
+
+
+def test_one_failed_message_is_the_only_one_reported(api: Api, admin: str, sqs: tuple[object, str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store whose post cannot be built (here its content raises) fails
+    alone: its record is the only item failure, the others are posted once."""
+    client, url = sqs
+    ids = ["e0", "e1", "e2", "e3"]
+    _stores(api, admin, ids)
+    set_clock(FixedClock(NOON))
+    advance_watermark(NOON - timedelta(minutes=5))
+    run_tick(NOON, SqsQueue(url, client))
+    messages = sorted(drain(client, url), key=lambda m: m["store_id"])
+    real = worker.content
+
+    def content(store: Any, *args: Any, **kwargs: Any) -> Any:
+        if store.store_id == "e2":
+            raise RuntimeError("offers read failed")
+        return real(store, *args, **kwargs)
+
+    monkeypatch.setattr(worker, "content", content)
+    reply, record_ids = _invoke(messages)
+    assert reply["batchItemFailures"] == [{"itemIdentifier": record_ids[2]}]
+    assert [len(posts.for_day(s, NOON.date())) for s in ids] == [1, 1, 0, 1]
+    monkeypatch.setattr(worker, "content", real)
+    # SQS redelivers only e2's message: it is posted; a redelivery of e0's counts a duplicate
+    reply, _ = _invoke([messages[2], messages[0]])
+    assert reply == {"batchItemFailures": []}
+    assert [len(posts.for_day(s, NOON.date())) for s in ids] == [1, 1, 1, 1]

@@ -159,10 +159,11 @@ def test_a_limited_coupons_stock_is_read_once_per_tick_not_per_post(api: Api, ad
         assert "午间闪券" in body and "剩120份" in body
 
 
-def test_a_due_post_costs_two_requests_and_a_batch_four(api: Api, admin: str,
+def test_a_due_post_costs_one_request_and_a_batch_four(api: Api, admin: str,
                                                                       meter: ItemMeter) -> None:
-    """Requests, not just items: per due post its group Query and its store's
-    own coupon bucket Query; per worker's batch (here one worker, one batch of
+    """Requests, not just items: per due post its group Query (its store's
+    own coupon bucket is not queried: the store has no own-offers mark, read
+    with the store); per worker's batch (here one worker, one batch of
     10) one BatchGetItem of stores and plans, one TransactWriteItems creating
     the 10 posts, one BatchWriteItem of the record channel's 10 messages and
     one TransactWriteItems marking the posts sent."""
@@ -182,11 +183,83 @@ def test_a_due_post_costs_two_requests_and_a_batch_four(api: Api, admin: str,
     # (Queries), the ledger filter (a BatchGetItem); the chain-wide catalogue once per tick: the shared
     # scope buckets (4 Queries) and their one template (BatchGetItem)
     per_tick = {"GetItem": 1, "UpdateItem": 1 + 1, "Query": 5 + 8 + 4, "BatchGetItem": 1 + 1}
-    per_post = {"Query": 2}  # the group; the store's own bucket
+    per_post = {"Query": 1}  # the group (the store's own bucket: no own-offers mark, no Query)
     per_batch = {"BatchGetItem": 1, "TransactWriteItems": 2, "BatchWriteItem": 1}
     expected = Counter(per_tick)
     expected.update({op: n * posts for op, n in per_post.items()})
     expected.update(per_batch)
     assert meter.requests == expected
-    assert sum(meter.requests.values()) == 2 * posts + 26  # 2 requests per due post + 22 per tick + 4 per batch
+    assert sum(meter.requests.values()) == posts + 26  # 1 request per due post + 22 per tick + 4 per batch
     assert all(p.status == "sent" for store_id in ids for p in for_day(store_id, NOON.date()))
+
+
+def test_store_scoped_offers_reach_exactly_their_stores_and_a_pause_drops_them_next_tick(
+        api: Api, admin: str, meter: ItemMeter) -> None:
+    """An HQ template scoped to two stores by id: only those two stores'
+    posts carry it, and only their own coupon buckets are queried (the
+    own-offers mark read with the store; the others have none). Paused
+    after the noon tick, it is gone from the 15:00 posts."""
+    ids = ["o0", "o1", "o2", "o3"]
+    _stores(api, admin, ids)
+    scoped = {**CHAIN_WIDE, "title": "本店专享第二杯半价", "scope": {"store_ids": ["o1", "o2"]}}
+    made = api.post("/coupon-templates", scoped, as_=admin)
+    assert made.status == 201
+    meter.items.clear()
+    meter.requests.clear()
+    assert _noon_tick(workers=1).outcome["posted"] == 4
+    # per post its group (4); per tick the 4 shared buckets; the own buckets of o1 and o2 only (2)
+    assert meter.requests["Query"] == 5 + 8 + 4 + 4 + 2
+    # stores+plans+marks, the ledger filter, and o1's and o2's own template (one each); no shared template
+    assert meter.requests["BatchGetItem"] == 1 + 1 + 2
+    noon = {s: for_day(s, NOON.date())[0].body or "" for s in ids}
+    assert ["本店专享第二杯半价" in noon[s] for s in ids] == [False, True, True, False]
+    set_clock(FixedClock(NOON + timedelta(minutes=30)))
+    assert api.post(f"/coupon-templates/{made.body['template_id']}/pause", {}, as_=admin).status == 200
+    set_clock(FixedClock(TEA))
+    assert run_tick(TEA, InProcessQueue(TEA, RecordChannel(), workers=1)).outcome["posted"] == 4
+    tea = {p.slot: p.body or "" for s in ids for p in for_day(s, NOON.date()) if p.slot == "tea" and s == "o1"}
+    assert "本店专享第二杯半价" not in tea["tea"]
+
+
+def test_a_store_scoped_template_saved_before_the_mark_is_found_after_the_backfill(
+        api: Api, admin: str) -> None:
+    """A template indexed before own-offers marks existed (no mark): the
+    tick skips its bucket; `backfill-lists` gives the store its mark and
+    the next tick's post carries the offer."""
+    from chalicelib.coupons import own_offers
+
+    _stores(api, admin, ["b1"])
+    scoped = {**CHAIN_WIDE, "title": "老券补标", "scope": {"store_ids": ["b1"]}}
+    assert api.post("/coupon-templates", scoped, as_=admin).status == 201
+    db.connection().client.delete_item(TableName=own_offers.table_name(), Key=own_offers.mark_key("b1"))
+    assert _noon_tick(workers=1).outcome["posted"] == 1
+    assert "老券补标" not in (for_day("b1", NOON.date())[0].body or "")
+    assert own_offers.backfill(NOON) == 1 and own_offers.backfill(NOON) == 0  # idempotent
+    set_clock(FixedClock(TEA))
+    assert run_tick(TEA, InProcessQueue(TEA, RecordChannel(), workers=1)).outcome["posted"] == 1
+    tea = [p for p in for_day("b1", NOON.date()) if p.slot == "tea"][0]
+    assert "老券补标" in (tea.body or "")
+
+
+def test_the_own_offers_mark_only_moves_forward_and_follows_a_scope_edit(api: Api, admin: str) -> None:
+    """The save path marks every store a template names, before its index
+    entries: the latest claim end wins (an earlier one never pulls it back),
+    and an edit that adds a store marks that store."""
+    from chalicelib.coupons import own_offers
+
+    def until(store_id: str) -> str | None:
+        raw = db.connection().client.get_item(TableName=own_offers.table_name(), Key=own_offers.mark_key(store_id),
+                                              ConsistentRead=True).get("Item")
+        return None if raw is None else own_offers.until_of(raw)
+
+    late = {**CHAIN_WIDE, "title": "晚", "scope": {"store_ids": ["m1"]}}
+    early = {**CHAIN_WIDE, "title": "早", "claim_end": "2026-11-21T00:00:00+08:00", "scope": {"store_ids": ["m1"]}}
+    made = api.post("/coupon-templates", late, as_=admin)
+    assert made.status == 201 and until("m1") == "2026-11-30T16:00:00Z" and until("m2") is None
+    assert api.post("/coupon-templates", early, as_=admin).status == 201
+    assert until("m1") == "2026-11-30T16:00:00Z"  # not pulled back
+    edited = api.put(f"/coupon-templates/{made.body['template_id']}",
+                     {**late, "scope": {"store_ids": ["m1", "m2"]}}, as_=admin)
+    assert edited.status == 200 and until("m2") == "2026-11-30T16:00:00Z"
+    assert api.post("/coupon-templates", CHAIN_WIDE, as_=admin).status == 201  # chain-wide: marks no store
+    assert own_offers.mark("m1", "2026-11-30T16:00:00Z") is False and own_offers.mark("m1", "2026-12-31T00:00:00Z")

@@ -53,6 +53,13 @@ def test_the_fanout_queue_has_a_dead_letter_queue_and_partial_batch_failures(pac
                   for e in f["Properties"].get("Events", {}).values() if e["Type"] == "SQS"]
     assert sqs_events and all(e["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
                               for e in sqs_events)
+    # the consumer takes up to 25 stores (one post transaction's worth) after at most a 1 s window;
+    # SQS is not redelivered mid-batch: visibility 6x the function's timeout
+    assert [(e["Properties"]["BatchSize"], e["Properties"]["MaximumBatchingWindowInSeconds"])
+            for e in sqs_events] == [(25, 1)]
+    [consumer] = [f["Properties"] for f in resources(template, "AWS::Serverless::Function").values()
+                  if any(e["Type"] == "SQS" for e in f["Properties"].get("Events", {}).values())]
+    assert queue["VisibilityTimeout"] == 6 * consumer["Timeout"] and consumer["Timeout"] >= 120
     schedules = [e for f in resources(template, "AWS::Serverless::Function").values()
                  for e in f["Properties"].get("Events", {}).values() if e["Type"] == "Schedule"]
     # the 5-minute tick, the daily insights refresh (00:05 Asia/Shanghai), the nightly WeCom reconcile (02:30)

@@ -231,3 +231,101 @@ def test_cli_tick_reads_the_groups_once_for_all_its_chunks(ddb_env: dict, monkey
     assert summary.outcome["posted"] == 30
     on_groups = [op for op, table in asked if table.endswith("groups")]
     assert sorted(on_groups) == ["DescribeTable"] + ["Scan"] * directory.SCAN_SEGMENTS
+
+
+class _Record:
+    """An SQS record as Chalice hands it to the consumer (`body`, `to_dict()`)."""
+
+    def __init__(self, body: str, message_id: str) -> None:
+        self.body = body
+        self._raw = {"messageId": message_id, "body": body}
+
+    def to_dict(self) -> dict:
+        return self._raw
+
+
+class _Capture:
+    """SqsQueue's client: keeps what the tick enqueues."""
+
+    def __init__(self) -> None:
+        self.bodies: list[str] = []
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict]) -> dict:  # noqa: N803 - boto3's names
+        self.bodies += [e["MessageBody"] for e in Entries]
+        return {"Successful": Entries}
+
+
+@pytest.mark.usefixtures("fake_offers")
+def test_concurrent_duplicate_sqs_deliveries_post_each_store_once(ddb_env: dict) -> None:
+    """SQS is at-least-once: the same 12 messages reach four consumers at the
+    same time (real threads, DynamoDB Local), in batches cut differently, one
+    of them holding a message twice. Every store gets exactly one post, sent
+    once, one message written, its day counted once; no record is reported
+    failed (a redelivery is a duplicate, not an error)."""
+    from chalicelib.campaigns.fanout import SqsQueue, process_records
+    from chalicelib.campaigns.tick import run_tick
+    from chalicelib.delivery.record import RecordChannel, recorded
+
+    stores = [f"q{i:02d}" for i in range(12)]
+    for store_id in stores:
+        add_store(store_id, idle_hour=None)
+    tick(sh("08:00"))
+    capture = _Capture()
+    assert run_tick(sh("08:30"), SqsQueue("fanout", capture)).outcome["enqueued"] == 12
+    records = [_Record(body, f"m{i}") for i, body in enumerate(capture.bodies)]
+    rng = random.Random(7)
+    deliveries = [records[:10], records[10:] + records[:8], rng.sample(records, 10),
+                  records[5:12] + [records[5]]]
+    replies: list[dict] = [{} for _ in deliveries]
+    barrier = threading.Barrier(len(deliveries))
+
+    def consume(n: int) -> None:
+        barrier.wait()
+        replies[n] = process_records(deliveries[n], sh("08:30"), RecordChannel())
+
+    threads = [threading.Thread(target=consume, args=(n,)) for n in range(len(deliveries))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert replies == [{"batchItemFailures": []}] * len(deliveries)
+    for store_id in stores:
+        (post,) = posts.for_day(store_id, DAY)
+        assert post.status == "sent" and len(recorded(store_id)) == 1 and sent_count(store_id) == 1
+
+
+@pytest.mark.usefixtures("fake_offers")
+def test_an_sqs_batch_whose_message_write_fails_reports_its_messages_and_leaves_posts_for_the_outbox(
+        ddb_env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the SQS consumer: the batch's message write fails, so every
+    record whose post was in the batch is reported (SQS redelivers them), no
+    post is recorded as sent; the redelivery finds the posts (duplicates, not
+    re-posted) and the outbox re-drives them, each once."""
+    from chalicelib.campaigns.fanout import SqsQueue, process_records
+    from chalicelib.campaigns.tick import run_tick
+    from chalicelib.delivery.models import RecordedMessage
+    from chalicelib.delivery.record import RecordChannel, recorded
+
+    for i in range(3):
+        add_store(f"w{i}", idle_hour=None)
+    tick(sh("08:00"))
+    capture = _Capture()
+    run_tick(sh("08:30"), SqsQueue("fanout", capture))
+    records = [_Record(body, f"m{i}") for i, body in enumerate(capture.bodies)]
+    real = RecordedMessage.batch_write
+
+    def broken(*args: object, **kw: object) -> object:
+        raise RuntimeError("recorded-messages is down")
+
+    monkeypatch.setattr(RecordedMessage, "batch_write", broken)
+    reply = process_records(records, sh("08:30"), RecordChannel())
+    assert sorted(f["itemIdentifier"] for f in reply["batchItemFailures"]) == ["m0", "m1", "m2"]
+    monkeypatch.setattr(RecordedMessage, "batch_write", real)
+    assert process_records(records, sh("08:31"), RecordChannel()) == {"batchItemFailures": []}
+    for i in range(3):
+        assert [p.status for p in posts.for_day(f"w{i}", DAY)] == ["pending"] and recorded(f"w{i}") == []
+    later = tick(sh("08:40"), workers=1)  # past the lease: the outbox re-drives all three
+    assert later.outcome["retry_sent"] == 3
+    for i in range(3):
+        assert [p.status for p in posts.for_day(f"w{i}", DAY)] == ["sent"] and len(recorded(f"w{i}")) == 1
+        assert sent_count(f"w{i}") == 1
