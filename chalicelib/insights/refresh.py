@@ -193,8 +193,14 @@ def _refresh(pool: ThreadPoolExecutor, stores: list[StoreRecord], bands: chain.B
 
 
 def _done(policy: StorePolicy | None, store: StoreRecord, now: datetime) -> bool:
-    return bool(policy is not None and policy.refreshed_day
-                and policy.refreshed_day >= chain.local_day(now, store.timezone))
+    """Already refreshed for the store's current local day. An item written
+    before `refreshed_day` existed counts by its `refreshed_at` (the old daily
+    run), so an upgrade does not refresh those stores twice in a day."""
+    if policy is None:
+        return False
+    stamp = policy.refreshed_day or (chain.local_day(policy.refreshed_at, store.timezone)
+                                     if policy.refreshed_at else None)
+    return bool(stamp and stamp >= chain.local_day(now, store.timezone))
 
 
 def _decide(store: StoreRecord, policy: StorePolicy | None, insights: dict[str, Any], numbers: Numbers,

@@ -156,3 +156,31 @@ def test_a_store_added_after_the_days_bands_is_refreshed_from_the_next_chain_day
     assert run_refresh(NEXT_SHANGHAI, 8).stores == 5  # the new day's full pass finds it: Shanghai now...
     nxt = run_refresh(LONDON_MIDNIGHT + timedelta(days=1), 8)
     assert nxt.stores == 2 and StorePolicy.get("late").refreshed_day == "2026-11-24"  # ...London at its 00:05
+
+
+def test_policy_items_from_the_daily_refresh_count_as_refreshed_for_their_day(chain_stores: list[str]) -> None:
+    """Upgrading from the daily run: items with `refreshed_at` and no
+    `refreshed_day` are not refreshed a second time that local day."""
+    run_refresh(FIRST, 8)
+    for store_id in chain_stores:
+        StorePolicy(store_id).update(actions=[StorePolicy.refreshed_day.remove()])
+    for tz in ("Asia/Shanghai", "Europe/London"):
+        InsightsChain(f"zone#{tz}").delete()
+    again = run_refresh(FIRST + timedelta(hours=1), 8)
+    assert (again.stores, again.already) == (0, 6)
+    assert run_refresh(LONDON_MIDNIGHT, 8).stores == 1
+
+
+def test_the_cli_runs_consecutive_hours(chain_stores: list[str], ddb_env: dict) -> None:
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "chalicelib.cli", "insights", "--at", FIRST.isoformat(),
+                           "--hours", "9"], env={**os.environ, **ddb_env}, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert len(lines) == 9 and "bands=computed zones=Asia/Shanghai,Europe/London" in lines[0]
+    assert all("stores=0 " in line and "zones=-" in line for line in lines[1:8])
+    assert "stores=1 " in lines[8] and "bands=read zones=Europe/London" in lines[8]
