@@ -1,8 +1,8 @@
 """The chain-wide state of the hourly insights refresh (storage + pure helpers).
 
 The refresh runs every hour at :05 UTC; each run handles the stores whose
-local day has started (local time past 00:05) since they were last
-refreshed. Two things are chain-wide:
+local day has started since they were last refreshed (00:05 local in
+whole-hour timezones). Two things are chain-wide:
 
 - **the bands of the day** (`bands#<day>`): the chain's sorted traffic and
   spend figures (stores with enough data), which every store's tiers are
@@ -36,45 +36,52 @@ from chalicelib.insights.models import InsightsChain
 from chalicelib.txn import is_condition_failure
 
 CHAIN_TZ = "Asia/Shanghai"  # whose local day the bands follow
-AFTER_MIDNIGHT = timedelta(minutes=5)  # a store's day is refreshed from 00:05 local
+# a store's day is due from 00:01 local: the :05 run handles it with a margin
+# for a trigger that fires a little early
+AFTER_MIDNIGHT = timedelta(minutes=1)
 KEEP_BANDS = timedelta(days=7)
 MAX_BLOB = 350_000  # bytes; DynamoDB's item limit is 400 KB
 
 
 def local_day(now: datetime, tz: str) -> str:
     """The local day a refresh at `now` is for in `tz`: the date of
-    `now - 5 min` (00:05 local starts the day; 00:04 still belongs to
-    yesterday's)."""
+    `now - 1 min` (00:00:59 local still belongs to yesterday)."""
     return local_time(now - AFTER_MIDNIGHT, tz).date().isoformat()
 
 
 @dataclass
 class Bands:
-    """The chain's figures of one chain day."""
+    """The chain's figures of one chain day. Kept as integers per store with
+    enough data ([orders, weeks with data, average ticket fen]): compact, and
+    the weekly orders recomputed from them are the very floats the store's
+    own figure is compared with (`Numbers.weekly_orders`)."""
 
     day: str
-    traffic: list[float]  # sorted weekly orders of the stores with enough data
-    spend: list[float]  # sorted average tickets (fen) of the same stores
+    parts: list[list[int]]
     zones: dict[str, list[str]] = field(default_factory=dict)  # timezone -> store ids
     computed_at: datetime | None = None
+    traffic: list[float] = field(init=False)  # sorted weekly orders
+    spend: list[float] = field(init=False)  # sorted average tickets (fen)
+
+    def __post_init__(self) -> None:
+        self.traffic = sorted(orders / weeks for orders, weeks, _ in self.parts)
+        self.spend = sorted(float(ticket) for _, _, ticket in self.parts)
 
     @property
     def stores(self) -> int:
         return sum(len(ids) for ids in self.zones.values())
 
     def to_blob(self) -> str:
-        raw = json.dumps({"traffic": self.traffic, "spend": self.spend, "zones": self.zones},
-                         separators=(",", ":")).encode()
+        raw = json.dumps({"parts": self.parts, "zones": self.zones}, separators=(",", ":")).encode()
         blob = base64.b64encode(zlib.compress(raw, 6)).decode()
-        if len(blob) > MAX_BLOB:  # about 40,000 stores; beyond that split the item
+        if len(blob) > MAX_BLOB:  # about 30,000 stores (75 KB for 7,209); beyond, split the item
             raise ValueError(f"the chain's bands item would be {len(blob)} bytes (limit {MAX_BLOB})")
         return blob
 
     @classmethod
     def from_item(cls, item: InsightsChain) -> Bands:
         data: dict[str, Any] = json.loads(zlib.decompress(base64.b64decode(item.blob or "")))
-        return cls(day=item.day or "", traffic=data["traffic"], spend=data["spend"], zones=data["zones"],
-                   computed_at=item.computed_at)
+        return cls(day=item.day or "", parts=data["parts"], zones=data["zones"], computed_at=item.computed_at)
 
 
 def _bands_key(day: str) -> str:

@@ -149,8 +149,8 @@ def _bands(day: str, stores: list[StoreRecord], numbers: dict[str, Numbers], now
     zones: dict[str, list[str]] = {}
     for s in stores:
         zones.setdefault(s.timezone, []).append(s.store_id)
-    return chain.Bands(day=day, traffic=sorted(n.weekly_orders for n in enough),
-                       spend=sorted(float(n.avg_ticket_fen) for n in enough), zones=zones, computed_at=now)
+    return chain.Bands(day=day, parts=[[n.total_orders, n.weeks_with_data, n.avg_ticket_fen] for n in enough],
+                       zones=zones, computed_at=now)
 
 
 def _refresh(pool: ThreadPoolExecutor, stores: list[StoreRecord], bands: chain.Bands, numbers: dict[str, Numbers],
