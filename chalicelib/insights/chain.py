@@ -14,10 +14,12 @@ whole-hour timezones). Two things are chain-wide:
   racing write equivalent complete items (last writer wins, never a mix).
 - **zone stamps** (`zone#<tz>`): the last local day every store of a
   timezone was refreshed for, raised with a guarded update (only upwards)
-  once all of that zone's stores of that day are done. A run reads the
+  once the zone's stores of that day have been tried. A run reads the
   stamps (one BatchGet) and touches only zones whose local day has moved
   past their stamp; the per-store stamp (`StorePolicy.refreshed_day`) is
-  the guard against doing a store twice.
+  the guard against doing a store twice. A store that failed is listed on
+  its zone's stamp (`retry`) and retried alone by the following runs, so
+  one bad store never makes every run re-read its whole zone.
 """
 
 from __future__ import annotations
@@ -104,24 +106,36 @@ def save_bands(bands: Bands, now: datetime) -> None:
                   computed_at=now, expires_at=now + KEEP_BANDS).save()
 
 
-def read_zone_days(zones: list[str]) -> dict[str, str]:
-    """timezone -> the last local day all its stores were refreshed for."""
-    found: dict[str, str] = {}
+@dataclass(frozen=True)
+class Zone:
+    day: str  # the last local day the zone's stores were refreshed for
+    retry: tuple[str, ...] = ()  # stores that failed that day: the next runs retry them alone
+
+
+def read_zones(zones: list[str]) -> dict[str, Zone]:
+    found: dict[str, Zone] = {}
     keys = [_zone_key(tz) for tz in zones]
     for start in range(0, len(keys), 100):
         for item in InsightsChain.batch_get(keys[start:start + 100]):
             if item.day:
-                found[item.key.removeprefix("zone#")] = item.day
+                found[item.key.removeprefix("zone#")] = Zone(item.day, tuple(item.retry or ()))
     return found
 
 
-def mark_zone_done(tz: str, day: str, now: datetime) -> bool:
-    """Raise the zone's stamp to `day`; never lowers it (a late run of an
-    earlier day changes nothing). False when it already stood at or past."""
+def read_zone_days(zones: list[str]) -> dict[str, str]:
+    """timezone -> the last local day all its stores were refreshed for."""
+    return {tz: zone.day for tz, zone in read_zones(zones).items()}
+
+
+def mark_zone_done(tz: str, day: str, now: datetime, retry: list[str] | None = None) -> bool:
+    """Set the zone's stamp to `day` with the stores still to retry; never
+    lowers it (a late run of an earlier day changes nothing). False when it
+    already stood past `day`."""
     try:
         InsightsChain(_zone_key(tz)).update(
-            actions=[InsightsChain.day.set(day), InsightsChain.computed_at.set(now)],
-            condition=InsightsChain.day.does_not_exist() | (InsightsChain.day < day))
+            actions=[InsightsChain.day.set(day), InsightsChain.computed_at.set(now),
+                     InsightsChain.retry.set(retry) if retry else InsightsChain.retry.remove()],
+            condition=InsightsChain.day.does_not_exist() | (InsightsChain.day <= day))
         return True
     except UpdateError as exc:
         if is_condition_failure(exc):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     JSONAttribute,
+    ListAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -106,6 +107,8 @@ class InsightsChain(Model):
     blob = UnicodeAttribute(null=True)
     stores = NumberAttribute(null=True)
     computed_at = UTCDateTimeAttribute(null=True)
+    # zone: stores that failed on `day`, retried hourly
+    retry: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
     expires_at = TTLAttribute(null=True)  # bands items go after a week; zone stamps stay
 
 

@@ -17,7 +17,8 @@ own local midnight (docs/insights.md). Reads never a payment:
 Per store: apply the changes whose local day has come, derive, schedule what
 differs for the next local day, save the policy item stamped with the local
 day (under its version guard: a repeated or concurrent run finds the stamp
-and does nothing). A zone's stamp is raised once all its stores are done."""
+and does nothing). A zone's stamp is raised once its stores have been
+tried; the stores that failed are listed on it and retried alone hourly."""
 
 from __future__ import annotations
 
@@ -111,12 +112,18 @@ def run_refresh(now: datetime, weeks: int, store_ids: list[str] | None = None,
             bands = _bands(day, stores, numbers, now)
             chain.save_bands(bands, now)
             summary.bands = "computed"
-        stamps = chain.read_zone_days(sorted(bands.zones))
-        summary.items_read += len(stamps)
-        due = {tz: chain.local_day(now, tz) for tz in sorted(bands.zones)}
-        due = {tz: d for tz, d in due.items() if stamps.get(tz, "") < d}
+        zones = chain.read_zones(sorted(bands.zones))
+        summary.items_read += len(zones)
+        due: dict[str, str] = {}  # zone -> its day, for the zones whose day has come
+        retry: dict[str, tuple[str, list[str]]] = {}  # zone -> (its day, stores that failed that day)
+        for tz in sorted(bands.zones):
+            d, zone = chain.local_day(now, tz), zones.get(tz)
+            if zone is None or zone.day < d:
+                due[tz] = d
+            elif zone.day == d and zone.retry:
+                retry[tz] = (d, list(zone.retry))
         summary.zones = sorted(due)
-        wanted = [sid for tz in due for sid in bands.zones[tz]]
+        wanted = [sid for tz in due for sid in bands.zones[tz]] + [sid for _, ids in retry.values() for sid in ids]
         if summary.bands == "computed":
             by_id = {s.store_id: s for s in stores}
             stores = [by_id[sid] for sid in wanted if sid in by_id]
@@ -124,8 +131,9 @@ def run_refresh(now: datetime, weeks: int, store_ids: list[str] | None = None,
             stores = _get_stores(wanted, summary)
         failed = _refresh(pool, stores, bands, numbers, now, weeks, summary, force=False)
         for tz, d in due.items():
-            if not failed & set(bands.zones[tz]):
-                chain.mark_zone_done(tz, d, now)
+            chain.mark_zone_done(tz, d, now, sorted(failed & set(bands.zones[tz])))
+        for tz, (d, ids) in retry.items():
+            chain.mark_zone_done(tz, d, now, sorted(failed & set(ids)))
     return summary
 
 

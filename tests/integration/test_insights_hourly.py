@@ -184,3 +184,30 @@ def test_the_cli_runs_consecutive_hours(chain_stores: list[str], ddb_env: dict) 
     assert len(lines) == 9 and "bands=computed zones=Asia/Shanghai,Europe/London" in lines[0]
     assert all("stores=0 " in line and "zones=-" in line for line in lines[1:8])
     assert "stores=1 " in lines[8] and "bands=read zones=Europe/London" in lines[8]
+
+
+def test_a_failed_store_is_retried_alone_by_the_next_runs(chain_stores: list[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.insights import refresh
+
+    decide = refresh._decide
+    broken = {"sh2"}
+
+    def flaky(store: StoreRecord, *args: object, **kw: object) -> None:
+        if store.store_id in broken:
+            raise RuntimeError("DynamoDB had a bad minute")
+        decide(store, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(refresh, "_decide", flaky)
+    first = run_refresh(FIRST, 8)
+    assert (first.stores, first.errors) == (6, 1)
+    assert chain.read_zones(["Asia/Shanghai"])["Asia/Shanghai"] == chain.Zone("2026-11-23", ("sh2",))
+    still = run_refresh(FIRST + timedelta(hours=1), 8)  # still failing: retried alone, still listed
+    assert (still.zones, still.stores, still.errors) == ([], 1, 1)
+    broken.clear()
+    retried = run_refresh(FIRST + timedelta(hours=2), 8)
+    # bands item (1) + 2 zone stamps (2) + the store (1) + its policy: none yet (0) + 3 week items (3)
+    assert (retried.stores, retried.errors, retried.items_read) == (1, 0, 7)
+    assert StorePolicy.get("sh2").refreshed_day == "2026-11-23"
+    assert chain.read_zones(["Asia/Shanghai"])["Asia/Shanghai"] == chain.Zone("2026-11-23")
+    assert run_refresh(FIRST + timedelta(hours=3), 8).stores == 0
