@@ -258,6 +258,7 @@ def main() -> None:
         days: list[tuple[str, Counter[str], dict[str, Any]]] = []
         if not args.no_hourly:
             own = Counter(r.timezone for r in records)
+            hourly_day(meter, 0)  # the rest of NOW's chain day: zones west of Shanghai reach their day
             days.append(("the chain's own timezones", own, hourly_day(meter, 1)))
             one = set_zones(records, lambda i, r: "Asia/Shanghai")
             days.append(("one timezone", one, hourly_day(meter, 2)))
