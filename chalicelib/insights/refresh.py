@@ -115,15 +115,15 @@ def run_refresh(now: datetime, weeks: int, store_ids: list[str] | None = None,
         zones = chain.read_zones(sorted(bands.zones))
         summary.items_read += len(zones)
         due: dict[str, str] = {}  # zone -> its day, for the zones whose day has come
-        retry: dict[str, tuple[str, list[str]]] = {}  # zone -> (its day, stores that failed that day)
+        retrying: dict[str, tuple[str, list[str]]] = {}  # zone -> (its day, stores that failed that day)
         for tz in sorted(bands.zones):
             d, zone = chain.local_day(now, tz), zones.get(tz)
             if zone is None or zone.day < d:
                 due[tz] = d
             elif zone.day == d and zone.retry:
-                retry[tz] = (d, list(zone.retry))
+                retrying[tz] = (d, list(zone.retry))
         summary.zones = sorted(due)
-        wanted = [sid for tz in due for sid in bands.zones[tz]] + [sid for _, ids in retry.values() for sid in ids]
+        wanted = [sid for tz in due for sid in bands.zones[tz]] + [sid for _, ids in retrying.values() for sid in ids]
         if summary.bands == "computed":
             by_id = {s.store_id: s for s in stores}
             stores = [by_id[sid] for sid in wanted if sid in by_id]
@@ -132,7 +132,7 @@ def run_refresh(now: datetime, weeks: int, store_ids: list[str] | None = None,
         failed = _refresh(pool, stores, bands, numbers, now, weeks, summary, force=False)
         for tz, d in due.items():
             chain.mark_zone_done(tz, d, now, sorted(failed & set(bands.zones[tz])))
-        for tz, (d, ids) in retry.items():
+        for tz, (d, ids) in retrying.items():
             chain.mark_zone_done(tz, d, now, sorted(failed & set(ids)))
     return summary
 
