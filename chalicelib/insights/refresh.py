@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib import logs, retry
@@ -33,12 +33,13 @@ from chalicelib.clock import local_time
 from chalicelib.insights import chain
 from chalicelib.insights import policy as policies
 from chalicelib.insights.models import StorePolicy, StoreWeek
-from chalicelib.insights.rules import FIELDS, Numbers, derive, target
+from chalicelib.insights.rules import FIELDS, Numbers, derive, enough, target
 from chalicelib.insights.weeks import HOURS_PER_WEEK, orders_attr, spend_attr, week_key, window
 from chalicelib.stores import hours as store_hours
 from chalicelib.stores.models import StoreRecord
 
 AUTO = "insights"
+FIGURES_FRESH = timedelta(hours=48)  # a store's own last figures stand in for it in the day's bands
 log = logs.get_logger("insights")
 
 
@@ -105,36 +106,83 @@ def run_refresh(now: datetime, weeks: int, store_ids: list[str] | None = None,
                 summary.bands = "these-stores"
             _refresh(pool, stores, bands, numbers, now, weeks, summary, force=True)
             return summary
-        if bands is None:  # the chain day's first run: one full pass
+        found: dict[str, StorePolicy] | None = None
+        if bands is None:  # the chain day's first run: the one full pass
             stores = list(StoreRecord.scan())
             summary.items_read += len(stores)
-            _read_all_numbers(pool, stores, now, weeks, numbers, summary)
-            bands = _bands(day, stores, numbers, now)
+            by_zone: dict[str, list[str]] = {}
+            for s in stores:
+                by_zone.setdefault(s.timezone, []).append(s.store_id)
+            due, retrying = _due_zones(now, by_zone, summary)
+            todo = _wanted(by_zone, due, retrying)
+            found = _get_policies(stores, summary)
+            # the stores due now: their week items (read once, kept for their refresh below); the others:
+            # the figures of their own last refresh (at most 48 h old), read again at their own midnight
+            parts: dict[str, list[int]] = {}
+            for s in stores:
+                part = None if s.store_id in todo else _last_figures(found.get(s.store_id), now)
+                if part is not None:
+                    parts[s.store_id] = part
+            _read_all_numbers(pool, [s for s in stores if s.store_id not in parts], now, weeks, numbers, summary)
+            parts |= {sid: [n.total_orders, n.weeks_with_data, n.avg_ticket_fen] for sid, n in numbers.items()}
+            bands = chain.Bands(day=day, parts=[p for p in parts.values() if enough(p[0], p[1])], zones=by_zone,
+                                computed_at=now)
             chain.save_bands(bands, now)
             summary.bands = "computed"
-        zones = chain.read_zones(sorted(bands.zones))
-        summary.items_read += len(zones)
-        due: dict[str, str] = {}  # zone -> its day, for the zones whose day has come
-        retrying: dict[str, tuple[str, list[str]]] = {}  # zone -> (its day, stores that failed that day)
-        for tz in sorted(bands.zones):
-            d, zone = chain.local_day(now, tz), zones.get(tz)
-            if zone is None or zone.day < d:
-                due[tz] = d
-            elif zone.day == d and zone.retry:
-                retrying[tz] = (d, list(zone.retry))
-        summary.zones = sorted(due)
-        wanted = [sid for tz in due for sid in bands.zones[tz]] + [sid for _, ids in retrying.values() for sid in ids]
-        if summary.bands == "computed":
-            by_id = {s.store_id: s for s in stores}
-            stores = [by_id[sid] for sid in wanted if sid in by_id]
+            stores = [s for s in stores if s.store_id in todo]
         else:
-            stores = _get_stores(wanted, summary)
-        failed = _refresh(pool, stores, bands, numbers, now, weeks, summary, force=False)
+            due, retrying = _due_zones(now, bands.zones, summary)
+            stores = _get_stores(sorted(_wanted(bands.zones, due, retrying)), summary)
+        failed = _refresh(pool, stores, bands, numbers, now, weeks, summary, force=False, found=found)
         for tz, d in due.items():
             chain.mark_zone_done(tz, d, now, sorted(failed & set(bands.zones[tz])))
         for tz, (d, ids) in retrying.items():
             chain.mark_zone_done(tz, d, now, sorted(failed & set(ids)))
     return summary
+
+
+def _due_zones(now: datetime, by_zone: dict[str, list[str]],
+               summary: RefreshSummary) -> tuple[dict[str, str], dict[str, tuple[str, list[str]]]]:
+    """(zone -> its day, for the zones whose day has come since their stamp;
+    zone -> (its day, stores that failed that day), for the others)."""
+    zones = chain.read_zones(sorted(by_zone))
+    summary.items_read += len(zones)
+    due: dict[str, str] = {}
+    retrying: dict[str, tuple[str, list[str]]] = {}
+    for tz in sorted(by_zone):
+        d, zone = chain.local_day(now, tz), zones.get(tz)
+        if zone is None or zone.day < d:
+            due[tz] = d
+        elif zone.day == d and zone.retry:
+            retrying[tz] = (d, list(zone.retry))
+    summary.zones = sorted(due)
+    return due, retrying
+
+
+def _wanted(by_zone: dict[str, list[str]], due: dict[str, str],
+            retrying: dict[str, tuple[str, list[str]]]) -> set[str]:
+    return {sid for tz in due for sid in by_zone[tz]} | {sid for _, ids in retrying.values() for sid in ids}
+
+
+def _last_figures(policy: StorePolicy | None, now: datetime) -> list[int] | None:
+    """[orders, weeks with data, average ticket] from the store's own last
+    refresh, if that was within 48 h (else: read its week items)."""
+    if policy is None or policy.refreshed_at is None or now - policy.refreshed_at > FIGURES_FRESH:
+        return None
+    facts = (policy.derived or {}).get("facts") or {}
+    try:
+        return [int(facts["orders"]), int(facts["weeks_with_data"]), int(facts["avg_ticket_fen"])]
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _get_policies(stores: list[StoreRecord], summary: RefreshSummary) -> dict[str, StorePolicy]:
+    found: dict[str, StorePolicy] = {}
+    for start in range(0, len(stores), 100):
+        for p in StorePolicy.batch_get([s.store_id for s in stores[start:start + 100]]):
+            found[p.store_id] = p
+    summary.items_read += len(found)
+    return found
 
 
 def _get_stores(store_ids: list[str], summary: RefreshSummary) -> list[StoreRecord]:
@@ -153,24 +201,23 @@ def _read_all_numbers(pool: ThreadPoolExecutor, stores: list[StoreRecord], now: 
 
 
 def _bands(day: str, stores: list[StoreRecord], numbers: dict[str, Numbers], now: datetime) -> chain.Bands:
-    enough = [numbers[s.store_id] for s in stores if numbers[s.store_id].enough()]
+    """Bands of just `stores` (the CLI's `--store` before the day's bands exist)."""
+    enough_ = [numbers[s.store_id] for s in stores if numbers[s.store_id].enough()]
     zones: dict[str, list[str]] = {}
     for s in stores:
         zones.setdefault(s.timezone, []).append(s.store_id)
-    return chain.Bands(day=day, parts=[[n.total_orders, n.weeks_with_data, n.avg_ticket_fen] for n in enough],
+    return chain.Bands(day=day, parts=[[n.total_orders, n.weeks_with_data, n.avg_ticket_fen] for n in enough_],
                        zones=zones, computed_at=now)
 
 
 def _refresh(pool: ThreadPoolExecutor, stores: list[StoreRecord], bands: chain.Bands, numbers: dict[str, Numbers],
-             now: datetime, weeks: int, summary: RefreshSummary, force: bool) -> set[str]:
+             now: datetime, weeks: int, summary: RefreshSummary, force: bool,
+             found: dict[str, StorePolicy] | None = None) -> set[str]:
     """Refresh `stores` (numbers read here unless given); returns the ids
     that failed. A store already refreshed for its local day is skipped
     (its policy item's stamp, checked again under the item's version)."""
-    found: dict[str, StorePolicy] = {}
-    for start in range(0, len(stores), 100):
-        for p in StorePolicy.batch_get([s.store_id for s in stores[start:start + 100]]):
-            found[p.store_id] = p
-    summary.items_read += len(found)
+    if found is None:
+        found = _get_policies(stores, summary)
     todo = [s for s in stores if force or not _done(found.get(s.store_id), s, now)]
     summary.already += len(stores) - len(todo)
     _read_all_numbers(pool, [s for s in todo if s.store_id not in numbers], now, weeks, numbers, summary)

@@ -103,6 +103,10 @@ def test_each_store_gets_its_change_at_its_own_local_midnight_with_the_days_band
     # ... and measured London against the whole chain's bands of the day
     figures = StorePolicy.get(LONDON).derived["traffic_tier"]["figures"]
     assert figures["chain_stores"] == 6 and StorePolicy.get(LONDON).refreshed_day == "2026-11-23"
+    # the next chain day's full pass: 6 stores (Scan), 2 zone stamps, 6 policy items, the 5 Shanghai stores'
+    # 3 week items each; London is in the bands by the figures of its own refresh at its 00:05, not re-read
+    assert runs[NEXT_SHANGHAI].items_read == 6 + 2 + 6 + 5 * 3
+    assert StorePolicy.get("sh1").derived["traffic_tier"]["figures"]["chain_stores"] == 6
 
 
 def test_a_repeated_or_concurrent_run_applies_nothing_twice(chain_stores: list[str]) -> None:
