@@ -5,14 +5,15 @@ local) since their last refresh, so every store gets its new rules at its
 own local midnight (docs/insights.md). Reads never a payment:
 
 - the chain day's first run (00:05 in `chain.CHAIN_TZ`) does the full pass:
-  one Scan page stream of the stores table and per store one Query of its
-  week items (N complete weeks plus the current one, whose `last_visitors`
-  counts members seen this week); from these the chain's bands and the
-  stores by timezone, kept in one item (`insights/chain.py`);
-- every run reads that item and the zone stamps, and for the zones whose day
-  has come: their stores (BatchGet, unless the full pass has them), their
-  policy items (BatchGet per 100) and the week items of those not yet done
-  (already read by a full pass in the same run).
+  one Scan page stream of the stores table, their policy items (BatchGet per
+  100), and one Query of week items (N complete weeks plus the current one,
+  whose `last_visitors` counts members seen this week) per store due now;
+  the stores of other zones enter the chain's bands by the figures of their
+  own last refresh (read again at their own midnight). Bands and the stores
+  by timezone are kept in one item (`insights/chain.py`);
+- every other run reads that item and the zone stamps, and for the zones
+  whose day has come: their stores and policy items (BatchGet) and week
+  items.
 
 Per store: apply the changes whose local day has come, derive, schedule what
 differs for the next local day, save the policy item stamped with the local
