@@ -43,3 +43,19 @@ def test_the_bands_item_round_trips_exactly_and_refuses_to_outgrow_an_item() -> 
     huge = Bands(day="d", parts=[[rng.randint(50, 9000), 8, rng.randint(1500, 6000)] for _ in range(400_000)])
     with pytest.raises(ValueError, match="limit"):
         huge.to_blob()
+
+
+def test_a_stores_own_last_figures_stand_in_for_it_in_the_bands_for_48_hours() -> None:
+    from datetime import timedelta
+
+    from chalicelib.insights.models import StorePolicy
+    from chalicelib.insights.refresh import _last_figures
+
+    now = datetime(2026, 11, 23, 16, 5, tzinfo=UTC)
+    facts = {"orders": 420, "spend_fen": 1_260_000, "weeks_with_data": 3, "avg_ticket_fen": 3000}
+    policy = StorePolicy("ldn", derived={"facts": facts}, refreshed_at=now - timedelta(hours=16))
+    assert _last_figures(policy, now) == [420, 3, 3000]
+    policy.refreshed_at = now - timedelta(hours=49)
+    assert _last_figures(policy, now) is None  # too old: its week items are read instead
+    assert _last_figures(StorePolicy("new"), now) is None
+    assert _last_figures(StorePolicy("x", derived={}, refreshed_at=now), now) is None
