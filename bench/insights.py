@@ -6,13 +6,16 @@ history, on its own DynamoDB Local. Measures, in one run:
   refresh that scans the payments (the baseline, measured on `--naive-stores`
   stores whose raw payment items are written too, and scaled to all);
 - DynamoDB writes per payment ingest (member and non-member), counted from
-  the requests the real payment path sends.
+  the requests the real payment path sends;
+- items read per day by the hourly refresh (24 runs, each store at its own
+  local 00:05) for the chain's own timezones, for one timezone, and for
+  stores spread over four, against the one full pass the daily run read.
 
 The week items the refresh reads are written directly from the synthetic
 history (the same sums payments would have ADDed; ingesting 13 million
 payments through the API is not what is measured here).
 
-    .venv/bin/python -m bench.insights [--stores N] [--days 60] [--naive-stores 10] [--csv PATH]
+    .venv/bin/python -m bench.insights [--stores N] [--days 60] [--naive-stores 10] [--csv PATH] [--no-hourly]
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from chalicelib.payments.schemas import PaymentIn  # noqa: E402
 from chalicelib.payments.service import record_payment  # noqa: E402
 from chalicelib.settings import reset_settings  # noqa: E402
 from chalicelib.stores.csv_import import default_source, read_rows  # noqa: E402
+from chalicelib.stores.models import StoreRecord  # noqa: E402
 from devtools.dynamodb_local import DynamoDBLocal  # noqa: E402
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -149,6 +153,45 @@ def naive_refresh() -> int:
     return seen
 
 
+SPREAD = ("Asia/Shanghai", "Asia/Urumqi", "Europe/London", "America/Los_Angeles")
+
+
+def set_zones(records: list[Any], zone_of: Any) -> Counter[str]:
+    """Move stores between timezones (bench setup, not metered)."""
+    zones: Counter[str] = Counter()
+    for i, record in enumerate(records):
+        tz = zone_of(i, record)
+        zones[tz] += 1
+        StoreRecord(record.store_id).update(actions=[StoreRecord.timezone.set(tz)])
+    return zones
+
+
+def hourly_day(meter: Meter, chain_day: int) -> dict[str, Any]:
+    """The 24 hourly runs of one chain day (16:05 UTC the day before = 00:05
+    Shanghai, to 15:05 UTC), `chain_day` days after NOW's."""
+    first = NOW.astimezone(UTC) + timedelta(days=chain_day)
+    meter.reset()
+    out: dict[str, Any] = {"read": 0, "requests": 0, "stores": 0, "computed": 0, "errors": 0, "idle_max": 0,
+                           "busy": 0, "seconds": 0.0, "pass": 0}
+    t0 = time.perf_counter()
+    for hour in range(24):
+        summary = run_refresh(first + timedelta(hours=hour), 8)
+        read, _, reqs = meter.reset()
+        out["read"] += read
+        out["requests"] += sum(reqs.values())
+        out["stores"] += summary.stores
+        out["errors"] += summary.errors
+        if summary.bands == "computed":
+            out["computed"] += 1
+            out["pass"] = read
+        if summary.zones:
+            out["busy"] += 1
+        else:
+            out["idle_max"] = max(out["idle_max"], read)
+    out["seconds"] = time.perf_counter() - t0
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stores", type=int, default=0, help="only the first N stores (default: all)")
@@ -156,6 +199,7 @@ def main() -> None:
     parser.add_argument("--naive-stores", type=int, default=10, help="stores whose raw payments are written")
     parser.add_argument("--payments", type=int, default=200, help="payments ingested through the real path")
     parser.add_argument("--csv", type=Path, help="store-locator CSV (default: shared data, else the demo set)")
+    parser.add_argument("--no-hourly", action="store_true", help="skip the hourly days (four more full passes)")
     args = parser.parse_args()
     rows = list(read_rows(args.csv or default_source()))
     if args.stores:
@@ -209,6 +253,18 @@ def main() -> None:
         record_payment(PaymentIn(payment_id="ingest-member", member_id="bench-member", store_id=store.store_id,
                                  amount_fen=3000, paid_at=NOW - timedelta(hours=2)), NOW)
         _, member_written, member_reqs = meter.reset()
+
+        # 4. the hourly refresh: items read per chain day, steady state (every store stamped for yesterday)
+        days: list[tuple[str, Counter[str], dict[str, Any]]] = []
+        if not args.no_hourly:
+            own = Counter(r.timezone for r in records)
+            hourly_day(meter, 0)  # the rest of NOW's chain day: zones west of Shanghai reach their day
+            days.append(("the chain's own timezones", own, hourly_day(meter, 1)))
+            one = set_zones(records, lambda i, r: "Asia/Shanghai")
+            days.append(("one timezone", one, hourly_day(meter, 2)))
+            spread = set_zones(records, lambda i, r: SPREAD[i % len(SPREAD)])
+            hourly_day(meter, 3)  # the day the stores moved: zones without stamps read their policies once
+            days.append(("four timezones", spread, hourly_day(meter, 4)))
     finally:
         ddb.stop()
 
@@ -229,6 +285,14 @@ def main() -> None:
     print(f"  one non-member payment: {solo_written} items written {dict(solo_reqs)}")
     print(f"  one member payment (same week as the last visit): {member_written} items written "
           f"{dict(member_reqs)}")
+    one_zone = next((day["read"] for label, _, day in days if label == "one timezone"), 0)
+    for label, zones, day in days:
+        print(f"hourly refresh, {label} ({', '.join(f'{tz} {k}' for tz, k in zones.most_common())}): "
+              f"{day['read']:,} items read per day in 24 runs = {day['read'] / n:.1f} per store, "
+              f"{day['read'] / max(one_zone, 1):.2f}x the one-timezone day; full-pass run {day['pass']:,} items; "
+              f"{day['requests']} requests, {day['stores']} store refreshes, bands computed {day['computed']}x, "
+              f"{day['busy']} runs with a zone due, idle runs <= {day['idle_max']} items, {day['seconds']:.1f}s")
+        assert day["stores"] == n and day["computed"] == 1 and day["errors"] == 0
     print(f"total bench time {time.perf_counter() - started:.0f}s")
     assert summary.stores == n and small.stores == len(naive_ids)
 

@@ -40,10 +40,12 @@ ACCESS: dict[str, dict[str, tuple[str, ...]]] = {
         "wecom-chats": READ,  # groups without a robot: the mass-send channel needs the chat's owner
         "wecom-tokens": WRITE,  # the shared WeCom access token (mass-send)
     },
-    # the daily store insights refresh: stores (Scan: O(stores)), their week
-    # items and policy items; applies due changes to stores and their slots
+    # the hourly store insights refresh: stores (Scan: O(stores), once per chain
+    # day), their week items and policy items; the chain's bands and zone
+    # stamps; applies due changes to stores and their slots
     "insights_refresh": {
         "stores": WRITE + ("dynamodb:Scan",),
+        "insights-chain": WRITE,
         "store-weeks": READ,
         "store-policy": WRITE,
         "store-policy-audit": WRITE,

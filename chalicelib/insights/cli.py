@@ -1,12 +1,13 @@
-"""`python -m chalicelib.cli insights --at <ISO instant>`: the daily store
-insights refresh, run to completion as if fired at that instant; and
+"""`python -m chalicelib.cli insights --at <ISO instant> [--hours N]`: the
+hourly store insights refresh (each store at its local 00:05), run to
+completion as if fired at that instant (and the N-1 following hours); and
 `demo-history --days N`: realistic synthetic payments for the seeded stores."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from chalicelib import db
 from chalicelib.cli import command
@@ -24,23 +25,31 @@ def _instant(text: str) -> datetime:
 def _insights_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--at", type=_instant, help="the instant to run as (default: now)")
     p.add_argument("--weeks", type=int, help="N weeks of history (default: STORELOOP_INSIGHTS_WEEKS, 8)")
-    p.add_argument("--store", action="append", dest="stores", help="only these stores (repeatable)")
+    p.add_argument("--store", action="append", dest="stores",
+                   help="refresh only these stores, now, whatever their local time (repeatable)")
+    p.add_argument("--hours", type=int, default=1,
+                   help="run the hourly refresh N times, an hour apart from --at (default 1)")
 
 
-@command("insights", _insights_args, help="run the daily store insights refresh as if at an instant (--at, --store)")
+@command("insights", _insights_args,
+         help="run the hourly store insights refresh as if at an instant (--at, --hours, --store)")
 def insights(args: argparse.Namespace) -> int:
     from chalicelib.insights.refresh import run_refresh
 
     db.ensure_bound()
-    at: datetime = args.at or datetime.now(UTC)
+    start: datetime = args.at or datetime.now(UTC)
     previous = get_clock()
-    set_clock(FixedClock(at))
+    errors = 0
     try:
-        summary = run_refresh(at, args.weeks or get_settings().insights_weeks, args.stores)
+        for hour in range(max(1, args.hours)):
+            at = start + timedelta(hours=hour)
+            set_clock(FixedClock(at))
+            summary = run_refresh(at, args.weeks or get_settings().insights_weeks, args.stores)
+            print(summary.line())
+            errors += summary.errors
     finally:
         set_clock(previous)
-    print(summary.line())
-    return 1 if summary.errors else 0
+    return 1 if errors else 0
 
 
 def _history_args(p: argparse.ArgumentParser) -> None:

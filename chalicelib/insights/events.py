@@ -1,4 +1,4 @@
-"""The daily insights refresh Lambda (`chalicelib.insights.events.scheduled_refresh`).
+"""The hourly insights refresh Lambda (`chalicelib.insights.events.scheduled_refresh`).
 Lean: `app.py` imports it for the schedule; the refresh is imported when it
 runs (docs/cold_start.md)."""
 
@@ -17,10 +17,12 @@ bp = Blueprint(__name__)
 log = logs.get_logger("insights")
 
 
-@bp.schedule(Cron(5, 16, "*", "*", "?", "*"), name="insights_refresh")
+@bp.schedule(Cron(5, "*", "*", "*", "?", "*"), name="insights_refresh")
 def scheduled_refresh(event: Any) -> None:
-    """Daily at 16:05 UTC = 00:05 in Asia/Shanghai: changes scheduled by
-    yesterday's run take effect as the local day starts."""
+    """Every hour at :05 UTC: the stores whose local day has started since
+    their last refresh (00:05 local in whole-hour timezones), so changes
+    scheduled for a store's next day take effect at its own midnight. At
+    least once and late runs are safe (per-store and per-zone day stamps)."""
     from chalicelib.insights.refresh import run_refresh
 
     ensure_bound()

@@ -9,14 +9,18 @@ exactly; see insights/facts.py).
 MemberVisit: (store, member) -> the week of that member's latest visit.
 
 StorePolicy: per store, which fields follow the insights (`auto`) or are
-pinned, the last refresh's derived values and figures, and changes waiting
-for the next local day. PolicyAudit: every change, who/what, old -> new."""
+pinned, the last refresh's derived values and figures, changes waiting
+for the next local day, and the local day last refreshed for.
+PolicyAudit: every change, who/what, old -> new. InsightsChain: the chain's
+bands of the day and per-timezone progress of the hourly refresh."""
 
 from __future__ import annotations
 
 from pynamodb.attributes import (
     JSONAttribute,
+    ListAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
@@ -62,6 +66,9 @@ class StorePolicy(Model):
     pins = JSONAttribute(null=True)  # field -> pinned value (absent = auto)
     derived = JSONAttribute(null=True)  # the last refresh: field -> {value, enough_data, figures, reason}
     refreshed_at = UTCDateTimeAttribute(null=True)
+    # the store's local day ("2026-11-24") the last refresh ran for: the hourly
+    # runs refresh a store once per local day (insights/refresh.py)
+    refreshed_day = UnicodeAttribute(null=True)
     pending = JSONAttribute(null=True)  # field -> {value, effective_from (local date), by}
     version = NumberAttribute(null=True)  # optimistic guard for read-modify-write of this item
 
@@ -83,4 +90,26 @@ class PolicyAudit(Model):
     effective_from = UnicodeAttribute(null=True)
 
 
-MODELS = [StoreWeek, MemberVisit, StorePolicy, PolicyAudit]
+class InsightsChain(Model):
+    """The chain-wide state of the hourly refresh (insights/chain.py):
+    `bands#<day>`: the chain's traffic/spend figures and the stores by
+    timezone, computed once per chain day (blob = base64 zlib JSON);
+    `zone#<tz>`: the last local day every store of that timezone was
+    refreshed for (`day`)."""
+
+    BASE_NAME = "insights-chain"
+
+    class Meta:
+        table_name = "insights-chain"
+
+    key = UnicodeAttribute(hash_key=True)
+    day = UnicodeAttribute(null=True)
+    blob = UnicodeAttribute(null=True)
+    stores = NumberAttribute(null=True)
+    computed_at = UTCDateTimeAttribute(null=True)
+    # zone: stores that failed on `day`, retried hourly
+    retry: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
+    expires_at = TTLAttribute(null=True)  # bands items go after a week; zone stamps stay
+
+
+MODELS = [StoreWeek, MemberVisit, StorePolicy, PolicyAudit, InsightsChain]

@@ -25,6 +25,10 @@ HIGH_FROM, LOW_BELOW = 0.7, 0.3  # quantile bands: top 30 % high, bottom 30 % lo
 DEFAULT_AFTERNOON = (14 * 60, 17 * 60)
 
 
+def enough(orders: int, weeks_with_data: int) -> bool:
+    return orders >= MIN_ORDERS and weeks_with_data >= MIN_WEEKS
+
+
 @dataclass
 class Numbers:
     """A store's facts over the window (sums of its weekly items)."""
@@ -52,7 +56,7 @@ class Numbers:
         return self.total_spend_fen // self.total_orders if self.total_orders else 0
 
     def enough(self) -> bool:
-        return self.total_orders >= MIN_ORDERS and self.weeks_with_data >= MIN_WEEKS
+        return enough(self.total_orders, self.weeks_with_data)
 
     def figures(self) -> dict[str, Any]:
         return {"orders": self.total_orders, "spend_fen": self.total_spend_fen,

@@ -62,9 +62,10 @@ def test_the_fanout_queue_has_a_dead_letter_queue_and_partial_batch_failures(pac
     assert queue["VisibilityTimeout"] == 6 * consumer["Timeout"] and consumer["Timeout"] >= 120
     schedules = [e for f in resources(template, "AWS::Serverless::Function").values()
                  for e in f["Properties"].get("Events", {}).values() if e["Type"] == "Schedule"]
-    # the 5-minute tick, the daily insights refresh (00:05 Asia/Shanghai), the nightly WeCom reconcile (02:30)
+    # the 5-minute tick, the hourly insights refresh (:05, each store at its local 00:05), the nightly WeCom
+    # reconcile (02:30)
     assert sorted(e["Properties"]["Schedule"] for e in schedules) == [
-        "cron(30 18 * * ? *)", "cron(5 16 * * ? *)", "rate(5 minutes)"]
+        "cron(30 18 * * ? *)", "cron(5 * * * ? *)", "rate(5 minutes)"]
 
 
 def test_no_data_statement_grants_every_resource(packaged) -> None:
