@@ -25,7 +25,9 @@ RECORDED = {
     "claim_requests": 1.046, "claim_wcu": 18.0, "claim_rcu": 0.394,
     "redeem_requests": 1.0, "redeem_wcu": 18.0, "redeem_rcu": 0.0,
     "nearby_requests": 1.505, "nearby_items": 8.12,
-    "post_items": 3.001, "post_requests": 5.074, "post_wcu": 11.0, "post_rcu": 1.016,
+    "post_items": 3.001, "post_requests": 0.195, "post_wcu": 9.0, "post_rcu": 0.528,
+    # deployed, posts go through the SQS consumer (bench/tick.py's SQS section): the post row's requests
+    "sqs_post_requests": 1.16,
     "quiet_tick_requests": 15, "quiet_tick_items": 1,
     # the claim transaction's shape (bench/claims.py, second model-inputs line)
     "claim_items": 6.0, "claim_template_share": 0.0, "claim_shard_share": 0.043,
@@ -88,16 +90,17 @@ def main(argv: list[str]) -> None:
         "nearby lookup": api_call_usd(0.0, 0.5 * max(i["nearby_requests"], math.ceil(i["nearby_items"] * 0.6 / 4))),
     }
     post_lambda = (ASSUME["lambda_memory_gb"] * ASSUME["worker_ms_per_post"] / 1000 * PRICES["lambda_gb_s"]
-                   + PRICES["lambda_request"] / 10)  # one invocation per SQS batch of 10 stores
+                   + PRICES["lambda_request"] / 25)  # one invocation per SQS batch of up to 25 stores
     per["post"] = {"dynamodb": i["post_wcu"] * PRICES["wru"] + i["post_rcu"] * PRICES["rru"],
                    "lambda": post_lambda, "api_gateway": 0.0,
-                   "sqs": 0.3 * PRICES["sqs"]}  # send (batched 10) + receive + delete, per message
+                   # send (SendMessageBatch of 10) + Lambda's receive and delete (batches of up to 25), per message
+                   "sqs": (0.1 + 2 / 25) * PRICES["sqs"]}
     print("| per operation | DynamoDB requests | WRU | RRU | DynamoDB | Lambda | API GW / SQS | total per million |")
     print("|---|---|---|---|---|---|---|---|")
     units = {"claim": (i["claim_requests"], i["claim_wcu"], i["claim_rcu"]),
              "redemption": (i["redeem_requests"], i["redeem_wcu"], i["redeem_rcu"]),
              "nearby lookup": (i["nearby_requests"], 0.0, per["nearby lookup"]["dynamodb"] / PRICES["rru"]),
-             "post": (i["post_requests"], i["post_wcu"], i["post_rcu"])}
+             "post": (i.get("sqs_post_requests", i["post_requests"]), i["post_wcu"], i["post_rcu"])}
     for name, cost in per.items():
         req, w, r = units[name]
         total = sum(cost.values())
