@@ -179,6 +179,36 @@ class Transaction:
         return exc
 
 
+TRANSACTION_ITEMS = 100  # TransactWriteItems' limit
+
+
+def put_each(items: list[tuple[Model, Any]], what: str) -> int:
+    """Put many items (distinct keys), each under its own condition, up to
+    100 per transaction. An item its condition refuses is left as it stands
+    (e.g. a newer version holds it) and the rest of its transaction is
+    committed without it. Returns how many were written. A re-send after a
+    lost answer meets its own writes, so each condition must admit the same
+    item again (`version <= ours`, not `<`)."""
+    written = 0
+    for first in range(0, len(items), TRANSACTION_ITEMS):
+        pending = dict(enumerate(items[first:first + TRANSACTION_ITEMS]))
+        for _ in retry.attempts(what=what):
+            if not pending:
+                break
+            tx = Transaction()
+            for label, (item, condition) in pending.items():
+                tx.put(str(label), item, condition=condition)
+            try:
+                tx.commit()
+                written += len(pending)
+                break
+            except Refused as exc:
+                pending = {label: put for label, put in pending.items() if not exc.on(str(label))}
+            except Contended:
+                pass
+    return written
+
+
 def _outcome_unknown(exc: TransactWriteError) -> bool:
     if isinstance(exc.cause, BotoCoreError):  # timeout, dropped connection: may have committed
         return True

@@ -29,13 +29,12 @@ from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import DeleteError, DoesNotExist
 
-from chalicelib import db, retry
+from chalicelib import db, retry, txn
 from chalicelib.campaigns import offers_source
 from chalicelib.campaigns.models import SlotIndexRecord, SlotMap, SlotPlanRecord
 from chalicelib.campaigns.slots import SlotSpec, bucket_name, effective_plan, utc_buckets
 from chalicelib.stores import hours
 from chalicelib.stores.models import StoreRecord
-from chalicelib.txn import Contended, Refused, Transaction
 
 
 def custom_plan(store_id: str) -> list[SlotSpec] | None:
@@ -110,7 +109,6 @@ def save_plan(store_id: str, slots: list[SlotSpec], now: datetime) -> None:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_TX_ITEMS = 100  # TransactWriteItems' limit
 
 
 def store_version(store: StoreRecord) -> int:
@@ -141,27 +139,9 @@ def reindex(stores: Iterable[tuple[StoreRecord, list[SlotSpec] | None]], now: da
             held = newest.get(key)  # one store twice in a bulk: its newest version (one action per key)
             if held is None or held.store_version <= item.store_version:
                 newest[key] = item
-    items = list(newest.values())
-    return sum(_file(items[first:first + _TX_ITEMS]) for first in range(0, len(items), _TX_ITEMS))
-
-
-def _file(items: list[SlotIndexRecord]) -> int:
-    pending = dict(enumerate(items))
-    for _ in retry.attempts(what="the slot index"):
-        if not pending:
-            return 0
-        tx = Transaction()
-        for label, item in pending.items():
-            tx.put(str(label), item, condition=SlotIndexRecord.store_version.does_not_exist()
-                   | (SlotIndexRecord.store_version <= item.store_version))
-        try:
-            tx.commit()
-            return len(pending)
-        except Refused as exc:  # a newer store version holds these: keep its items, file the rest
-            pending = {label: item for label, item in pending.items() if not exc.on(str(label))}
-        except Contended:
-            pass
-    raise AssertionError("retry.attempts ends by raising")
+    return txn.put_each([(item, SlotIndexRecord.store_version.does_not_exist()
+                              | (SlotIndexRecord.store_version <= item.store_version))
+                             for item in newest.values()], what="the slot index")
 
 
 def reindex_stores(stores: list[StoreRecord], now: datetime) -> int:

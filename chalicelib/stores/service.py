@@ -20,7 +20,7 @@ from chalicelib.settings import get_settings
 from chalicelib.stores import hours
 from chalicelib.stores.models import LIST_KEY, GeoMeta, StoreRecord
 from chalicelib.stores.schemas import Store, StoreIn
-from chalicelib.txn import is_condition_failure, resending
+from chalicelib.txn import is_condition_failure, put_each, resending
 
 _MAX_RADIUS_KEY = "max_radius"
 
@@ -103,13 +103,16 @@ def _stored(store_id: str) -> dict[str, Any] | None:
 def upsert_many(rows: list[tuple[str, StoreIn]], now: datetime) -> list[StoreRecord]:
     """Rows are validated whole before this is called, so a bad row writes
     nothing; every item is a complete store (no half-written store), and the
-    upsert is idempotent, so a retried batch converges."""
+    upsert is idempotent, so a retried batch converges. Each store is put
+    only over an older version of itself, as `upsert_store` does: a bulk
+    import racing a single save of the same store lands in version order, so
+    the store and its slot index agree on the winner; a row refused so was
+    superseded and is answered as done."""
     records = [to_record(store_id, data, now) for store_id, data in rows]
     if records:
         raise_max_radius(max(int(r.radius_m) for r in records))
-    with StoreRecord.batch_write() as batch:
-        for record in records:
-            batch.save(record)
+    newer_only = StoreRecord.store_id.does_not_exist() | (StoreRecord.updated_at <= now)
+    put_each([(record, newer_only) for record in records], what="the store import")
     return records
 
 

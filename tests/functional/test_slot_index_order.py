@@ -102,3 +102,17 @@ def test_a_same_version_refile_replaces_and_a_bulk_keeps_each_stores_newest(api:
     # (two puts of one key in a transaction would be a ValidationException)
     assert schedule.reindex([(record, None), (older, None)], V2) > 0
     assert items("s3")[("1020", "s3#noon")].timezone == CHICAGO
+
+
+def test_a_bulk_import_older_than_a_single_save_leaves_that_store_and_writes_the_rest(api: Api) -> None:
+    # GIVEN an operator saved s5 (Chicago) a moment after an HQ import was stamped
+    store_config.save_store("s5", store(CHICAGO), V2)
+    # WHEN the import (stamped V1, New York for both rows) lands late
+    store_config.save_stores([("s5", store(NEW_YORK)), ("s6", store(NEW_YORK))], V1)
+    # THEN s5 keeps the newer save, store and slots alike; s6 is imported
+    assert StoreRecord.get("s5").timezone == CHICAGO and StoreRecord.get("s5").updated_at == V2
+    assert items("s5")[("1020", "s5#noon")].timezone == CHICAGO
+    assert StoreRecord.get("s6").timezone == NEW_YORK
+    # and a repeat of the same import (a retried request) converges, changing nothing
+    store_config.save_stores([("s5", store(NEW_YORK)), ("s6", store(NEW_YORK))], V1)
+    assert StoreRecord.get("s5").timezone == CHICAGO and StoreRecord.get("s6").updated_at == V1
