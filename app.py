@@ -25,17 +25,17 @@ app.register_middleware(edge.cors_headers, "http")
 if "chalice.cli" in sys.modules or "chalice.test" in sys.modules:
     # Under `chalice local` or the Chalice test client only (never in Lambda:
     # devtools/ is not in the zip): make the emulator answer like API Gateway.
-    from devtools.local_gateway import install_on_local_gateway
+    from devtools.local_gateway import install_on_local_gateway, serving_on_threads
 
     install_on_local_gateway()
-if "chalice.cli" in sys.modules:
-    # `chalice local` answers each request on a thread of its own, where a
-    # Lambda process serves one at a time: load every capability here, on one
-    # thread, before the first request, as Lambda's init does with
-    # STORELOOP_PRELOAD=all. Left to the first requests, a burst of them
-    # imported (and, from a fresh clone, compiled) capabilities side by side
-    # and ran out of their retry budgets (docs/cold_start.md).
-    coldstart.init(prime=False, preload="all")
+    if serving_on_threads():
+        # `chalice local` answers each request on a thread of its own, where a
+        # Lambda process serves one at a time: load every capability here, on
+        # one thread, before the first request, as Lambda's init does with
+        # STORELOOP_PRELOAD=all. Left to the first requests, a burst of them
+        # imported (and, from a fresh clone, compiled) capabilities side by side
+        # and ran out of their retry budgets (docs/cold_start.md).
+        coldstart.preload_all()
 elif os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
     # Lambda's init phase (this import): the DynamoDB client, table binding,
     # a priming read and, with STORELOOP_PRELOAD=all (the default), every

@@ -10,8 +10,9 @@ GetItem (opens the connection: TCP and, on AWS, TLS), and with
 the pydantic validators of every route's body, query and response models.
 With `none` a capability's first request imports it. `app.py` runs it at
 import inside Lambda, i.e. in the function's init phase, which is where
-AWS advises creating SDK clients; `chalice local` and the tests do not, so
-there the first request pays instead. docs/cold_start.md has the measured
+AWS advises creating SDK clients. The tests' client does not run it, so
+there the first request pays instead; `chalice local` runs `preload_all`
+at start (it serves requests on threads; see app.py). docs/cold_start.md has the measured
 costs of each part and of both choices.
 """
 
@@ -83,10 +84,16 @@ def init(prime: bool = True, preload: str | None = None) -> dict[str, float]:
         _prime()
         took["prime"] = time.perf_counter() - started
     if preload == "all":
-        started = time.perf_counter()
-        edge.import_route_modules()
-        took["routes"] = time.perf_counter() - started
-        started = time.perf_counter()
-        build_validators()
-        took["validators"] = time.perf_counter() - started
+        took.update(preload_all())
     return took
+
+
+def preload_all() -> dict[str, float]:
+    """Every capability's `routes.py`, then every route's validators (no
+    settings, no DynamoDB); returns the seconds each took."""
+    started = time.perf_counter()
+    edge.import_route_modules()
+    routes = time.perf_counter() - started
+    started = time.perf_counter()
+    build_validators()
+    return {"routes": routes, "validators": time.perf_counter() - started}

@@ -8,12 +8,20 @@ Chalice's CLI or test client is loaded, and it is not in the Lambda zip."""
 from __future__ import annotations
 
 import json
+import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from chalicelib import logs
 from infra.gateway_responses import GATEWAY_RESPONSES
+
+
+def serving_on_threads() -> bool:
+    """This process is `chalice local` (its HTTP server answers each request
+    on a thread), not the test client, `chalice package` or another command."""
+    return Path(sys.argv[0]).name == "chalice" and "local" in sys.argv[1:]
 
 
 def install_on_local_gateway() -> None:
