@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib.clock import local_time
 from chalicelib.insights.models import InsightsChain
@@ -101,9 +101,23 @@ def read_bands(day: str) -> Bands | None:
         return None
 
 
-def save_bands(bands: Bands, now: datetime) -> None:
-    InsightsChain(_bands_key(bands.day), day=bands.day, blob=bands.to_blob(), stores=bands.stores,
-                  computed_at=now, expires_at=now + KEEP_BANDS).save()
+def save_bands(bands: Bands, now: datetime) -> Bands:
+    """The first run to save a chain day's bands wins; returns the bands
+    every run of that day uses: these, or the ones a concurrent (or
+    redelivered) run saved first, so all stores of the day are measured
+    against one set. A re-send of our own put whose answer was lost is
+    refused too and reads back our own item."""
+    try:
+        InsightsChain(_bands_key(bands.day), day=bands.day, blob=bands.to_blob(), stores=bands.stores,
+                      computed_at=now, expires_at=now + KEEP_BANDS).save(
+                          condition=InsightsChain.key.does_not_exist())
+        return bands
+    except PutError as exc:
+        if not is_condition_failure(exc):
+            raise
+    saved = read_bands(bands.day)
+    assert saved is not None, "refused by an item that is there"
+    return saved
 
 
 @dataclass(frozen=True)

@@ -128,7 +128,7 @@ def run_refresh(now: datetime, weeks: int, store_ids: list[str] | None = None,
             parts |= {sid: [n.total_orders, n.weeks_with_data, n.avg_ticket_fen] for sid, n in numbers.items()}
             bands = chain.Bands(day=day, parts=[p for p in parts.values() if enough(p[0], p[1])], zones=by_zone,
                                 computed_at=now)
-            chain.save_bands(bands, now)
+            bands = chain.save_bands(bands, now)
             summary.bands = "computed"
             stores = [s for s in stores if s.store_id in todo]
         else:
