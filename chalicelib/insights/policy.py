@@ -83,14 +83,12 @@ def apply_due(store: StoreRecord, policy: StorePolicy, now: datetime) -> list[st
             # between wins, and the change stays pending for the next run) and
             # never over a newer store version: `now` is the refresh's start, and
             # a save during the run must not have its version moved back (the
-            # slot index is filed by version). A re-send of our own write whose
-            # answer was lost finds the field at its target: accepted.
+            # slot index is filed by version)
             unchanged = attr.does_not_exist() if old is None else attr == old
-            done = attr.does_not_exist() if change["value"] is None else attr == change["value"]
             try:
                 StoreRecord(store.store_id).update(
                     actions=[action, StoreRecord.updated_at.set(now)],
-                    condition=StoreRecord.store_id.exists() & (unchanged | done) & (StoreRecord.updated_at <= now))
+                    condition=StoreRecord.store_id.exists() & unchanged & (StoreRecord.updated_at <= now))
             except UpdateError as exc:
                 if not is_condition_failure(exc):
                     raise

@@ -105,18 +105,3 @@ def test_a_due_change_never_moves_a_store_saved_during_the_refresh_back_to_an_ol
     assert saved.updated_at == datetime(2026, 11, 20, 4, 1, tzinfo=UTC) and saved.name == "新名字"
     assert saved.member_day == "MON" and "member_day" in policy.pending  # applied by the next run
 
-
-def test_a_due_change_resent_after_its_answer_was_lost_counts_as_applied(api: Api, admin: str) -> None:
-    from chalicelib.insights import policy as policies
-    from chalicelib.stores.models import StoreRecord
-
-    now = datetime(2026, 11, 20, 4, tzinfo=UTC)
-    set_clock(FixedClock(datetime(2026, 11, 20, 3, tzinfo=UTC)))
-    assert api.put("/stores/s1", {**SHOP, "member_day": "MON"}, as_=admin).status == 200
-    store = StoreRecord.get("s1")
-    # the first send committed (member_day FRI at version `now`), its answer lost
-    StoreRecord("s1").update(actions=[StoreRecord.member_day.set("FRI"), StoreRecord.updated_at.set(now)])
-    due = {"value": "FRI", "effective_from": "2026-11-20", "by": "auto"}
-    policy = policies.StorePolicy("s1", pins={}, version=0, pending={"member_day": due})
-    assert policies.apply_due(store, policy, now) == ["member_day"]  # the re-send: ours, applied
-    assert policy.pending == {} and StoreRecord.get("s1").member_day == "FRI"

@@ -53,6 +53,7 @@ def refresh(ddb_env: dict, at: str) -> str:
 
 def test_friday_peak_and_1500_trough_become_member_day_and_idle_hour_from_the_next_day(
         api: Api, admin: str, ddb_env: dict) -> None:
+    set_clock(FixedClock(sh("10:00", DAY)))  # the stores are saved before the refreshes, not at today's wall time
     assert api.put("/stores/s1", SHOP, as_=admin).status == 200
     assert api.put("/stores/s2", SHOP, as_=admin).status == 200
     set_clock(FixedClock(sh("10:00", DAY + timedelta(days=2))))  # Sunday 22nd: the pin counts from Monday
@@ -132,6 +133,7 @@ def test_the_refresh_touches_only_what_its_role_grants_and_never_a_payment(api: 
     from chalicelib.insights.refresh import run_refresh
     from tests.integration.test_function_access import granted, recording
 
+    set_clock(FixedClock(sh("10:00", DAY)))  # the store is saved before the refreshes, not at today's wall time
     assert api.put("/stores/s1", SHOP, as_=admin).status == 200
     set_clock(FixedClock(sh("10:00", DAY + timedelta(days=2))))
     assert api.put("/stores/s1/policy", {"pin": {"traffic_tier": "high"}}, as_=admin).status == 200
