@@ -67,10 +67,12 @@ def test_a_wrong_guess_whose_answer_is_lost_is_counted_once_also_when_the_reques
     coupon = _claimed(api, admin)
     wrong = "1000000000" if coupon["short_code"] != "1000000000" else "1000000001"
     staff = token("staff", "clerk1", "S1")
-    DropAnswers(GuessCounter, 1, "UpdateItem").install()
+    drop = DropAnswers(GuessCounter, 1, "UpdateItem")
+    drop.install()
     # WHEN the ADD commits and its answer is lost, and the client re-sends the request with its key
     # (or the same send again within the request)
     first = api.post("/redemptions", {"code": wrong}, as_=staff, headers={"Idempotency-Key": "guess-1"})
+    assert drop.dropped == 1  # an answer really was lost (else the count below proves nothing)
     again = api.post("/redemptions", {"code": wrong}, as_=staff, headers={"Idempotency-Key": "guess-1"})
     # THEN it counts once, and both are the wrong guess's answer
     assert int(GuessCounter.scan().next().n) == 1
