@@ -30,26 +30,26 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.models import Model
 
 from chalicelib import retry
-from chalicelib.campaigns.models import SlotPlanRecord
+from chalicelib.campaigns.models import SlotIndexRecord, SlotPlanRecord
 from chalicelib.campaigns.schedule import index_items, store_plan
 from chalicelib.campaigns.slots import SlotSpec
-from chalicelib.stores.models import GeoMeta
+from chalicelib.stores.models import GeoMeta, StoreRecord
 from chalicelib.stores.schemas import StoreIn
 from chalicelib.stores.service import raise_max_radius, to_record
-from chalicelib.txn import Contended, Transaction, is_condition_failure, resending, token_for
+from chalicelib.txn import TRANSACTION_ITEMS, is_condition_failure, put_each, resending
 
 CHUNK = 250
 # one writer: a disk-backed DynamoDB Local serializes writes on its database
 # file; more threads only contend (1,500 stores: 932 items/s on one thread,
 # 578 on two, 569 on four, one run each on this machine). `--workers` for AWS.
 WORKERS = 1
-TXN_ITEMS = 100  # TransactWriteItems' limit
+TXN_ITEMS = TRANSACTION_ITEMS  # the seed writes in transactions of this many items (txn.put_each)
 LEDGER_KEY = "seed"
 LEDGER_VERSION = "1"  # bump when what a chunk writes changes: older seeds are then redone
 
@@ -108,10 +108,11 @@ def is_seeded(rows: Rows, chunk: int = CHUNK) -> bool:
     return ledger(rows, chunk).complete
 
 
-def write_chunk(part: Sequence[tuple[str, StoreIn]], now: datetime, key: str = "") -> int:
+def write_chunk(part: Sequence[tuple[str, StoreIn]], now: datetime) -> int:
     """Every store of `part` and its slot-index items (the schedule the tick
-    reads), each store before its index items; returns the items written.
-    `key` makes the transactions' idempotency tokens unique to this run."""
+    reads), each store before its index items, each put only over an older
+    version (as a store save and its re-file: a seed resumed over live data
+    leaves a newer save alone); returns the items written."""
     records = [to_record(store_id, data, now) for store_id, data in part]
     if not records:
         return 0
@@ -119,23 +120,15 @@ def write_chunk(part: Sequence[tuple[str, StoreIn]], now: datetime, key: str = "
     raise_max_radius(max(int(r.radius_m) for r in records))
     custom = {p.store_id: [SlotSpec(s.slot, s.at, s.kind) for s in p.slots]
               for p in SlotPlanRecord.batch_get([r.store_id for r in records])}
-    items: list[Model] = []
+    newer_store = StoreRecord.store_id.does_not_exist() | (StoreRecord.updated_at <= now)
+    puts: list[tuple[Model, Any]] = []
     for record in records:
-        items.append(record)
+        puts.append((record, newer_store))
         if record.status == "open":  # a closed store posts nothing (as schedule.reindex)
-            items.extend(index_items(record, store_plan(record, custom.get(record.store_id)), now))
-    for n, start in enumerate(range(0, len(items), TXN_ITEMS)):
-        group = items[start:start + TXN_ITEMS]
-        for _ in retry.attempts(what="the seed"):
-            tx = Transaction(token=token_for("seed", key, now.isoformat(), str(n)))
-            for i, item in enumerate(group):
-                tx.put(f"item{i}", item)
-            try:
-                tx.commit()
-                break
-            except Contended:
-                continue
-    return len(items)
+            puts.extend((item, SlotIndexRecord.store_version.does_not_exist()
+                         | (SlotIndexRecord.store_version <= item.store_version))
+                        for item in index_items(record, store_plan(record, custom.get(record.store_id)), now))
+    return put_each(puts, what="the seed")
 
 
 def start_ledger(fp: str, chunks: int) -> Ledger:
@@ -194,7 +187,7 @@ def seed(rows: Rows, now: datetime, progress: Progress | None = None,
 
     def one(index: int) -> None:
         nonlocal done
-        write_chunk(parts[index], now, key=f"{state.fingerprint}:{index}")
+        write_chunk(parts[index], now)
         _mark_done(state.fingerprint, index)
         with lock:
             done += len(parts[index])

@@ -69,11 +69,11 @@ def test_an_interrupted_seed_resumes_with_the_chunks_it_had_not_finished(api: Ap
     real = seed.write_chunk
     written: list[str] = []
 
-    def crash_on_chunk_3(part, now, key=""):  # type: ignore[no-untyped-def]
+    def crash_on_chunk_3(part, now):  # type: ignore[no-untyped-def]
         if part[0][0] == rows[15][0]:
             raise KeyboardInterrupt("Ctrl-C half-way")
         written.extend(store_id for store_id, _ in part)
-        return real(part, now, key)
+        return real(part, now)
 
     monkeypatch.setattr(seed, "write_chunk", crash_on_chunk_3)
     with pytest.raises(KeyboardInterrupt):
@@ -85,7 +85,7 @@ def test_an_interrupted_seed_resumes_with_the_chunks_it_had_not_finished(api: Ap
     assert written == finished
     written.clear()
     monkeypatch.setattr(seed, "write_chunk",
-                        lambda part, now, key="": (written.extend(s for s, _ in part), real(part, now, key)))
+                        lambda part, now: (written.extend(s for s, _ in part), real(part, now)))
     seen: list[int] = []
     seed.seed(rows, datetime.now(UTC), progress=lambda done, _t, _s: seen.append(done), chunk=5, workers=1)
     # each store written once: the resume wrote only the chunks not in the ledger
@@ -119,7 +119,7 @@ def test_a_second_seeder_that_read_no_ledger_does_not_start_one_over_the_first_s
     real_chunk, real_get = seed.write_chunk, GeoMeta.get
     written: list[int] = []
     monkeypatch.setattr(seed, "write_chunk",
-                        lambda part, at, key="": (written.append(len(part)), real_chunk(part, at, key))[1])
+                        lambda part, at: (written.append(len(part)), real_chunk(part, at))[1])
     b_has_read = []
 
     def a_seeds_after_bs_read(hash_key: str, *args: object, **kwargs: object) -> GeoMeta:
@@ -136,3 +136,25 @@ def test_a_second_seeder_that_read_no_ledger_does_not_start_one_over_the_first_s
     # THEN B found A's ledger instead of emptying it, and wrote nothing again
     assert b_has_read and written == [5] * 6
     assert seed.ledger(rows, chunk=5).done == frozenset(range(6))
+
+
+def test_a_seed_written_over_a_newer_save_leaves_that_store_and_its_slots(api: Api) -> None:
+    from chalicelib.campaigns import store_config
+    from chalicelib.stores.schemas import StoreIn
+
+    rows = [(r.store_id, r) for r in read_rows(DEMO_CSV)][:3]
+    seeded_at = datetime(2026, 11, 20, 2, tzinfo=UTC)
+    store_id, data = rows[0]
+    # GIVEN an operator moved store 0 to Chicago after the seed's rows were stamped
+    newer = StoreIn.model_validate({**data.model_dump(exclude={"store_id"}), "timezone": "America/Chicago"})
+    store_config.save_store(store_id, newer, datetime(2026, 11, 20, 3, tzinfo=UTC))
+    # WHEN the seed's chunk is written (a resumed or long seed)
+    seed.write_chunk(rows, seeded_at)
+    # THEN store 0 and its slot items stay the operator's; the others are seeded
+    assert StoreRecord.get(store_id).timezone == "America/Chicago"
+    stored = StoreRecord.get(store_id)
+    chicago = {(i.bucket, i.key) for i in index_items(stored, store_plan(stored, None), seeded_at)}
+    filed = {(i.bucket, i.key): i for i in SlotIndexRecord.scan() if i.store_id == store_id}
+    # (the seed's items under other UTC buckets are stale: the worker drops them against the store)
+    assert chicago and all(filed[key].timezone == "America/Chicago" for key in chicago)
+    assert all(StoreRecord.get(sid).updated_at == seeded_at for sid, _ in rows[1:])
