@@ -12,13 +12,15 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from chalicelib import metrics
+from chalicelib import logs, metrics
 from chalicelib.campaigns import posts
 from chalicelib.campaigns.models import PostRecord
 from chalicelib.delivery.channel import Channel, Deferred, Delivered, Target
 from chalicelib.delivery.split import split_body
 from chalicelib.groups.directory import store_groups
 from chalicelib.groups.models import GroupRecord
+
+log = logs.get_logger("campaigns.delivering")
 
 
 @dataclass
@@ -43,26 +45,66 @@ def deliver_many(batch: list[tuple[PostRecord, list[GroupRecord]]], channel: Cha
     messages go out as in `deliver`; the posts that reached every group are
     then marked sent together (`posts.mark_sent_many`: one transaction per
     25 posts instead of one each). A failed or deferred post is recorded on
-    its own, as in `deliver`. The at-least-once edge widens accordingly: a
-    worker that dies after sending and before the batch's sent transition
-    lands has each of those posts re-driven, resending its last message."""
+    its own, as in `deliver`.
+
+    One post must not cost the others a repeat: if a post raises mid-batch
+    (a channel or DynamoDB error), the posts already delivered are recorded
+    before the error goes up, and if the batched sent transition fails each
+    of its posts is recorded on its own (`_record_sent`). What stays is the
+    edge no code can close: a worker that dies after sending and before the
+    sent transition lands has those posts re-driven, each resending its last
+    message."""
     results: list[str] = []
     sent: list[tuple[PostRecord, str | None]] = []
     held = getattr(channel, "held", None)  # a channel that can write a batch's messages together (record)
-    with held() if held is not None else nullcontext():
-        for post, groups in batch:
-            attempt = _send(post, channel, now, groups)
-            if attempt.errors or attempt.retry_at is not None:
-                _flush(channel)
-                results.append(_not_sent(post, attempt, now))
-                continue
-            sent.append((post, attempt.unrecorded))
-            results.append("sent")
-        _flush(channel)  # every message is written before any post is recorded as sent
-    if sent:
+    flushed = False
+    try:
+        with held() if held is not None else nullcontext():
+            try:
+                for post, groups in batch:
+                    attempt = _send(post, channel, now, groups)
+                    if attempt.errors or attempt.retry_at is not None:
+                        _flush(channel)
+                        results.append(_not_sent(post, attempt, now))
+                        continue
+                    sent.append((post, attempt.unrecorded))
+                    results.append("sent")
+            finally:
+                _flush(channel)  # every message is written before any post is recorded as sent
+                flushed = True
+    except Exception:
+        # the posts whose messages are out are recorded, then the error goes
+        # up; if a held channel could not write them, they are re-driven
+        if flushed:
+            _record_sent(sent, now, quiet=True)
+        raise
+    _record_sent(sent, now)
+    return results
+
+
+def _record_sent(sent: list[tuple[PostRecord, str | None]], now: datetime, quiet: bool = False) -> None:
+    """The batched sent transition, falling back to one transition per post
+    when the batch's fails (a post the batch could not write must not leave
+    the others unrecorded: unrecorded posts are re-driven and re-sent).
+    Raises the first per-post error unless `quiet` (already raising one)."""
+    if not sent:
+        return
+    try:
         posts.mark_sent_many(sent, now)
         metrics.count("PostsSent", len(sent))
-    return results
+        return
+    except Exception:  # noqa: BLE001 - then post by post; what still fails is re-driven by the outbox
+        log.exception("batched sent transition failed; recording post by post", extra={"fields": {"posts": len(sent)}})
+    first: Exception | None = None
+    for post, last_part in sent:
+        try:
+            posts.mark_sent(post, now, last_part=last_part)
+            metrics.count("PostsSent")
+        except Exception as exc:  # noqa: BLE001 - the next posts still get their chance
+            log.exception("sent transition failed", extra={"fields": {"post_id": post.post_id}})
+            first = first or exc
+    if first is not None and not quiet:
+        raise first
 
 
 def _send(post: PostRecord, channel: Channel, now: datetime, groups: list[GroupRecord]) -> _Attempt:

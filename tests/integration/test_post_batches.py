@@ -329,3 +329,67 @@ def test_an_sqs_batch_whose_message_write_fails_reports_its_messages_and_leaves_
     for i in range(3):
         assert [p.status for p in posts.for_day(f"w{i}", DAY)] == ["sent"] and len(recorded(f"w{i}")) == 1
         assert sent_count(f"w{i}") == 1
+
+
+class CountingChannel:
+    """A channel that sends at once (as `wecom` does: no `held`), counts
+    each message key, and fails on the stores named in `broken`."""
+
+    name = "counting"
+
+    def __init__(self, broken: set[str]) -> None:
+        self.broken = broken
+        self.sends: dict[str, int] = {}
+
+    def send(self, target: object, message_key: str, text: str, now: datetime) -> object:
+        from chalicelib.delivery.channel import Delivered
+
+        store_id = target.store_id  # type: ignore[attr-defined]
+        if store_id in self.broken:
+            raise RuntimeError(f"robot for {store_id} blew up")
+        self.sends[message_key] = self.sends.get(message_key, 0) + 1
+        return Delivered()
+
+
+def _batch(prefix: str, n: int) -> list[tuple[PostRecord, list]]:
+    from chalicelib.groups.models import GroupRecord
+
+    drafts = [draft(f"{prefix}{i}") for i in range(n)]
+    assert posts.create_many(drafts) == [True] * n
+    return [(p, [GroupRecord(p.store_id, 1, group_id=f"{p.store_id}.1", capacity=200, created_at=NOW)])
+            for p in drafts]
+
+
+def test_a_post_that_raises_mid_batch_leaves_the_posts_before_it_recorded_not_re_sent(ddb_env: dict) -> None:
+    from chalicelib.campaigns.delivering import deliver_many
+
+    batch = _batch("x", 5)
+    channel = CountingChannel(broken={"x3"})
+    with pytest.raises(RuntimeError, match="x3"):
+        deliver_many(batch, channel, NOW)
+    status = {p.store_id: posts.get(p.store_id, p.post_id).status for p, _ in batch}
+    assert status == {"x0": "sent", "x1": "sent", "x2": "sent", "x3": "pending", "x4": "pending"}
+    assert [sent_count(f"x{i}") for i in range(5)] == [1, 1, 1, 0, 0]
+    # the outbox re-drives the batch once the robot is back: only x3 and x4 go out
+    channel.broken.clear()
+    again = [(posts.get(p.store_id, p.post_id), groups) for p, groups in batch]
+    assert deliver_many(again, channel, NOW + timedelta(minutes=5)) == ["sent"] * 5
+    assert all(n == 1 for n in channel.sends.values()) and len(channel.sends) == 5
+    assert [sent_count(f"x{i}") for i in range(5)] == [1] * 5
+
+
+def test_a_failed_batched_sent_transition_records_each_post_on_its_own(ddb_env: dict,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.campaigns import delivering
+
+    batch = _batch("y", 4)
+    channel = CountingChannel(broken=set())
+
+    def refuse(*_: object, **__: object) -> list[bool]:
+        raise RuntimeError("TransactWriteItems: ValidationException")
+
+    monkeypatch.setattr(posts, "mark_sent_many", refuse)
+    assert delivering.deliver_many(batch, channel, NOW) == ["sent"] * 4
+    assert all(posts.get(p.store_id, p.post_id).status == "sent" for p, _ in batch)
+    assert [sent_count(f"y{i}") for i in range(4)] == [1] * 4
+    assert list(posts.due_for_retry(NOW + timedelta(hours=1))) == []  # nothing left to re-send
