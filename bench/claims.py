@@ -182,6 +182,32 @@ def main() -> None:
         ddb.stop()
 
 
+# A redemption's transaction with items left out (by table): what each costs on the engine.
+SHAPES: dict[str, tuple[str, ...] | None] = {
+    "as sent (5 items)": (),
+    "without the day-stats ADD (4)": ("store-day-stats",),
+    "without day stats and audit (3)": ("store-day-stats", "coupon-audit"),
+    "coupon + redemption (2)": ("store-day-stats", "coupon-audit", "stores"),
+    "coupon alone (1)": ("store-day-stats", "coupon-audit", "stores", "coupon-redemptions"),
+    "coupon UpdateItem, no transaction": None,
+}
+
+
+def _send_shaped(client: object, params: dict, drop: tuple[str, ...] | None) -> bool:  # type: ignore[type-arg]
+    def table(item: dict) -> str:  # type: ignore[type-arg]
+        return str(next(iter(item.values()))["TableName"])
+
+    items = params["TransactItems"]
+    if drop is None:  # the coupon's own conditional update, sent alone
+        update = next(it["Update"] for it in items if table(it).endswith("coupons"))
+        client.update_item(**{k: v for k, v in update.items()  # type: ignore[attr-defined]
+                              if k != "ReturnValuesOnConditionCheckFailure"})
+        return True
+    kept = [it for it in items if not any(table(it).endswith(t) for t in drop)]
+    client.transact_write_items(**{**params, "TransactItems": kept})  # type: ignore[attr-defined]
+    return True
+
+
 def bench(n: int, clients: int, n_stores: int) -> None:
     from chalicelib import db
     from chalicelib.auth import Principal
@@ -226,6 +252,25 @@ def bench(n: int, clients: int, n_stores: int) -> None:
         coupons[i] = coupon.coupon_id
         return True
 
+    # Warm-up, untimed: DynamoDB Local's JIT and SQLite caches are cold at
+    # start, so whatever ran first looked slow (the claim floor ran at about
+    # half the redeem floor's rate in the same run, flattering every claim ratio).
+    warm = create_template(TemplateIn(
+        title="warm-up", kind="amount_off", value=500, total_stock=n * 10, claim_start=now - timedelta(hours=1),
+        claim_end=now + timedelta(hours=1), valid_days=1), now)
+    warm_key = {"template_id": {"S": "floor-warm"}, "shard": {"N": "0"}}
+    raw.put_item(TableName=StockShard.Meta.table_name, Item={**warm_key, "remaining": {"N": str(10 * n)},
+                                                              "initial": {"N": str(10 * n)}})
+    warm_up = max(n // 4, 1)
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(lambda i: raw.update_item(
+            TableName=StockShard.Meta.table_name, Key=warm_key, UpdateExpression="ADD remaining :m",
+            ExpressionAttributeValues={":m": {"N": "-1"}}), range(2 * warm_up)))
+        list(pool.map(lambda i: claims.claim(warm.template_id, stores[i % n_stores], f"warm-{i}", datetime.now(UTC)),
+                      range(warm_up)))
+    terms.reads = 0
+    print(f"warm-up (untimed): {2 * warm_up} raw UpdateItems and {warm_up} service claims before the first timed run")
+
     claim_floor = timed("claim floor (raw UpdateItem)", n, clients, floor_claim)
     _by_table.clear()
     _shape_on.set()
@@ -243,6 +288,23 @@ def bench(n: int, clients: int, n_stores: int) -> None:
         return True
 
     steady_run = timed("claim, stock to spare", max(n // 2, 1), clients, roomy_claim)
+
+    # The same, with the floor and the service taking turns (this machine's load moves within a run)
+    turned = create_template(TemplateIn(
+        title="turns", kind="amount_off", value=500, total_stock=n * 10, claim_start=now - timedelta(hours=1),
+        claim_end=now + timedelta(hours=1), valid_days=1), now)
+    claim_rounds, claim_per_round = 4, max(n // 8, 1)
+    claim_turns: dict[str, list[Run]] = {"floor": [], "service": []}
+    for r in range(claim_rounds):
+        claim_turns["floor"].append(timed("floor", claim_per_round, clients, lambda i: raw.update_item(
+            TableName=StockShard.Meta.table_name, Key=warm_key, UpdateExpression="ADD remaining :m",
+            ConditionExpression="remaining > :z", ExpressionAttributeValues={":m": {"N": "-1"}, ":z": {"N": "0"}})
+            is not None))
+        claim_turns["service"].append(timed("service", claim_per_round, clients, lambda i, r=r: claims.claim(
+            turned.template_id, stores[i % n_stores], f"turn-{r}-{i}", datetime.now(UTC)) is not None))
+    claim_taken = {k: Run(k, sum(x.ops for x in v), sum(x.seconds for x in v), sum(x.requests for x in v),
+                          sum(x.ok for x in v), sum(x.rcu for x in v), sum(x.wcu for x in v))
+                   for k, v in claim_turns.items()}
 
     # Floor: one conditional status flip per redemption, on items of its own.
     with ClaimCount.batch_write() as batch:
@@ -313,10 +375,11 @@ def bench(n: int, clients: int, n_stores: int) -> None:
     # TransactWriteItems' parameters, then send them with boto3 alone. The
     # difference to the service run is everything Storeloop adds in Python.
     extra = max(n // 2, 1)
+    per_shape = max(n // 8, 1)  # redemptions replayed per transaction shape (below)
     with ThreadPoolExecutor(clients) as pool:
         fresh = list(pool.map(lambda i: claims.claim(roomy.template_id, stores[i % n_stores], f"replay-{i}",
-                                                     datetime.now(UTC)), range(2 * extra)))
-    replay_held, service_held = fresh[:extra], fresh[extra:]
+                                                     datetime.now(UTC)), range(2 * extra + len(SHAPES) * per_shape)))
+    replay_held, service_held = fresh[:extra] + fresh[2 * extra:], fresh[extra:2 * extra]
     captured: list[dict] = []  # type: ignore[type-arg]
     events = db.connection().client.meta.events
 
@@ -361,6 +424,24 @@ def bench(n: int, clients: int, n_stores: int) -> None:
         turns["replay"].append(timed("replay", len(chunk), clients, lambda i, c=chunk: replay_at(c[i])))
     taken = {k: Run(k, sum(r.ops for r in v), sum(r.seconds for r in v), sum(r.requests for r in v),
                     sum(r.ok for r in v), sum(r.rcu for r in v), sum(r.wcu for r in v)) for k, v in turns.items()}
+
+    # What would a redemption of fewer items run at? The captured transactions
+    # (after the `extra` replayed above) are replayed raw with some items left
+    # out, taking turns with the floor: the price of each item on this engine.
+    shaped = captured[extra:]
+    with ClaimCount.batch_write() as batch:
+        for i in range(len(SHAPES) * per_shape):
+            batch.save(ClaimCount(f"floor3-{i}", "t", claimed=0))
+    shape_time = {name: 0.0 for name in ("floor", *SHAPES)}
+    shape_rounds = 2
+    shape_chunk = max(per_shape // shape_rounds, 1)
+    for r in range(shape_rounds):
+        for k, name in enumerate(SHAPES):
+            idx = [k * per_shape + r * shape_chunk + i for i in range(shape_chunk)]
+            shape_time["floor"] += timed("floor", len(idx), clients, lambda i, c=idx: floor_redeem_at(
+                f"floor3-{c[i]}")).seconds
+            shape_time[name] += timed(name, len(idx), clients, lambda i, c=idx, name=name: _send_shaped(
+                measure_raw, shaped[c[i]], SHAPES[name])).seconds
     typed_run = timed("redeem, typed short code", len(typed_held), clients, typed_redeem)
 
     for run in (claim_floor, claim_run, redeem_floor, redeem_run):
@@ -371,6 +452,10 @@ def bench(n: int, clients: int, n_stores: int) -> None:
     print(steady_run.line())
     print(f"claim, stock to spare: {steady_run.per_s / claim_floor.per_s:.2f}x the floor's throughput (goal >= 0.5), "
           f"{steady_run.req_per_ok:.2f} requests per success (goal 1.00)")
+    cf_run, cs_run = claim_taken["floor"], claim_taken["service"]
+    print(f"claim, stock to spare, interleaved ({claim_rounds} rounds of {claim_per_round}): floor "
+          f"{cf_run.per_s:.1f} ops/s, service {cs_run.per_s:.1f} ops/s ({cs_run.req_per_ok:.2f} requests/ok); "
+          f"service {cs_run.per_s / cf_run.per_s:.2f}x the floor (goal >= 0.5)")
     for run in (claim_floor, claim_run, redeem_floor, redeem_run):
         print(run.capacity_line())
     for label, run in (("claim", claim_run), ("redeem", redeem_run)):
@@ -400,6 +485,9 @@ def bench(n: int, clients: int, n_stores: int) -> None:
     print(f"redeem, interleaved ({rounds} rounds of {per_round}): floor {f_run.per_s:.1f} ops/s, service "
           f"{s_run.per_s:.1f} ops/s ({s_run.req_per_ok:.2f} requests/ok), its own transactions replayed raw "
           f"(boto3 alone) {r_run.per_s:.1f} ops/s")
+    floor_rate = len(SHAPES) * shape_rounds * shape_chunk / shape_time["floor"]
+    print("redeem shapes, replayed raw taking turns with the floor: " + ", ".join(
+        f"{name} {shape_rounds * shape_chunk / shape_time[name] / floor_rate:.2f}x" for name in SHAPES))
     print(f"redeem, interleaved: service {s_run.per_s / f_run.per_s:.2f}x the floor (goal >= 0.5), replay "
           f"{r_run.per_s / f_run.per_s:.2f}x the floor, service {s_run.per_s / r_run.per_s:.2f}x its replay; "
           f"Storeloop's Python per redemption {1000 * cpu / max(len(replay_held), 1):.2f} ms CPU "
