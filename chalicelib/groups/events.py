@@ -25,9 +25,10 @@ def scheduled_reconcile(event: Any) -> None:
 
     if get_settings().wecom == "off":
         return
-    ensure_bound()
-    results = reconcile.reconcile_all(get_clock().now())
-    drift = [r for r in results if r.added or r.recounted or r.retired or r.error]
-    log.info("groups reconcile", extra={"fields": {
-        "stores": len(results), "drifted": len(drift), "errors": sum(1 for r in results if r.error),
-        "added": sum(len(r.added) for r in results), "retired": sum(len(r.retired) for r in results)}})
+    with logs.invocation("groups_reconcile", event):
+        ensure_bound()
+        results = reconcile.reconcile_all(get_clock().now())
+        drift = [r for r in results if r.added or r.recounted or r.retired or r.error]
+        log.info("groups reconcile", extra={"fields": {
+            "stores": len(results), "drifted": len(drift), "errors": sum(1 for r in results if r.error),
+            "added": sum(len(r.added) for r in results), "retired": sum(len(r.retired) for r in results)}})

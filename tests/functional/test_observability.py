@@ -173,3 +173,26 @@ def test_the_deployed_tick_and_worker_log_json_with_their_lambda_request_ids(
     assert len(tick_ids) == 1 and len(work_ids) == 1 and tick_ids != work_ids  # one per invocation
     assert emf(ticked)[0]["TickRuns"] == 1 and emf(ticked)[0]["Service"] == "tick"
     assert emf(worked)[0]["PostsSent"] == 1 and emf(worked)[0]["Service"] == "fanout"
+
+
+def test_the_nightly_reconcile_logs_json_with_its_lambda_request_id(
+        api: Api, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib.groups import reconcile
+    from tests.conftest import use_environment
+
+    use_environment(monkeypatch, STORELOOP_WECOM="live", STORELOOP_WECOM_CORP_ID="wwcorp",
+                    STORELOOP_WECOM_SECRET="s", STORELOOP_WECOM_CALLBACK_TOKEN="t",
+                    STORELOOP_WECOM_AES_KEY="k" * 43)
+    monkeypatch.setattr(reconcile, "reconcile_all", lambda now, store_ids=None: [
+        reconcile.StoreDrift("s-1", added=["g-9"])])
+    capsys.readouterr()
+    with Client(app) as chalice:
+        chalice.lambda_.invoke("groups_reconcile", chalice.events.generate_cw_event(
+            source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))
+    parsed = lines(capsys.readouterr().out)
+    [summary] = [p for p in parsed if p.get("message") == "groups reconcile"]
+    assert summary["handler"] == "groups_reconcile" and summary["request_id"]
+    assert summary["stores"] == 1 and summary["drifted"] == 1 and summary["added"] == 1
