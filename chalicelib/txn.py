@@ -182,30 +182,65 @@ class Transaction:
 TRANSACTION_ITEMS = 100  # TransactWriteItems' limit
 
 
+@dataclass(frozen=True)
+class EachCommitted:
+    """What `commit_each` did: the labels it committed, and the labels their
+    own guard refused, each with the item as it stood (when the put or
+    update asked for it with `old=True`; else None)."""
+
+    committed: list[str]
+    refused: dict[str, Any]
+
+
+def commit_each(build: Callable[[list[str]], Transaction], labels: list[str], what: str) -> EachCommitted:
+    """Commit `build(labels)`, one transaction in which each label guards
+    its own item, so that one item's refusal never decides another's: on
+    `Refused` the refused labels leave and `build` makes the transaction
+    again from the labels left (anything else in it, e.g. counters, is
+    rebuilt for those only), re-committed at once under a new token (a
+    refusal is an answer, not contention: nothing to wait for); only
+    `Contended` backs off (`retry.attempts`). A refusal of a label not in
+    `labels` (a guard on a shared item) is no one item's: it is re-raised.
+    A re-send after a lost answer meets its own writes, so each guard must
+    admit or recognise them (see `put_each`, `posts.create_many`)."""
+    pending = list(labels)
+    refused: dict[str, Any] = {}
+    backoff = retry.attempts(what=what)
+    next(backoff)  # the first attempt: no wait
+    while pending:
+        try:
+            build(pending).commit()
+            return EachCommitted(committed=pending, refused=refused)
+        except Refused as exc:
+            dropped = [label for label in pending if exc.on(label)]
+            if not dropped:
+                raise
+            refused.update((label, exc.old(label)) for label in dropped)
+            pending = [label for label in pending if not exc.on(label)]
+        except Contended:
+            next(backoff)  # sleeps with full jitter; raises Unavailable past the budget
+    return EachCommitted(committed=[], refused=refused)
+
+
 def put_each(items: list[tuple[Model, Any]], what: str) -> int:
     """Put many items (distinct keys), each under its own condition, up to
     100 per transaction. An item its condition refuses is left as it stands
     (e.g. a newer version holds it) and the rest of its transaction is
-    committed without it. Returns how many were written. A re-send after a
-    lost answer meets its own writes, so each condition must admit the same
-    item again (`version <= ours`, not `<`)."""
+    committed without it (`commit_each`). Returns how many were written. A
+    re-send after a lost answer meets its own writes, so each condition must
+    admit the same item again (`version <= ours`, not `<`)."""
     written = 0
     for first in range(0, len(items), TRANSACTION_ITEMS):
-        pending = dict(enumerate(items[first:first + TRANSACTION_ITEMS]))
-        for _ in retry.attempts(what=what):
-            if not pending:
-                break
+        chunk = {str(n): put for n, put in enumerate(items[first:first + TRANSACTION_ITEMS])}
+
+        def build(labels: list[str], chunk: dict[str, tuple[Model, Any]] = chunk) -> Transaction:
             tx = Transaction()
-            for label, (item, condition) in pending.items():
-                tx.put(str(label), item, condition=condition)
-            try:
-                tx.commit()
-                written += len(pending)
-                break
-            except Refused as exc:
-                pending = {label: put for label, put in pending.items() if not exc.on(str(label))}
-            except Contended:
-                pass
+            for label in labels:
+                item, condition = chunk[label]
+                tx.put(label, item, condition=condition)
+            return tx
+
+        written += len(commit_each(build, list(chunk), what).committed)
     return written
 
 

@@ -17,7 +17,8 @@
   of up to 25 posts): the same guards, per post, in one TransactWriteItems
   per batch. A post whose guard fails is dropped from the batch (a
   duplicate; or already sent) and the rest is sent again under a new
-  token, so one post's refusal never decides another's.
+  token at once (`txn.commit_each`: only contention waits), so one post's
+  refusal never decides another's.
 """
 
 from __future__ import annotations
@@ -89,33 +90,23 @@ def create_many(drafts: list[PostRecord]) -> list[bool]:
     A lone post is a plain conditional PutItem (half the write units)."""
     ours = [False] * len(drafts)
     for first in range(0, len(drafts), BATCH):
-        pending = list(range(first, min(first + BATCH, len(drafts))))
-        if len(pending) == 1:
+        if first + 1 == len(drafts):  # a lone post
             ours[first] = _put_one(drafts[first])
             continue
-        for _ in retry.attempts(what="the post create"):
+        index = {f"post{i}": i for i in range(first, min(first + BATCH, len(drafts)))}
+
+        def build(labels: list[str], index: dict[str, int] = index) -> txn.Transaction:
             tx = txn.Transaction()
-            for i in pending:
-                tx.put(f"post{i}", drafts[i], condition=PostRecord.post_id.does_not_exist(), old=True)
-            try:
-                tx.commit()
-            except txn.Refused as refused:
-                kept = []
-                for i in pending:
-                    if not refused.on(f"post{i}"):
-                        kept.append(i)
-                        continue
-                    existing = refused.old(f"post{i}")
-                    ours[i] = existing is not None and existing.created_by == drafts[i].created_by
-                pending = kept
-                if pending:
-                    continue
-                break
-            except txn.Contended:
-                continue  # lost a race (e.g. a concurrent tick creating the same posts): try again
-            for i in pending:
-                ours[i] = True
-            break
+            for label in labels:
+                tx.put(label, drafts[index[label]], condition=PostRecord.post_id.does_not_exist(), old=True)
+            return tx
+
+        # a lost race (e.g. a concurrent tick creating the same posts) is tried again inside
+        done = txn.commit_each(build, list(index), what="the post create")
+        for label in done.committed:
+            ours[index[label]] = True
+        for label, existing in done.refused.items():
+            ours[index[label]] = existing is not None and existing.created_by == drafts[index[label]].created_by
     return ours
 
 
@@ -177,31 +168,24 @@ def mark_sent_many(sent: list[tuple[PostRecord, str | None]], now: datetime) -> 
     (its guard failed) leaves the batch and the rest is committed again."""
     moved = [False] * len(sent)
     for first in range(0, len(sent), BATCH):
-        pending = list(range(first, min(first + BATCH, len(sent))))
-        if len(pending) == 1:
+        if first + 1 == len(sent):  # a lone post
             moved[first] = mark_sent(sent[first][0], now, sent[first][1])
             continue
-        for _ in retry.attempts(what="the post update"):
+        index = {f"post{i}": i for i in range(first, min(first + BATCH, len(sent)))}
+
+        def build(labels: list[str], index: dict[str, int] = index) -> txn.Transaction:
             tx = txn.Transaction()
             per_day: dict[tuple[str, str], int] = {}
-            for i in pending:
-                post, last_part = sent[i]
-                tx.update(f"post{i}", post, _sent_actions(now, last_part), condition=PostRecord.status != "sent")
+            for label in labels:
+                post, last_part = sent[index[label]]
+                tx.update(label, post, _sent_actions(now, last_part), condition=PostRecord.status != "sent")
                 per_day[(post.store_id, post.local_date)] = per_day.get((post.store_id, post.local_date), 0) + 1
             for (store_id, day), n in sorted(per_day.items()):
                 counters.bump_in(tx, store_id, date.fromisoformat(day), label=f"stats {store_id} {day}", posts_sent=n)
-            try:
-                tx.commit()
-            except txn.Refused as refused:
-                pending = [i for i in pending if not refused.on(f"post{i}")]
-                if pending:
-                    continue
-                break
-            except txn.Contended:
-                continue
-            for i in pending:
-                moved[i] = True
-            break
+            return tx
+
+        for label in txn.commit_each(build, list(index), what="the post update").committed:
+            moved[index[label]] = True
     return moved
 
 
