@@ -38,8 +38,9 @@ Idempotent: a second run finds nothing to do. Safe beside live traffic."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from pynamodb.exceptions import UpdateError
 
@@ -53,6 +54,8 @@ from chalicelib.stores.models import LIST_KEY as STORE_LIST_KEY
 from chalicelib.stores.models import StoreRecord
 from chalicelib.txn import is_condition_failure
 
+R = TypeVar("R", StoreRecord, TemplateRecord)
+
 
 @dataclass
 class Outcome:
@@ -60,101 +63,86 @@ class Outcome:
     updated: int = 0
     raced: int = 0  # keys written by someone else between our read and our update
 
+    def line(self, what: str, lacking: str, raced_means: str, dry_run: bool) -> str:
+        verb = "would update" if dry_run else "updated"
+        raced = f", {self.raced} saved meanwhile ({raced_means})" if self.raced else ""
+        return f"{what}: {self.scanned} {lacking}, {verb} {self.updated}{raced}"
 
-def fill_store(record: StoreRecord, dry_run: bool = False) -> bool:
-    """True if this call filed the store; False if it already was (or changed meanwhile)."""
-    if dry_run:
-        return True
+
+def _update_unless_raced(model_cls: type[StoreRecord] | type[TemplateRecord], key: str, actions: list[Any],
+                         condition: Any) -> bool:
+    """One UpdateItem under `condition` (what was read still holds): True if
+    it wrote, False if a write in between won. Through the connection, not
+    `Model.update`, so a versioned item's `version` is left alone."""
     try:
-        StoreRecord._get_connection().update_item(
-            record.store_id,
-            actions=[StoreRecord.list_key.set(STORE_LIST_KEY),
-                     StoreRecord.city_key.set(f"{record.city}#{record.store_id}")],
-            condition=StoreRecord.list_key.does_not_exist() & (StoreRecord.city == record.city))
+        model_cls._get_connection().update_item(key, actions=actions, condition=condition)
         return True
     except UpdateError as exc:
         if is_condition_failure(exc):
             return False
         raise
+
+
+def fill_store(record: StoreRecord, dry_run: bool = False) -> bool:
+    """True if this call filed the store; False if it already was (or changed meanwhile)."""
+    return dry_run or _update_unless_raced(
+        StoreRecord, record.store_id,
+        [StoreRecord.list_key.set(STORE_LIST_KEY), StoreRecord.city_key.set(f"{record.city}#{record.store_id}")],
+        StoreRecord.list_key.does_not_exist() & (StoreRecord.city == record.city))
 
 
 def fill_template(record: TemplateRecord, dry_run: bool = False) -> bool:
     if dry_run:
         return True
     created = index_key(record.created_at) if record.created_at else "0000-00-00T00:00:00Z"
-    try:
-        TemplateRecord._get_connection().update_item(
-            record.template_id,
-            actions=[TemplateRecord.list_key.set(TEMPLATE_LIST_KEY),
-                     TemplateRecord.created_key.set(f"{created}#{record.template_id}"),
-                     TemplateRecord.status.set(TemplateRecord.status | "active")],
-            condition=TemplateRecord.list_key.does_not_exist() & TemplateRecord.template_id.exists())
-        return True
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            return False
-        raise
+    return _update_unless_raced(
+        TemplateRecord, record.template_id,
+        [TemplateRecord.list_key.set(TEMPLATE_LIST_KEY),
+         TemplateRecord.created_key.set(f"{created}#{record.template_id}"),
+         TemplateRecord.status.set(TemplateRecord.status | "active")],
+        TemplateRecord.list_key.does_not_exist() & TemplateRecord.template_id.exists())
+
+
+def fill_band(record: StoreRecord, dry_run: bool = False) -> bool:
+    """True if this call gave the store its band; False if it had one by then (or moved)."""
+    return dry_run or _update_unless_raced(
+        StoreRecord, record.store_id, [StoreRecord.band.set(bands.band(float(record.lat), bands.HEIGHT_DEG))],
+        StoreRecord.band.does_not_exist() & (StoreRecord.lat == record.lat))
+
+
+def _run(records: Iterable[R], fill: Callable[[R, bool], bool], dry_run: bool) -> Outcome:
+    out = Outcome()
+    for record in records:
+        out.scanned += 1
+        if fill(record, dry_run):
+            out.updated += 1
+        else:
+            out.raced += 1
+    return out
 
 
 def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dry-run", action="store_true", help="count what would be updated, write nothing")
 
 
-def fill_band(record: StoreRecord, dry_run: bool = False) -> bool:
-    """True if this call gave the store its band; False if it had one by then (or moved)."""
-    if dry_run:
-        return True
-    try:
-        StoreRecord._get_connection().update_item(
-            record.store_id, actions=[StoreRecord.band.set(bands.band(float(record.lat), bands.HEIGHT_DEG))],
-            condition=StoreRecord.band.does_not_exist() & (StoreRecord.lat == record.lat))
-        return True
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            return False
-        raise
-
-
 def backfill_bands(dry_run: bool = False) -> Outcome:
-    out = Outcome()
-    for record in StoreRecord.scan(StoreRecord.band.does_not_exist()):
-        out.scanned += 1
-        if fill_band(record, dry_run):
-            out.updated += 1
-        else:
-            out.raced += 1
-    return out
+    return _run(StoreRecord.scan(StoreRecord.band.does_not_exist()), fill_band, dry_run)
 
 
 @command("backfill-bands", _args, help="give stores saved before the nearby band index their band "
                                    "(idempotent; run once after deploying the index)")
 def backfill_bands_command(args: argparse.Namespace) -> int:
     db.ensure_bound()
-    out = backfill_bands(args.dry_run)
-    verb = "would update" if args.dry_run else "updated"
-    print(f"stores: {out.scanned} without a band, {verb} {out.updated}"
-          f"{f', {out.raced} saved meanwhile (already banded)' if out.raced else ''}")
+    print(backfill_bands(args.dry_run).line("stores", "without a band", "already banded", args.dry_run))
     return 0
 
 
-def _run(records: Iterable[StoreRecord | TemplateRecord], dry_run: bool) -> Outcome:
-    out = Outcome()
-    for record in records:
-        out.scanned += 1
-        filed = fill_store(record, dry_run) if isinstance(record, StoreRecord) else fill_template(record, dry_run)
-        if filed:
-            out.updated += 1
-        else:
-            out.raced += 1
-    return out
-
-
 def backfill_stores(dry_run: bool = False) -> Outcome:
-    return _run(StoreRecord.scan(StoreRecord.list_key.does_not_exist()), dry_run)
+    return _run(StoreRecord.scan(StoreRecord.list_key.does_not_exist()), fill_store, dry_run)
 
 
 def backfill_templates(dry_run: bool = False) -> Outcome:
-    return _run(TemplateRecord.scan(TemplateRecord.list_key.does_not_exist()), dry_run)
+    return _run(TemplateRecord.scan(TemplateRecord.list_key.does_not_exist()), fill_template, dry_run)
 
 
 @command("backfill-lists", _args, help="file stores and templates saved before the list indexes into them "
@@ -162,10 +150,7 @@ def backfill_templates(dry_run: bool = False) -> Outcome:
 def backfill_lists(args: argparse.Namespace) -> int:
     db.ensure_bound()
     for what, run in (("stores", backfill_stores), ("coupon templates", backfill_templates)):
-        out = run(args.dry_run)
-        verb = "would update" if args.dry_run else "updated"
-        print(f"{what}: {out.scanned} without list keys, {verb} {out.updated}"
-              f"{f', {out.raced} saved meanwhile (already filed)' if out.raced else ''}")
+        print(run(args.dry_run).line(what, "without list keys", "already filed", args.dry_run))
     from chalicelib.clock import get_clock
     from chalicelib.coupons import own_offers
 
