@@ -12,7 +12,8 @@
   `store-day-stats.by_day` Queries as the chain stats.
 
 Members at the end of a past day are walked back from the live total with
-each later day's joins and leaves (`stats.routes.group_members_by_day`).
+each later day's joins and leaves (`members_by_day`, also for the group
+sizes in a store's daily stats, `GET /stats/stores/{id}`).
 A group is "full" when `member_count >= capacity` (joins then go to the
 next group), otherwise "open"."""
 
@@ -37,9 +38,37 @@ from chalicelib.stats.models import StoreDayStats
 CHAIN_TTL_S = 60.0
 # Group sizes per day are walked back from today's live size, which needs
 # every day's joins and leaves from the first day asked up to today: chain-
-# wide that is one by_day Query per day. Further back than this (as the
-# store's daily stats, stats/routes.WALK_BACK_DAYS), group_members is null.
+# wide that is one by_day Query per day. For a range that starts further
+# back than this, group_members is null (here and in a store's daily stats).
 WALK_BACK_DAYS = 366
+
+
+def walks_back(first: date, today: date) -> bool:
+    """Whether group sizes reach back to `first`: not after today, at most a year back."""
+    return first <= today and (today - first).days <= WALK_BACK_DAYS
+
+
+def read_until(first: date, last: date, today: date) -> date:
+    """The last day whose joins and leaves to read for the days first..last:
+    on to today when the sizes are walked back from today's."""
+    return max(last, today) if walks_back(first, today) else last
+
+
+def members_by_day(current: int, today: date, first: date, moves: dict[date, tuple[int, int]]) -> dict[date, int]:
+    """Members in groups at the end of each day from `first` to today: the
+    live `current`, walked back through each later day's (joined, left)
+    (pure). Empty when `first` is too far back or after today; days after
+    today have no value."""
+    members: dict[date, int] = {}
+    if not walks_back(first, today):
+        return members
+    running, day = current, today
+    while day >= first:
+        members[day] = running
+        joined, left = moves.get(day, (0, 0))
+        running -= joined - left
+        day = date.fromordinal(day.toordinal() - 1)
+    return members
 
 
 class GroupDay(ApiModel):
@@ -112,13 +141,7 @@ def figures(store_id: str | None, live: Live, today: date, moves: dict[date, tup
     """`moves`: (joined, left) per day, for every day from the first asked up
     to today, or only the days asked when they start too far back to walk
     (then no group sizes) (pure)."""
-    members: dict[date, int] = {}
-    running, day = live.members, today
-    while day >= days[0] and _walks_back(days, today):
-        members[day] = running
-        joined, left = moves.get(day, (0, 0))
-        running -= joined - left
-        day = date.fromordinal(day.toordinal() - 1)
+    members = members_by_day(live.members, today, days[0], moves)
     return GroupFigures(
         store_id=store_id, as_of="now", stores_with_groups=live.stores, groups=live.groups, groups_full=live.full,
         groups_open=live.groups - live.full, members=live.members, capacity=live.capacity,
@@ -126,7 +149,7 @@ def figures(store_id: str | None, live: Live, today: date, moves: dict[date, tup
                        members_left=moves.get(d, (0, 0))[1]) for d in days])
 
 
-def _moves(rows: Iterable[StoreDayStats]) -> dict[date, tuple[int, int]]:
+def moves(rows: Iterable[StoreDayStats]) -> dict[date, tuple[int, int]]:
     joined: Counter[date] = Counter()
     left: Counter[date] = Counter()
     for row in rows:
@@ -136,25 +159,19 @@ def _moves(rows: Iterable[StoreDayStats]) -> dict[date, tuple[int, int]]:
     return {d: (joined[d], left[d]) for d in set(joined) | set(left)}
 
 
-def _walks_back(days: list[date], today: date) -> bool:
-    return (today - days[0]).days <= WALK_BACK_DAYS
-
-
 def _span(days: list[date], today: date) -> list[date]:
     """The days asked, plus every day after them up to today (for walking back)."""
-    if not _walks_back(days, today):
-        return days
-    last = max(days[-1], today)
+    last = read_until(days[0], days[-1], today)
     return [date.fromordinal(o) for o in range(days[0].toordinal(), last.toordinal() + 1)]
 
 
 def chain_figures(days: list[date], today: date) -> GroupFigures:
     span = _span(days, today)
     rows = chain_rows(span)
-    return figures(None, chain_live(), today, _moves(rows), days)
+    return figures(None, chain_live(), today, moves(rows), days)
 
 
 def store_figures(store_id: str, days: list[date], today: date) -> GroupFigures:
     span = _span(days, today)
     rows = store_rows(store_id, span[0], span[-1])
-    return figures(store_id, live_of(store_groups(store_id)), today, _moves(rows), days)
+    return figures(store_id, live_of(store_groups(store_id)), today, moves(rows), days)

@@ -22,7 +22,6 @@ from chalicelib.web import endpoint
 
 bp = Blueprint(__name__)
 MAX_DAYS = 92
-WALK_BACK_DAYS = 366
 
 
 class StatsQuery(ApiModel):
@@ -76,24 +75,6 @@ def day_stats(day: date, row: StoreDayStats | None, group_members: int | None) -
         payments=count(row.payments) if row else 0, gmv_fen=count(row.gmv_fen) if row else 0)
 
 
-def group_members_by_day(current: int, today: date, rows: dict[str, StoreDayStats],
-                         days: list[date]) -> dict[date, int]:
-    """Members in the store's groups at the end of each day: today's live
-    sum of group sizes, walked back through each later day's joins and
-    leaves (pure). Days after today have no value."""
-    result: dict[date, int] = {}
-    running = current
-    day = today
-    earliest = min(days)
-    while day >= earliest:
-        result[day] = running
-        row = rows.get(day.isoformat())
-        if row is not None:
-            running -= count(row.members_joined) - count(row.members_left)
-        day -= timedelta(days=1)
-    return result
-
-
 @endpoint(bp, "GET", "/stats/stores/{store_id}", summary="A store's daily counters over a date range",
           roles=("admin", "staff"), query=StatsQuery, response=StoreStats, errors=(400, 401, 403, 404))
 def store_stats(principal: Principal, store_id: str, query: StatsQuery) -> StoreStats:
@@ -105,13 +86,11 @@ def _store_stats(principal: Principal, store_id: str, query: StatsQuery) -> Stor
     today = local_time(get_clock().now(), get_store(store_id).timezone).date()
     days = [query.from_ + timedelta(days=i) for i in range((query.to - query.from_).days + 1)]
     # One Query; it reaches on to today (at most a year) so group sizes can be walked back from today's.
-    walk_back = query.from_ <= today and (today - query.from_).days <= WALK_BACK_DAYS
-    last = max(query.to, today) if walk_back else query.to
-    rows = {r.day: r for r in store_rows(store_id, query.from_, last)}
+    rows = {r.day: r for r in store_rows(store_id, query.from_, group_figures.read_until(query.from_, query.to, today))}
     members: dict[date, int] = {}
-    if walk_back:
-        current = sum(int(g.member_count or 0) for g in store_groups(store_id))
-        members = group_members_by_day(current, today, rows, days)
+    if group_figures.walks_back(query.from_, today):
+        current = group_figures.live_of(store_groups(store_id)).members
+        members = group_figures.members_by_day(current, today, query.from_, group_figures.moves(rows.values()))
     return StoreStats(store_id=store_id, days=[day_stats(d, rows.get(d.isoformat()), members.get(d)) for d in days])
 
 

@@ -56,3 +56,32 @@ def test_chain_group_sizes_walk_back_at_most_a_year_so_an_old_range_is_a_few_que
     far = api.get("/stats/chain/groups?from=2000-01-01", as_=admin)
     assert far.status == 200 and [d["group_members"] for d in far.body["days"]] == [None] * 7
     assert len(queries) == 7
+
+
+def test_store_and_chain_group_sizes_share_one_year_limit(api: Api, admin: str) -> None:
+    """The store's daily stats and the group figures walk back from the same
+    place: sizes for a range starting 366 days back, none from 367."""
+    from chalicelib.stats import group_figures
+
+    set_clock(FixedClock(datetime(2026, 11, 20, 4, tzinfo=UTC)))
+    api.put("/stores/s1", SHOP, as_=admin)
+    GroupRecord("s1", 1, group_id="s1.1", capacity=200, member_count=12,
+                created_at=datetime(2026, 11, 1, tzinfo=UTC)).save()
+    counters.bump("s1", date(2026, 11, 20), members_joined=3)
+    assert (date(2026, 11, 20) - date(2025, 11, 19)).days == group_figures.WALK_BACK_DAYS
+    for path in ("/stats/stores/s1", "/stats/stores/s1/groups", "/stats/chain/groups"):
+        walked = api.get(f"{path}?from=2025-11-19&to=2025-11-20", as_=admin)
+        assert walked.status == 200 and [d["group_members"] for d in walked.body["days"]] == [9, 9], path
+        too_far = api.get(f"{path}?from=2025-11-18&to=2025-11-19", as_=admin)
+        assert too_far.status == 200 and [d["group_members"] for d in too_far.body["days"]] == [None, None], path
+
+
+def test_members_by_day_walks_back_from_the_live_size() -> None:
+    from chalicelib.stats.group_figures import members_by_day
+
+    today = date(2026, 11, 20)
+    moves = {today: (3, 1), date(2026, 11, 19): (5, 0)}
+    assert members_by_day(12, today, date(2026, 11, 18), moves) == {
+        today: 12, date(2026, 11, 19): 10, date(2026, 11, 18): 5}
+    assert members_by_day(12, today, date(2026, 11, 21), moves) == {}  # a range after today
+    assert members_by_day(12, today, date(2025, 11, 18), moves) == {}  # more than a year back
