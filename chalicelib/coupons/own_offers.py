@@ -72,11 +72,11 @@ def mark(store_id: str, until: str) -> bool:
         raise
 
 
-def mark_buckets(buckets: list[str], until: str) -> None:
-    """Mark every store named by a template's index buckets (`store#<id>`)."""
-    for bucket in buckets:
-        if bucket.startswith(STORE_BUCKET):
-            mark(bucket[len(STORE_BUCKET):], until)
+def mark_buckets(buckets: list[str], until: str, dry_run: bool = False) -> int:
+    """Mark every store named by a template's index buckets (`store#<id>`).
+    Returns the marks moved (with `dry_run`: the stores named, nothing written)."""
+    stores = [bucket[len(STORE_BUCKET):] for bucket in buckets if bucket.startswith(STORE_BUCKET)]
+    return len(stores) if dry_run else sum(mark(store_id, until) for store_id in stores)
 
 
 def backfill(now: datetime, dry_run: bool = False) -> int:
@@ -85,10 +85,5 @@ def backfill(now: datetime, dry_run: bool = False) -> int:
     idempotent). Returns the marks moved (or that would be)."""
     from chalicelib.coupons.templates import index_key
 
-    moved = 0
-    for record in TemplateRecord.scan(TemplateRecord.claim_end > now):
-        until = index_key(record.claim_end)
-        for bucket in record.index_buckets or []:
-            if bucket.startswith(STORE_BUCKET):
-                moved += 1 if dry_run else int(mark(bucket[len(STORE_BUCKET):], until))
-    return moved
+    return sum(mark_buckets(record.index_buckets or [], index_key(record.claim_end), dry_run)
+               for record in TemplateRecord.scan(TemplateRecord.claim_end > now))

@@ -234,6 +234,7 @@ def test_a_store_scoped_template_saved_before_the_mark_is_found_after_the_backfi
     db.connection().client.delete_item(TableName=own_offers.table_name(), Key=own_offers.mark_key("b1"))
     assert _noon_tick(workers=1).outcome["posted"] == 1
     assert "老券补标" not in (for_day("b1", NOON.date())[0].body or "")
+    assert own_offers.backfill(NOON, dry_run=True) == 1  # counts the store named, writes nothing:
     assert own_offers.backfill(NOON) == 1 and own_offers.backfill(NOON) == 0  # idempotent
     set_clock(FixedClock(TEA))
     assert run_tick(TEA, InProcessQueue(TEA, RecordChannel(), workers=1)).outcome["posted"] == 1
