@@ -165,7 +165,7 @@ def main() -> None:
             again = seed.seed(rows, datetime.now(UTC))  # a restart: the ledger says complete
             skip_s = time.perf_counter() - t0
             # an interrupted seed: forget the last third of the chunks, then resume
-            state = seed.ledger(rows)
+            state = seed.read_ledger(seed.fingerprint(rows, seed.CHUNK))
             chunks = sorted(state.done)
             lost = set(chunks[len(chunks) * 2 // 3:])
             from chalicelib.stores.models import GeoMeta

@@ -87,25 +87,25 @@ def source_fingerprint(path: Path, limit: int = 0, chunk: int = CHUNK) -> str:
     return digest.hexdigest()[:32]
 
 
-def read_ledger(fp: str, chunks: int | None = None) -> Ledger:
-    """The ledger if it is this row set's (`fp`), else an empty one.
-    `chunks` None: as the ledger recorded it."""
+def _stored() -> GeoMeta | None:
     try:
-        item = GeoMeta.get(LEDGER_KEY, consistent_read=True)
+        return GeoMeta.get(LEDGER_KEY, consistent_read=True)
     except DoesNotExist:
-        return Ledger(fp, chunks or 0, frozenset())
-    if item.fingerprint != fp:
+        return None
+
+
+def _ledger_of(item: GeoMeta | None, fp: str, chunks: int | None) -> Ledger:
+    """The stored ledger if it is this row set's (`fp`), else an empty one.
+    `chunks` None: as the ledger recorded it."""
+    if item is None or item.fingerprint != fp:
         return Ledger(fp, chunks or 0, frozenset())
     return Ledger(fp, int(item.chunks or 0) if chunks is None else chunks, frozenset(int(i) for i in (item.done or ())))
 
 
-def ledger(rows: Rows, chunk: int = CHUNK, fp: str | None = None) -> Ledger:
-    """What is already written of this row set (nothing if another was seeded last)."""
-    return read_ledger(fp or fingerprint(rows, chunk), len(split(rows, chunk)))
-
-
-def is_seeded(rows: Rows, chunk: int = CHUNK) -> bool:
-    return ledger(rows, chunk).complete
+def read_ledger(fp: str) -> Ledger:
+    """What is already written of the row set `fp` (`fingerprint`,
+    `source_fingerprint`): nothing if another was seeded last."""
+    return _ledger_of(_stored(), fp, None)
 
 
 def write_chunk(part: Sequence[tuple[str, StoreIn]], now: datetime) -> int:
@@ -145,12 +145,9 @@ def start_ledger(fp: str, chunks: int) -> Ledger:
     A seeder of other data replaces the ledger only as it read it; the
     seeder it replaced then records nothing more (`_mark_done`)."""
     for _ in retry.attempts(what="the seed ledger"):
-        try:
-            item: GeoMeta | None = GeoMeta.get(LEDGER_KEY, consistent_read=True)
-        except DoesNotExist:
-            item = None
+        item = _stored()
         if item is not None and item.fingerprint == fp:
-            return Ledger(fp, chunks, frozenset(int(i) for i in (item.done or ())))
+            return _ledger_of(item, fp, chunks)
         fresh = GeoMeta(LEDGER_KEY, fingerprint=fp, chunks=chunks)
         as_read = GeoMeta.key.does_not_exist() if item is None else GeoMeta.fingerprint == item.fingerprint
         try:

@@ -153,7 +153,7 @@ def seed(args: argparse.Namespace) -> int:
     rows = [(row.store_id, row) for row in read_rows(source)]
     if args.limit:
         rows = rows[: args.limit]
-    state = seeding.ledger(rows, fp=fp)
+    state = seeding.read_ledger(fp)
     bar = Progress(len(rows), "seeding stores")
     already = sum(len(part) for i, part in enumerate(seeding.split(rows, seeding.CHUNK)) if i in state.done)
     if already:

@@ -19,6 +19,11 @@ from chalicelib.stores.service import to_record
 from tests.api import Api
 
 
+def stored(rows: seed.Rows, chunk: int) -> seed.Ledger:
+    """The ledger as the seed and the CLI read it."""
+    return seed.read_ledger(seed.fingerprint(rows, chunk))
+
+
 def test_seed_writes_every_store_and_reports_progress(api: Api) -> None:
     rows = [(r.store_id, r) for r in read_rows(DEMO_CSV)]
     seen: list[tuple[int, int]] = []
@@ -53,14 +58,14 @@ def test_the_bar_shows_count_time_and_rate_once_per_tenth_off_a_terminal() -> No
 def test_a_complete_seed_is_skipped_by_its_ledger_and_other_data_starts_a_new_one(api: Api) -> None:
     rows = [(r.store_id, r) for r in read_rows(DEMO_CSV)][:20]
     seed.seed(rows, datetime.now(UTC), chunk=6, workers=1)
-    assert seed.is_seeded(rows, chunk=6) and seed.ledger(rows, chunk=6).done == frozenset(range(4))
+    assert stored(rows, 6).complete and stored(rows, 6).done == frozenset(range(4))
     StoreRecord(rows[0][0]).delete()  # proof that a restart writes nothing: the store stays deleted
     seed.seed(rows, datetime.now(UTC), chunk=6, workers=1)
     assert sum(1 for _ in StoreRecord.scan()) == len(rows) - 1
     # other data (here: fewer rows) has another fingerprint: seeded in full, and the ledger is now its
-    assert not seed.is_seeded(rows[:10], chunk=6)
+    assert not stored(rows[:10], 6).complete
     seed.seed(rows[:10], datetime.now(UTC), chunk=6, workers=1)
-    assert seed.is_seeded(rows[:10], chunk=6) and not seed.is_seeded(rows, chunk=6)
+    assert stored(rows[:10], 6).complete and not stored(rows, 6).complete
     assert sum(1 for _ in StoreRecord.scan()) == len(rows)
 
 
@@ -78,7 +83,7 @@ def test_an_interrupted_seed_resumes_with_the_chunks_it_had_not_finished(api: Ap
     monkeypatch.setattr(seed, "write_chunk", crash_on_chunk_3)
     with pytest.raises(KeyboardInterrupt):
         seed.seed(rows, datetime.now(UTC), chunk=5, workers=1)
-    state = seed.ledger(rows, chunk=5)
+    state = stored(rows, 5)
     assert not state.complete and {0, 1, 2} <= state.done and 3 not in state.done
     finished = [store_id for store_id, _ in rows[:15]] + [s for i in sorted(state.done - {0, 1, 2})
                                                          for s, _ in rows[i * 5:i * 5 + 5]]
@@ -91,7 +96,7 @@ def test_an_interrupted_seed_resumes_with_the_chunks_it_had_not_finished(api: Ap
     # each store written once: the resume wrote only the chunks not in the ledger
     assert written == [s for i in range(6) if i not in state.done for s, _ in rows[i * 5:i * 5 + 5]]
     assert seen[0] == 5 * len(state.done) and seen[-1] == 30
-    assert seed.is_seeded(rows, chunk=5)
+    assert stored(rows, 5).complete
     assert {s.store_id for s in StoreRecord.scan()} == {store_id for store_id, _ in rows}
 
 
@@ -135,7 +140,7 @@ def test_a_second_seeder_that_read_no_ledger_does_not_start_one_over_the_first_s
     seed.seed(rows, now, chunk=5, workers=1)
     # THEN B found A's ledger instead of emptying it, and wrote nothing again
     assert b_has_read and written == [5] * 6
-    assert seed.ledger(rows, chunk=5).done == frozenset(range(6))
+    assert stored(rows, 5).done == frozenset(range(6))
 
 
 def test_a_seed_written_over_a_newer_save_leaves_that_store_and_its_slots(api: Api) -> None:
