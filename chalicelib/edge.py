@@ -44,6 +44,11 @@ JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 POS_API_KEYS_REQUIRED = os.environ.get("STORELOOP_POS_API_KEYS") == "required"
 
 
+def api_key_required(pos: bool) -> bool:
+    """Whether a route needs `x-api-key` here: a POS route on a stage that requires keys."""
+    return pos and POS_API_KEYS_REQUIRED
+
+
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     from pydantic import BaseModel  # here, not at import: `import app` loads no pydantic model machinery
 
@@ -74,7 +79,7 @@ def mount(app: Chalice) -> None:
     the table and a unit test fails while it is stale."""
     for entry in ROUTES:
         app.route(entry.path, methods=[entry.method], name=entry.view, content_types=list(entry.content_types),
-                  api_key_required=entry.pos and POS_API_KEYS_REQUIRED)(_proxy(entry))
+                  api_key_required=api_key_required(entry.pos))(_proxy(entry))
 
 
 def _proxy(entry: RouteEntry) -> Callable[..., Any]:

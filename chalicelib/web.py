@@ -24,7 +24,7 @@ from chalicelib import edge, idempotency, logs, retry, txn
 from chalicelib.auth import Principal, Role, principal_from_header
 from chalicelib.clock import get_clock
 from chalicelib.db import ensure_bound
-from chalicelib.edge import POS_API_KEYS_REQUIRED, error_response, json_response
+from chalicelib.edge import api_key_required, error_response, json_response
 from chalicelib.errors import (
     Conflict,
     Forbidden,
@@ -75,9 +75,13 @@ class RouteSpec:
     operation_id: str = ""  # camelCase of the view function's name unless given
     tag: str = ""  # the capability: chalicelib/<tag>/routes.py
     description: str = ""
-    api_key: bool = False  # API Gateway requires `x-api-key` (POS routes on stages that ask for it)
     pos: bool = False  # a POS route: `api_key` on stages that require keys (the route table keeps this)
     if_match: bool = False  # the view takes `if_match` (If-Match header); its path's reads answer an ETag
+
+    @property
+    def api_key(self) -> bool:
+        """API Gateway requires `x-api-key` (POS routes on stages that ask for it)."""
+        return api_key_required(self.pos)
 
     def error_classes(self) -> tuple[type[StoreloopError], ...]:
         declared = [_BY_STATUS[e] if isinstance(e, int) else e for e in self.errors]
@@ -179,7 +183,7 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str,
                          operation_id=operation_id or _camel(fn.__name__),
                          tag=parts[1] if len(parts) > 2 and parts[0] == "chalicelib" else parts[0],
                          description=" ".join((fn.__doc__ or "").split()),
-                         api_key=pos and POS_API_KEYS_REQUIRED, pos=pos,
+                         pos=pos,
                          if_match="if_match" in inspect.signature(fn).parameters)
         ROUTES.append(spec)
 

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from chalice import Chalice
+
 from chalicelib import edge
 from chalicelib.route_table import ROUTES
 from devtools import route_table as generator
@@ -121,3 +123,23 @@ print("ok")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_a_routes_api_key_follows_its_pos_flag_and_the_stage(monkeypatch) -> None:
+    """`RouteSpec.api_key` (the OpenAPI document's `posApiKey`) and the proxy
+    Chalice registers (`chalice package`: API Gateway's key requirement)
+    are both derived from `pos`, so the two can never disagree."""
+    from chalicelib.openapi import all_routes
+    from chalicelib.web import ROUTES as SPECS
+
+    all_routes()
+    pos = {(e.method, e.path) for e in ROUTES if e.pos}
+    assert ("POST", "/payments") in pos and ("GET", "/members/me") not in pos
+    assert {(s.method, s.path) for s in SPECS if s.pos} == pos
+    for required in (True, False):
+        monkeypatch.setattr(edge, "POS_API_KEYS_REQUIRED", required)
+        assert {(s.method, s.path) for s in SPECS if s.api_key} == (pos if required else set())
+        mounted = Chalice("pos-keys")
+        edge.mount(mounted)
+        keyed = {(m, path) for path, views in mounted.routes.items() for m, v in views.items() if v.api_key_required}
+        assert keyed == (pos if required else set())
