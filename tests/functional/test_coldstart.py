@@ -5,6 +5,7 @@ Lambda (AWS_LAMBDA_FUNCTION_NAME)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -54,8 +55,51 @@ def test_app_runs_init_at_import_only_inside_lambda(in_lambda: bool, preload: st
     assert done.stdout.split() == [str(in_lambda), str(preloaded), str(preloaded)]
 
 
-def test_preload_none_leaves_every_capability_to_its_first_request(api: Api) -> None:
-    assert set(coldstart.init(preload="none")) == {"client", "prime"}
+PRELOAD_NONE = """
+import json, sys
+import app, pydantic
+from chalice.test import Client
+from chalicelib import coldstart
+
+def subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from subclasses(sub)
+
+def ours():
+    return {
+        "routes": sorted(m for m in sys.modules if m.startswith("chalicelib.") and m.endswith(".routes")),
+        "edge_of_routes": sorted(m for m in ("chalicelib.web", "chalicelib.openapi", "chalicelib.schema")
+                                 if m in sys.modules),
+        "pydantic_models": sorted({c.__module__ for c in subclasses(pydantic.BaseModel)
+                                   if c.__module__.startswith("chalicelib")}),
+    }
+
+took = coldstart.init(preload="none")
+after_init = ours()
+with Client(app.app) as client:
+    status = client.http.get("/members/me").status_code  # no token: 401, from the members capability
+print(json.dumps({"took": sorted(took), "after_init": after_init, "status": status, "after_request": ours()}))
+"""
+
+
+def test_preload_none_leaves_every_capability_to_its_first_request() -> None:
+    """GIVEN a fresh interpreter; WHEN init runs with STORELOOP_PRELOAD=none;
+    THEN the client is bound and primed, but no capability's routes.py, no
+    route decorator and no pydantic model of ours is imported; the first
+    request of one capability imports that capability's routes only."""
+    env = {k: v for k, v in os.environ.items() if k != "AWS_LAMBDA_FUNCTION_NAME"}
+    # nothing listens on port 9: the priming read fails fast, and init still completes
+    env.update(AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:9", STORELOOP_DDB_MAX_RETRIES="0",
+               PYTHONDONTWRITEBYTECODE="1")
+    done = subprocess.run([sys.executable, "-c", PRELOAD_NONE], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got["took"] == ["client", "prime"]
+    assert got["after_init"] == {"routes": [], "edge_of_routes": [], "pydantic_models": []}
+    assert got["status"] == 401
+    assert got["after_request"]["routes"] == ["chalicelib.members.routes"]
 
 
 def test_an_unknown_preload_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
