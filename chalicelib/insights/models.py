@@ -88,6 +88,8 @@ class PolicyAudit(Model):
     what = UnicodeAttribute()  # pin | unpin | applied | scheduled
     at = UTCDateTimeAttribute()
     effective_from = UnicodeAttribute(null=True)
+    # "applied" rows: the refresh call that wrote it (insights/policy.apply_due tells its own lost answer by it)
+    run = UnicodeAttribute(null=True)
 
 
 class InsightsChain(Model):

@@ -10,13 +10,15 @@ it (it is audited only when it changes the value)."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError
 
-from chalicelib import retry
+from chalicelib import retry, txn
 from chalicelib.clock import iso, local_time
 from chalicelib.insights.models import PolicyAudit, StorePolicy
 from chalicelib.insights.rules import FIELDS, effective_from
@@ -66,40 +68,111 @@ def store_value(store: StoreRecord, field: str) -> str | None:
     return None if value is None else str(value)
 
 
-def apply_due(store: StoreRecord, policy: StorePolicy, now: datetime) -> list[str]:
-    """Write the changes whose day has come into the store record; returns
-    the fields changed (the caller re-indexes slots if idle_hour is one)."""
+@dataclasses.dataclass
+class Applied:
+    """What `apply_due` did: the fields this call applied (its own write, also
+    when that write's answer was lost), and whether the store's slots must be
+    re-filed (an `idle_hour` change by the refresh: this call's, or an earlier
+    run's that may have stopped before its re-file)."""
+
+    fields: list[str] = dataclasses.field(default_factory=list)
+    refile: bool = False
+
+
+def applied_key(store: StoreRecord, name: str, effective: str) -> str:
+    """The audit row of the refresh applying `name` on its local day
+    `effective`: one per (store, field, day), so the key itself says whether
+    the change was applied. Sorted at that day's local midnight (UTC instant)."""
+    start = datetime.combine(date.fromisoformat(effective), time(0), ZoneInfo(store.timezone))
+    return f"{iso(start.astimezone(UTC))}#{name}#applied"
+
+
+def apply_due(store: StoreRecord, policy: StorePolicy, now: datetime) -> Applied:
+    """Write the changes whose day has come into the store record, each in
+    one transaction with its "applied" audit row (a key per store, field and
+    day), so a change is applied and audited together, exactly once, under
+    concurrent and redelivered runs and lost answers (docs/insights.md,
+    "Applied exactly once"). `store` is updated to what stands after."""
     today = local_time(now, store.timezone).date().isoformat()
     pending: dict[str, Any] = dict(policy.pending or {})
-    changed = []
-    for field, change in sorted(pending.items()):
+    run = uuid.uuid4().hex  # stamped on our audit rows: a refusal by a row carrying it is our own write
+    done = Applied()
+    for name, change in sorted(pending.items()):
         if change["effective_from"] > today:
             continue
-        old = store_value(store, field)
-        if old != change["value"]:
-            attr = getattr(StoreRecord, field)
-            action = attr.remove() if change["value"] is None else attr.set(change["value"])
-            # only over the value this decision was made from (an admin's edit in
-            # between wins, and the change stays pending for the next run) and
-            # never over a newer store version: `now` is the refresh's start, and
-            # a save during the run must not have its version moved back (the
-            # slot index is filed by version)
-            unchanged = attr.does_not_exist() if old is None else attr == old
-            try:
-                StoreRecord(store.store_id).update(
-                    actions=[action, StoreRecord.updated_at.set(now)],
-                    condition=StoreRecord.store_id.exists() & unchanged & (StoreRecord.updated_at <= now))
-            except UpdateError as exc:
-                if not is_condition_failure(exc):
-                    raise
-                continue
-            setattr(store, field, change["value"])
-            store.updated_at = now  # the version the slot re-file is stamped with
-            audit(store.store_id, field, old, change["value"], change["by"], "applied", now, change["effective_from"])
-            changed.append(field)
-        del pending[field]
+        key = applied_key(store, name, change["effective_from"])
+        if store_value(store, name) == change["value"]:
+            # already in effect: by an earlier run of ours that stopped after its write (its audit
+            # row committed with it; re-file in case it did not), or by an admin's edit (no row)
+            if name == "idle_hour" and _applied_row(store.store_id, key) is not None:
+                done.refile = True
+            del pending[name]
+            continue
+        outcome = _apply(store, name, change, key, run, now)
+        if outcome == "waits":
+            continue  # the store moved (an admin's edit or a newer save): the next run decides
+        if outcome == "mine":
+            done.fields.append(name)
+        if outcome != "edited back":
+            done.refile = done.refile or name == "idle_hour"
+        del pending[name]
     policy.pending = pending
-    return changed
+    return done
+
+
+def _apply(store: StoreRecord, name: str, change: dict[str, Any], key: str, run: str, now: datetime) -> str:
+    """One change: "mine" (this call applied it, also when the answer was
+    lost and a re-send was refused by our own write), "theirs" (another run
+    applied it), "edited back" (applied once, edited since: not again), or
+    "waits" (the store moved: an admin's edit or a newer save)."""
+    old, value = store_value(store, name), change["value"]
+    attr = getattr(StoreRecord, name)
+    # only over the value this decision was made from (an admin's edit in between wins) and never
+    # over a newer store version: `now` is the refresh's start, and a save during the run must not
+    # have its version moved back (the slot index is filed by version)
+    unchanged = attr.does_not_exist() if old is None else attr == old
+    for attempt in retry.attempts(what="applying a store's change"):
+        tx = txn.Transaction(token=txn.token_for(run, name, str(attempt)))
+        tx.update("store", StoreRecord(store.store_id),
+                  [attr.remove() if value is None else attr.set(value), StoreRecord.updated_at.set(now)],
+                  condition=StoreRecord.store_id.exists() & unchanged & (StoreRecord.updated_at <= now), old=True)
+        tx.put("audit", PolicyAudit(store.store_id, key, field=name, old=old, new=value, by=change["by"],
+                                    what="applied", at=now, effective_from=change["effective_from"], run=run),
+               condition=PolicyAudit.sk.does_not_exist(), old=True)
+        try:
+            tx.commit()  # a lost answer is re-sent with the same token: DynamoDB answers "done"
+        except txn.Contended:
+            continue  # nothing written: the guards decide again
+        except txn.Refused as exc:
+            row: PolicyAudit | None = exc.old("audit") if exc.on("audit") else None
+            there: StoreRecord | None = exc.old("store") if exc.on("store") else None
+            if row is None and there is not None and store_value(there, name) == value:
+                row = _applied_row(store.store_id, key)  # in case only the first failed guard was named
+            if row is None:
+                return "waits"
+            if there is None:
+                return "edited back"  # the store passed its guard: it is at the old value again
+            _follow(store, there)
+            # a re-send after the token's window (or a new token) meets our own commit
+            return "mine" if row.run == run else "theirs"
+        setattr(store, name, value)
+        store.updated_at = now  # the version the slot re-file is stamped with
+        return "mine"
+    raise AssertionError("unreachable: retry.attempts raises when the budget is spent")
+
+
+def _applied_row(store_id: str, key: str) -> PolicyAudit | None:
+    try:
+        return PolicyAudit.get(store_id, key, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def _follow(store: StoreRecord, there: StoreRecord) -> None:
+    """The store as it stands (from a refusal), for the rest of the refresh
+    and the slot re-file."""
+    for name in StoreRecord.get_attributes():
+        setattr(store, name, getattr(there, name))
 
 
 def schedule(store: StoreRecord, policy: StorePolicy, field: str, value: str | None, by: str,

@@ -267,10 +267,10 @@ def _decide(store: StoreRecord, policy: StorePolicy | None, insights: dict[str, 
         if not force and _done(policy, store, now):
             summary.already += 1  # another run did this store's day since we read
             return
-        changed = policies.apply_due(store, policy, now)
-        summary.applied += len(changed)
-        if "idle_hour" in changed:
-            reindex_stores([store], now)  # the clearance slot moves with it
+        applied = policies.apply_due(store, policy, now)
+        summary.applied += len(applied.fields)
+        if applied.refile:
+            reindex_stores([store], now)  # the clearance slot moves with the idle hour
         pins: dict[str, Any] = dict(policy.pins or {})
         for name in FIELDS:
             insight = insights[name]

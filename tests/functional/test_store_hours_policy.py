@@ -79,10 +79,10 @@ def test_a_due_change_never_overwrites_an_admin_edit_made_after_it_was_decided(a
     due = {"value": "FRI", "effective_from": "2026-11-20", "by": "auto"}
     policy = policies.StorePolicy("s1", pins={}, version=0, pending={"member_day": due})
     assert api.put("/stores/s1", {**SHOP, "member_day": "TUE"}, as_=admin).status == 200  # the admin, meanwhile
-    assert policies.apply_due(store, policy, datetime(2026, 11, 20, 4, tzinfo=UTC)) == []
+    assert policies.apply_due(store, policy, datetime(2026, 11, 20, 4, tzinfo=UTC)).fields == []
     assert StoreRecord.get("s1").member_day == "TUE" and "member_day" in policy.pending
     fresh = StoreRecord.get("s1")
-    assert policies.apply_due(fresh, policy, datetime(2026, 11, 20, 4, tzinfo=UTC)) == ["member_day"]
+    assert policies.apply_due(fresh, policy, datetime(2026, 11, 20, 4, tzinfo=UTC)).fields == ["member_day"]
     assert StoreRecord.get("s1").member_day == "FRI" and policy.pending == {}
 
 
@@ -100,7 +100,7 @@ def test_a_due_change_never_moves_a_store_saved_during_the_refresh_back_to_an_ol
     assert api.put("/stores/s1", {**SHOP, "member_day": "MON", "name": "新名字"}, as_=admin).status == 200
     due = {"value": "FRI", "effective_from": "2026-11-20", "by": "auto"}
     policy = policies.StorePolicy("s1", pins={}, version=0, pending={"member_day": due})
-    assert policies.apply_due(store, policy, refresh_started) == []
+    assert policies.apply_due(store, policy, refresh_started).fields == []
     saved = StoreRecord.get("s1")
     assert saved.updated_at == datetime(2026, 11, 20, 4, 1, tzinfo=UTC) and saved.name == "新名字"
     assert saved.member_day == "MON" and "member_day" in policy.pending  # applied by the next run

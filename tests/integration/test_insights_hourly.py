@@ -127,6 +127,7 @@ def test_a_repeated_or_concurrent_run_applies_nothing_twice(chain_stores: list[s
     assert len(london) == len({a.field for a in london}) >= 2  # each field applied once
     assert sum(s.applied for s in twins) == len(london) and sum(s.stores for s in twins) == 1
     assert member_day(LONDON) == "FRI"
+    assert not {"member_day", "idle_hour"} & set(StorePolicy.get(LONDON, consistent_read=True).pending or {})
 
     again = run_refresh(LONDON_MIDNIGHT + timedelta(minutes=2), 8)  # a redelivered trigger
     assert (again.zones, again.stores, again.applied) == ([], 0, 0)
