@@ -4,9 +4,11 @@ waiting for the next local day, and the audit trail (storage).
 The policy item is read-modify-written under a `version` guard (a
 conditional put): an admin pinning while the refresh writes the same store
 makes one of them re-read and redo, never lose the other's change. Applying
-a due change to the store is an UpdateItem of that one field (the rest of
-the store record is untouched), repeated harmlessly when a retry re-applies
-it (it is audited only when it changes the value)."""
+a due change to the store updates that one field (the rest of the store
+record is untouched) in one transaction with its "applied" audit row, whose
+key is fixed per store, field and day: applied and audited together,
+exactly once; a refusal by that row tells our own lost answer (its `run`)
+from another run's apply (`apply_due`)."""
 
 from __future__ import annotations
 
