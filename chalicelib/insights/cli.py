@@ -22,12 +22,22 @@ def _instant(text: str) -> datetime:
     return at
 
 
+def _hours(text: str) -> int:
+    try:
+        hours = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number of hours, not {text!r}") from None
+    if hours < 1:
+        raise argparse.ArgumentTypeError(f"at least 1 (runs the refresh N times, an hour apart), not {hours}")
+    return hours
+
+
 def _insights_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--at", type=_instant, help="the instant to run as (default: now)")
     p.add_argument("--weeks", type=int, help="N weeks of history (default: STORELOOP_INSIGHTS_WEEKS, 8)")
     p.add_argument("--store", action="append", dest="stores",
                    help="refresh only these stores, now, whatever their local time (repeatable)")
-    p.add_argument("--hours", type=int, default=1,
+    p.add_argument("--hours", type=_hours, default=1,
                    help="run the hourly refresh N times, an hour apart from --at (default 1)")
 
 
@@ -41,7 +51,7 @@ def insights(args: argparse.Namespace) -> int:
     previous = get_clock()
     errors = 0
     try:
-        for hour in range(max(1, args.hours)):
+        for hour in range(args.hours):
             at = start + timedelta(hours=hour)
             set_clock(FixedClock(at))
             summary = run_refresh(at, args.weeks or get_settings().insights_weeks, args.stores)

@@ -31,7 +31,7 @@ def test_the_bands_item_round_trips_exactly_and_refuses_to_outgrow_an_item() -> 
     bands = Bands(day="2026-11-24", parts=[[numbers.total_orders, 3, numbers.avg_ticket_fen], [12, 8, 2600]],
                   zones={"Asia/Shanghai": ["s1", "s2"], "Europe/London": ["l1"]})
     back = Bands.from_item(InsightsChain("bands#2026-11-24", day=bands.day, blob=bands.to_blob()))
-    assert (back.traffic, back.spend, back.zones, back.stores) == (bands.traffic, bands.spend, bands.zones, 3)
+    assert (back.traffic, back.spend, back.zones) == (bands.traffic, bands.spend, bands.zones)
     assert back.traffic == [1.5, numbers.weekly_orders] and back.spend == [2600.0, 3150.0]
     # the store's own figure ties with its entry in the chain: exactly the middle rank
     assert percentile(numbers.weekly_orders, back.traffic) == 0.75
@@ -59,3 +59,14 @@ def test_a_stores_own_last_figures_stand_in_for_it_in_the_bands_for_48_hours() -
     assert _last_figures(policy, now) is None  # too old: its week items are read instead
     assert _last_figures(StorePolicy("new"), now) is None
     assert _last_figures(StorePolicy("x", derived={}, refreshed_at=now), now) is None
+
+
+@pytest.mark.parametrize("hours", ["0", "-3", "two"])
+def test_the_cli_refuses_hours_below_one_instead_of_running_once(hours: str,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from chalicelib.cli import main
+
+    with pytest.raises(SystemExit) as refused:
+        main(["insights", "--at", "2026-11-23T00:05:00+00:00", "--hours", hours])
+    assert refused.value.code == 2
+    assert "argument --hours:" in capsys.readouterr().err
