@@ -69,10 +69,6 @@ class Bands:
         self.traffic = sorted(orders / weeks for orders, weeks, _ in self.parts)
         self.spend = sorted(float(ticket) for _, _, ticket in self.parts)
 
-    @property
-    def stores(self) -> int:
-        return sum(len(ids) for ids in self.zones.values())
-
     def to_blob(self) -> str:
         raw = json.dumps({"parts": self.parts, "zones": self.zones}, separators=(",", ":")).encode()
         blob = base64.b64encode(zlib.compress(raw, 6)).decode()
@@ -108,9 +104,8 @@ def save_bands(bands: Bands, now: datetime) -> Bands:
     against one set. A re-send of our own put whose answer was lost is
     refused too and reads back our own item."""
     try:
-        InsightsChain(_bands_key(bands.day), day=bands.day, blob=bands.to_blob(), stores=bands.stores,
-                      computed_at=now, expires_at=now + KEEP_BANDS).save(
-                          condition=InsightsChain.key.does_not_exist())
+        InsightsChain(_bands_key(bands.day), day=bands.day, blob=bands.to_blob(), computed_at=now,
+                      expires_at=now + KEEP_BANDS).save(condition=InsightsChain.key.does_not_exist())
         return bands
     except PutError as exc:
         if not is_condition_failure(exc):
@@ -127,18 +122,8 @@ class Zone:
 
 
 def read_zones(zones: list[str]) -> dict[str, Zone]:
-    found: dict[str, Zone] = {}
-    keys = [_zone_key(tz) for tz in zones]
-    for start in range(0, len(keys), 100):
-        for item in InsightsChain.batch_get(keys[start:start + 100]):
-            if item.day:
-                found[item.key.removeprefix("zone#")] = Zone(item.day, tuple(item.retry or ()))
-    return found
-
-
-def read_zone_days(zones: list[str]) -> dict[str, str]:
-    """timezone -> the last local day all its stores were refreshed for."""
-    return {tz: zone.day for tz, zone in read_zones(zones).items()}
+    return {item.key.removeprefix("zone#"): Zone(item.day, tuple(item.retry or ()))
+            for item in InsightsChain.batch_get([_zone_key(tz) for tz in zones]) if item.day}  # pages of 100
 
 
 def mark_zone_done(tz: str, day: str, now: datetime, retry: list[str] | None = None) -> bool:

@@ -107,7 +107,6 @@ class InsightsChain(Model):
     key = UnicodeAttribute(hash_key=True)
     day = UnicodeAttribute(null=True)
     blob = UnicodeAttribute(null=True)
-    stores = NumberAttribute(null=True)
     computed_at = UTCDateTimeAttribute(null=True)
     # zone: stores that failed on `day`, retried hourly
     retry: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[arg-type]

@@ -5,9 +5,9 @@ local) since their last refresh, so every store gets its new rules at its
 own local midnight (docs/insights.md). Reads never a payment:
 
 - the chain day's first run (00:05 in `chain.CHAIN_TZ`) does the full pass:
-  one Scan page stream of the stores table, their policy items (BatchGet per
-  100), and one Query of week items (N complete weeks plus the current one,
-  whose `last_visitors` counts members seen this week) per store due now;
+  one Scan page stream of the stores table, their policy items (BatchGet),
+  and one Query of week items (N complete weeks plus the current one, whose
+  `last_visitors` counts members seen this week) per store due now;
   the stores of other zones enter the chain's bands by the figures of their
   own last refresh (read again at their own midnight). Bands and the stores
   by timezone are kept in one item (`insights/chain.py`);
@@ -178,18 +178,14 @@ def _last_figures(policy: StorePolicy | None, now: datetime) -> list[int] | None
 
 
 def _get_policies(stores: list[StoreRecord], summary: RefreshSummary) -> dict[str, StorePolicy]:
-    found: dict[str, StorePolicy] = {}
-    for start in range(0, len(stores), 100):
-        for p in StorePolicy.batch_get([s.store_id for s in stores[start:start + 100]]):
-            found[p.store_id] = p
+    # BatchGetItem pages of 100, unprocessed keys re-sent: PynamoDB's batch_get does both
+    found = {p.store_id: p for p in StorePolicy.batch_get([s.store_id for s in stores])}
     summary.items_read += len(found)
     return found
 
 
 def _get_stores(store_ids: list[str], summary: RefreshSummary) -> list[StoreRecord]:
-    stores: list[StoreRecord] = []
-    for start in range(0, len(store_ids), 100):
-        stores.extend(StoreRecord.batch_get(store_ids[start:start + 100]))
+    stores = list(StoreRecord.batch_get(store_ids))  # pages of 100 (PynamoDB)
     summary.items_read += len(stores)
     return stores
 

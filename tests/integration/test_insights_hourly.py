@@ -137,7 +137,7 @@ def test_a_repeated_or_concurrent_run_applies_nothing_twice(chain_stores: list[s
     assert (again.zones, again.stores, again.already, again.applied, again.scheduled) == (
         ["Europe/London"], 0, 1, 0, 0)
     assert len(applied_audit(LONDON)) == len(london)
-    assert chain.read_zone_days(["Europe/London"]) == {"Europe/London": "2026-11-23"}
+    assert chain.read_zones(["Europe/London"]) == {"Europe/London": chain.Zone("2026-11-23")}
 
 
 def test_a_missed_hour_is_caught_up_by_the_next_run(chain_stores: list[str]) -> None:
