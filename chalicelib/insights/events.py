@@ -25,6 +25,8 @@ def scheduled_refresh(event: Any) -> None:
     least once and late runs are safe (per-store and per-zone day stamps)."""
     from chalicelib.insights.refresh import run_refresh
 
-    ensure_bound()
-    summary = run_refresh(get_clock().now(), get_settings().insights_weeks)
-    log.info(summary.line(), extra={"fields": {"stores": summary.stores, "items_read": summary.items_read}})
+    with logs.invocation("insights_refresh", event):
+        ensure_bound()
+        summary = run_refresh(get_clock().now(), get_settings().insights_weeks)
+        log.info(summary.line(), extra={"fields": {"stores": summary.stores, "items_read": summary.items_read,
+                                                   "applied": summary.applied, "errors": summary.errors}})
