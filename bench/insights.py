@@ -9,7 +9,10 @@ history, on its own DynamoDB Local. Measures, in one run:
   the requests the real payment path sends;
 - items read per day by the hourly refresh (24 runs, each store at its own
   local 00:05) for the chain's own timezones, for one timezone, and for
-  stores spread over four, against the one full pass the daily run read.
+  stores spread over four, against the one full pass the daily run read;
+- what applying one due change costs (the store's field and its "applied"
+  audit row in one transaction) against the single UpdateItem + PutItem
+  used before, on `--apply-stores` stores each way, in the same run.
 
 The week items the refresh reads are written directly from the synthetic
 history (the same sums payments would have ADDed; ingesting 13 million
@@ -36,8 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from chalicelib import db  # noqa: E402
 from chalicelib.campaigns import store_config  # noqa: E402
+from chalicelib.insights import policy as policies  # noqa: E402
 from chalicelib.insights.demo import dip_hour, hour_weights, kind_of  # noqa: E402
-from chalicelib.insights.models import StoreWeek  # noqa: E402
+from chalicelib.insights.models import PolicyAudit, StorePolicy, StoreWeek  # noqa: E402
 from chalicelib.insights.refresh import run_refresh  # noqa: E402
 from chalicelib.insights.weeks import orders_attr, spend_attr, week_key  # noqa: E402
 from chalicelib.members.profile import upsert_profile  # noqa: E402
@@ -192,6 +196,40 @@ def hourly_day(meter: Meter, chain_day: int) -> dict[str, Any]:
     return out
 
 
+def apply_cost(meter: Meter, records: list[Any], k: int) -> dict[str, dict[str, Any]]:
+    """One due member-day change on each of `k` stores through `apply_due`,
+    and on `k` other stores the way it was written before (a conditional
+    UpdateItem, then the audit PutItem): requests, items written, time."""
+    at = NOW.astimezone(UTC) + timedelta(days=6)
+    chosen = [r.store_id for r in records[-2 * k:]]
+    stores = {s.store_id: s for s in StoreRecord.batch_get(chosen)}
+    out: dict[str, dict[str, Any]] = {}
+    for label, ids in (("old", chosen[:k]), ("ours", chosen[k:])):
+        meter.reset()
+        t0 = time.perf_counter()
+        for sid in ids:
+            store = stores[sid]
+            old = store.member_day
+            new = "SUN" if old != "SUN" else "SAT"
+            today = at.astimezone(ZoneInfo(store.timezone)).date().isoformat()
+            if label == "ours":
+                policy = StorePolicy(sid, pins={}, version=0,
+                                     pending={"member_day": {"value": new, "effective_from": today, "by": "insights"}})
+                assert policies.apply_due(store, policy, at).fields == ["member_day"]
+                continue
+            unchanged = StoreRecord.member_day.does_not_exist() if old is None else StoreRecord.member_day == old
+            guard = StoreRecord.store_id.exists() & unchanged & (StoreRecord.updated_at <= at)
+            StoreRecord(sid).update(actions=[StoreRecord.member_day.set(new), StoreRecord.updated_at.set(at)],
+                                    condition=guard)
+            PolicyAudit(sid, f"{at.isoformat()}#member_day#{sid}", field="member_day", old=old, new=new,
+                        by="insights", what="applied", at=at, effective_from=today).save()
+        seconds = time.perf_counter() - t0
+        _, written, reqs = meter.reset()
+        out[label] = {"requests": sum(reqs.values()) / k, "written": written / k, "ms": seconds / k * 1000,
+                      "ops": dict(reqs)}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stores", type=int, default=0, help="only the first N stores (default: all)")
@@ -200,6 +238,8 @@ def main() -> None:
     parser.add_argument("--payments", type=int, default=200, help="payments ingested through the real path")
     parser.add_argument("--csv", type=Path, help="store-locator CSV (default: shared data, else the demo set)")
     parser.add_argument("--no-hourly", action="store_true", help="skip the hourly days (four more full passes)")
+    parser.add_argument("--apply-stores", type=int, default=200,
+                        help="stores each way for the apply-a-change comparison (0: skip)")
     args = parser.parse_args()
     rows = list(read_rows(args.csv or default_source()))
     if args.stores:
@@ -265,6 +305,10 @@ def main() -> None:
             spread = set_zones(records, lambda i, r: SPREAD[i % len(SPREAD)])
             hourly_day(meter, 3)  # the day the stores moved: zones without stamps read their policies once
             days.append(("four timezones", spread, hourly_day(meter, 4)))
+
+        # 5. applying a due change: one transaction with its audit row, against the old UpdateItem + PutItem
+        k = min(args.apply_stores, len(records) // 2)
+        applying = apply_cost(meter, records, k) if k else {}
     finally:
         ddb.stop()
 
@@ -293,6 +337,13 @@ def main() -> None:
               f"{day['requests']} requests, {day['stores']} store refreshes, bands computed {day['computed']}x, "
               f"{day['busy']} runs with a zone due, idle runs <= {day['idle_max']} items, {day['seconds']:.1f}s")
         assert day["stores"] == n and day["computed"] == 1 and day["errors"] == 0
+    if applying:
+        ours, before = applying["ours"], applying["old"]
+        print(f"apply a due change ({k} stores each way): ours {ours['requests']:.2f} requests, "
+              f"{ours['written']:.2f} items written {ours['ops']}, {ours['ms']:.1f} ms; the old UpdateItem + audit "
+              f"PutItem {before['requests']:.2f} requests, {before['written']:.2f} items {before['ops']}, "
+              f"{before['ms']:.1f} ms -> {ours['ms'] / max(before['ms'], 1e-9):.2f}x the time; write units "
+              f"(items <= 1 KB, transactional x2): ours {2 * ours['written']:.0f}, old {before['written']:.0f}")
     print(f"total bench time {time.perf_counter() - started:.0f}s")
     assert summary.stores == n and small.stores == len(naive_ids)
 

@@ -129,7 +129,16 @@ def read_zones(zones: list[str]) -> dict[str, Zone]:
 def mark_zone_done(tz: str, day: str, now: datetime, retry: list[str] | None = None) -> bool:
     """Set the zone's stamp to `day` with the stores still to retry; never
     lowers it (a late run of an earlier day changes nothing). False when it
-    already stood past `day`."""
+    already stood past `day`.
+
+    The list is replaced whole, and a concurrent run's entry is not lost by
+    that: a run lists every store it tried and failed, and it tried every
+    store that could still be undone when it read the stamp (a run whose
+    zone was due tries the day's whole roster; a retrying run, the list it
+    read, which by the same rule held every undone store), and a store once
+    refreshed for the day stays so. So whichever run writes last, each store
+    left off its list was refreshed. At worst a list names a store another
+    run has since refreshed; the next run finds its stamp and drops it."""
     try:
         InsightsChain(_zone_key(tz)).update(
             actions=[InsightsChain.day.set(day), InsightsChain.computed_at.set(now),
