@@ -6,7 +6,7 @@ conditional put): an admin pinning while the refresh writes the same store
 makes one of them re-read and redo, never lose the other's change. Applying
 a due change to the store updates that one field (the rest of the store
 record is untouched) in one transaction with its "applied" audit row, whose
-key is fixed per store, field and day: applied and audited together,
+key is fixed per store, field, day and value: applied and audited together,
 exactly once; a refusal by that row tells our own lost answer (its `run`)
 from another run's apply (`apply_due`)."""
 
@@ -81,18 +81,18 @@ class Applied:
     refile: bool = False
 
 
-def applied_key(store: StoreRecord, name: str, effective: str) -> str:
-    """The audit row of the refresh applying `name` on its local day
-    `effective`: one per (store, field, day), so the key itself says whether
-    the change was applied. Sorted at that day's local midnight (UTC instant)."""
-    start = datetime.combine(date.fromisoformat(effective), time(0), ZoneInfo(store.timezone))
-    return f"{iso(start.astimezone(UTC))}#{name}#applied"
+def applied_key(store: StoreRecord, name: str, change: dict[str, Any]) -> str:
+    """The audit row of the refresh applying a change: one per store, field,
+    local day and value, so the key itself says whether that change was
+    applied. Sorted at that day's local midnight (as a UTC instant)."""
+    start = datetime.combine(date.fromisoformat(change["effective_from"]), time(0), ZoneInfo(store.timezone))
+    return f"{iso(start.astimezone(UTC))}#{name}#applied#{change['value'] or '-'}"
 
 
 def apply_due(store: StoreRecord, policy: StorePolicy, now: datetime) -> Applied:
     """Write the changes whose day has come into the store record, each in
-    one transaction with its "applied" audit row (a key per store, field and
-    day), so a change is applied and audited together, exactly once, under
+    one transaction with its "applied" audit row (a key per store, field,
+    day and value), so a change is applied and audited together, exactly once, under
     concurrent and redelivered runs and lost answers (docs/insights.md,
     "Applied exactly once"). `store` is updated to what stands after."""
     today = local_time(now, store.timezone).date().isoformat()
@@ -102,7 +102,7 @@ def apply_due(store: StoreRecord, policy: StorePolicy, now: datetime) -> Applied
     for name, change in sorted(pending.items()):
         if change["effective_from"] > today:
             continue
-        key = applied_key(store, name, change["effective_from"])
+        key = applied_key(store, name, change)
         if store_value(store, name) == change["value"]:
             # already in effect: by an earlier run of ours that stopped after its write (its audit
             # row committed with it; re-file in case it did not), or by an admin's edit (no row)
