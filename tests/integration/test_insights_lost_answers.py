@@ -136,3 +136,18 @@ def test_a_run_that_read_before_another_applied_the_change_neither_audits_nor_ke
     assert not (policy.pending or {}) and (store.member_day, store.idle_hour) == ("FRI", "15:00")
     assert store.updated_at == LONDON_MIDNIGHT  # follows the store as it stands (for the re-file)
     assert sorted(a.field for a in applied_audit(LONDON)) == sorted(first.fields)
+
+
+def test_an_apply_cancelled_by_a_transaction_conflict_is_tried_again_not_failed(
+        chain_stores: list[str], dynamodb_local: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from devtools.fault_proxy import FaultProxy
+    from tests.conftest import use_environment
+
+    assert run_refresh(FIRST, 8).errors == 0
+    with FaultProxy(dynamodb_local.endpoint, rate=0.0) as proxy:
+        use_environment(monkeypatch, AWS_ENDPOINT_URL_DYNAMODB=proxy.url, STORELOOP_DDB_MAX_RETRIES="0")
+        proxy.script("conflict", operation="TransactWriteItems")  # the first apply: nothing written
+        london = run_refresh(LONDON_MIDNIGHT, 8)
+        assert proxy.counts["conflict:TransactWriteItems"] == 1
+    assert (london.errors, london.stores) == (0, 1)
+    assert london.applied == len(assert_applied_once(LONDON))
