@@ -19,7 +19,7 @@ from chalicelib.campaigns.models import PostRecord
 from chalicelib.campaigns.offers_source import Offer
 from chalicelib.campaigns.slots import CLEARANCE, SlotSpec, due_fire
 from chalicelib.delivery.channel import Channel
-from chalicelib.groups.directory import store_groups
+from chalicelib.groups.directory import groups_of, store_groups
 from chalicelib.groups.models import GroupRecord
 from chalicelib.stores.models import StoreRecord
 from chalicelib.types import WEEKDAYS
@@ -88,6 +88,7 @@ def handle_batch(messages: list[dict[str, Any]], now: datetime, channel: Channel
     whose posts it held (created posts are the outbox's to re-drive)."""
     outcomes: list[Counter[str]] = [Counter() for _ in messages]
     drafts: list[_Draft] = []
+    groups = read_groups(messages, known, groups)
     for index, message in enumerate(messages):
         try:
             if message["type"] == "retry":
@@ -125,6 +126,39 @@ def handle_batch(messages: list[dict[str, Any]], now: datetime, channel: Channel
         log.info("posted", extra={"fields": {"store_id": d.post.store_id, "post_id": d.post.post_id,
                                              "result": result}})
     return outcomes
+
+
+GROUPS_BY_KEY_MIN = 2  # stores from which the by-key read (2 requests at most) beats a Query each
+
+
+def read_groups(messages: list[dict[str, Any]], known: dict[str, schedule.StoreAndPlan] | None,
+                groups: dict[str, list[GroupRecord]] | None) -> dict[str, list[GroupRecord]] | None:
+    """The batch's stores' groups by key (`directory.groups_of`: a
+    BatchGetItem of their groups 1, and one of their other groups if any),
+    for the open stores of its slot messages whose groups `groups` (the
+    tick's Scan) does not hold yet. A store it cannot list, or every store
+    if the read fails (it is an optimisation), is queried on its own in
+    `_slots`, as before."""
+    have = groups or {}
+    wanted: list[str] = []
+    for message in messages:
+        if message.get("type") != "slots" or message.get("store_id") in have:
+            continue
+        store_id = str(message["store_id"])
+        if known is not None and store_id in known:
+            store = known[store_id][0]
+            if store is None or store.status != "open":
+                continue  # its slots are stale: no post, no groups needed
+        wanted.append(store_id)
+    wanted = list(dict.fromkeys(wanted))
+    if len(wanted) < GROUPS_BY_KEY_MIN:
+        return groups
+    try:
+        found = groups_of(wanted)
+    except Exception:  # noqa: BLE001 - an optimisation only: then each store queries its own
+        log.exception("fan-out groups read failed", extra={"fields": {"stores": len(wanted)}})
+        return groups
+    return {**have, **found}
 
 
 def _first_of_each(drafts: list[_Draft], outcomes: list[Counter[str]]) -> list[_Draft]:

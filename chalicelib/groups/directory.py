@@ -5,14 +5,97 @@ from __future__ import annotations
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.expressions.update import Action
 
-from chalicelib.groups.models import GroupRecord
+from chalicelib import txn
+from chalicelib.groups.models import GroupRecord, StoreGroups
 
 
 def store_groups(store_id: str) -> list[GroupRecord]:
     """All groups of a store, in `seq` order (one Query)."""
     return list(GroupRecord.query(store_id))
+
+
+def groups_of(store_ids: Collection[str]) -> dict[str, list[GroupRecord]]:
+    """The groups of a batch of stores (an SQS batch's due stores) by key,
+    not a Query each: one BatchGetItem of every store's group 1 (which,
+    once `listed`, names the store's other groups in `others`), then one
+    of those other groups, if any store has more than one (PynamoDB's
+    `batch_get`: 100 keys a request, unprocessed keys asked again). Each
+    store's list is what `store_groups` returns (every group, `seq`
+    order), read as eventually consistently as its Query; a group created
+    after the read is not in it, as after the Query. A store whose group 1
+    is absent (no group yet, or only linked ones) or not `listed` (made
+    before the listing; `cli backfill-lists` lists it) is NOT in the
+    answer: the caller queries it (`store_groups`)."""
+    wanted = list(dict.fromkeys(store_ids))
+    if not wanted:
+        return {}
+    found: dict[str, list[GroupRecord]] = {}
+    rest: list[tuple[str, int]] = []
+    for first in GroupRecord.batch_get([(store_id, 1) for store_id in wanted]):
+        if not first.listed:
+            continue
+        found[first.store_id] = [first]
+        rest += [(first.store_id, int(seq)) for seq in sorted(first.others or ()) if int(seq) != 1]
+    if rest:
+        for group in GroupRecord.batch_get(rest):
+            found[group.store_id].append(group)
+    for groups in found.values():
+        groups.sort(key=lambda g: int(g.seq))
+    return found
+
+
+def list_other(store_id: str, seq: int) -> None:
+    """Before a group other than 1 is created outside the join pointer (a
+    WeCom chat linked at `seq`): the store's pointer item notes the seq
+    (so a join creating group 1 later does not list the store without
+    it), then group 1, if it is there, lists it. Both are set additions:
+    repeats and races only add."""
+    if seq == 1:
+        return
+    StoreGroups(store_id).update(actions=[StoreGroups.linked.add({seq})])
+    try:
+        GroupRecord(store_id, 1).update(actions=[GroupRecord.others.add({seq})],
+                                        condition=GroupRecord.store_id.exists())
+    except UpdateError as exc:
+        if not txn.is_condition_failure(exc):
+            raise  # no group 1 yet: the store is read by Query until a join lists it
+
+
+def backfill_listing(dry_run: bool = False) -> tuple[int, int]:
+    """`cli backfill-lists`: list the groups of stores whose group 1 was
+    made before the listing (one Scan of the groups' keys and one of the
+    pointers; per store one
+    UpdateItem on group 1: ADD the other seqs, SET listed). A set ADD, so a
+    concurrent join or link adding its own seq is kept. (stores seen, listed)."""
+    seqs: dict[str, set[int]] = {}
+    unlisted: set[str] = set()
+    for group in GroupRecord.scan(attributes_to_get=["store_id", "seq", "listed"]):
+        seqs.setdefault(group.store_id, set()).add(int(group.seq))
+        if int(group.seq) == 1 and not group.listed:
+            unlisted.add(group.store_id)
+    # groups not made yet that a join may still make: up to the pointer (an
+    # advance made before the listing), and linked seqs
+    for head in StoreGroups.scan(attributes_to_get=["store_id", "current_seq", "linked"]):
+        if head.store_id in unlisted:
+            seqs[head.store_id] |= set(range(2, int(head.current_seq or 1) + 1)) | {int(s) for s in head.linked or ()}
+    done = 0
+    for store_id in sorted(unlisted):
+        others = seqs[store_id] - {1}
+        actions: list[Action] = [GroupRecord.listed.set(1)]
+        if others:
+            actions.append(GroupRecord.others.add(others))
+        if not dry_run:
+            try:
+                GroupRecord(store_id, 1).update(actions=actions, condition=GroupRecord.store_id.exists())
+            except UpdateError as exc:
+                if not txn.is_condition_failure(exc):
+                    raise
+                continue
+        done += 1
+    return len(seqs), done
 
 
 SCAN_MIN_STORES = 100  # below this many stores, a Query each is the cheaper read

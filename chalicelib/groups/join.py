@@ -57,10 +57,17 @@ def _membership(member_id: str) -> GroupMembership | None:
 
 
 def current_seq(store_id: str) -> int:
+    return _pointer(store_id)[0]
+
+
+def _pointer(store_id: str) -> tuple[int, bool]:
+    """The group joins go to now, and whether a WeCom chat link made (or
+    is making) groups outside the pointer (`StoreGroups.linked`)."""
     try:
-        return int(StoreGroups.get(store_id, consistent_read=True).current_seq)
+        head = StoreGroups.get(store_id, consistent_read=True)
     except DoesNotExist:
-        return 1
+        return 1, False
+    return int(head.current_seq or 1), bool(head.linked)
 
 
 def _store_day(store_id: str, now: datetime, fallback_tz: str) -> date:
@@ -72,7 +79,7 @@ def _store_day(store_id: str, now: datetime, fallback_tz: str) -> date:
 
 
 def _attempt(member_id: str, store: StoreRecord, seq: int, current: GroupMembership | None,
-             now: datetime) -> oc.Outcome | None:
+             now: datetime, linked: bool = True) -> oc.Outcome | None:
     """One all-or-nothing attempt. None = committed; raises txn.Contended on a lost race."""
     gid = group_id(store.store_id, seq)
     tx = txn.Transaction()
@@ -86,12 +93,21 @@ def _attempt(member_id: str, store: StoreRecord, seq: int, current: GroupMembers
     ], condition=in_expected_place)
 
     # creates the group on its first join; never fills it past the capacity it was created with
-    tx.update(oc.GROUP, GroupRecord(store.store_id, seq), [
+    group_actions: list[Action] = [
         GroupRecord.member_count.add(1),
         GroupRecord.capacity.set(GroupRecord.capacity | int(store.group_capacity)),
         GroupRecord.group_id.set(GroupRecord.group_id | gid),
         GroupRecord.created_at.set(GroupRecord.created_at | now),
-    ], condition=GroupRecord.store_id.does_not_exist() | (GroupRecord.member_count < GroupRecord.capacity))
+    ]
+    # group 1 lists the store's other groups (directory.groups_of): true from
+    # its creation unless a chat link made groups outside the pointer (then
+    # `cli backfill-lists` lists it); the pointer's condition below keeps
+    # that read true until the commit
+    lists = seq == 1 and not linked
+    if lists:
+        group_actions.append(GroupRecord.listed.set(GroupRecord.listed | 1))
+    tx.update(oc.GROUP, GroupRecord(store.store_id, seq), group_actions,
+              condition=GroupRecord.store_id.does_not_exist() | (GroupRecord.member_count < GroupRecord.capacity))
 
     # the group must still be the store's current one: a stale reader can
     # neither create group N+2 nor top up an old group after N+1 opened
@@ -101,6 +117,8 @@ def _attempt(member_id: str, store: StoreRecord, seq: int, current: GroupMembers
         is_current = StoreGroups.current_seq.does_not_exist() | (StoreGroups.current_seq == 1)
     else:
         is_current = StoreGroups.current_seq == seq
+    if lists:
+        is_current = is_current & StoreGroups.linked.does_not_exist()
     tx.update(oc.POINTER, StoreGroups(store.store_id), pointer_actions, condition=is_current)
 
     tx.update(oc.MEMBER, MemberRecord(member_id), [
@@ -126,9 +144,16 @@ def _attempt(member_id: str, store: StoreRecord, seq: int, current: GroupMembers
 
 def _advance(store_id: str, seq: int) -> None:
     """Open group seq+1, but only while group `seq` is full and still current:
-    concurrent advancers race, exactly one wins, the rest just retry."""
+    concurrent advancers race, exactly one wins, the rest just retry. Group
+    1 lists seq+1 in the same transaction (before any join can create it)."""
     tx = txn.Transaction()
-    tx.check(oc.GROUP, GroupRecord, store_id, seq, condition=GroupRecord.member_count >= GroupRecord.capacity)
+    full = GroupRecord.member_count >= GroupRecord.capacity
+    lists_next = GroupRecord.others.add({seq + 1})
+    if seq == 1:
+        tx.update(oc.GROUP, GroupRecord(store_id, 1), [lists_next], condition=full)
+    else:
+        tx.check(oc.GROUP, GroupRecord, store_id, seq, condition=full)
+        tx.update(oc.FIRST_GROUP, GroupRecord(store_id, 1), [lists_next], condition=GroupRecord.store_id.exists())
     tx.update(oc.POINTER, StoreGroups(store_id), [StoreGroups.current_seq.set(seq + 1)],
               condition=StoreGroups.current_seq == seq)
     try:
@@ -147,9 +172,9 @@ def join(member_id: str, store: StoreRecord, now: datetime) -> Placement:
             return Placement(current.store_id, int(current.seq), current.group_id)
         if store.status != "open":
             raise StoreClosed(f"store {store.store_id} is closed")
-        seq = current_seq(store.store_id)
+        seq, linked = _pointer(store.store_id)
         try:
-            result = _attempt(member_id, store, seq, current, now)
+            result = _attempt(member_id, store, seq, current, now, linked)
         except txn.Contended:
             continue
         if result is None:

@@ -28,6 +28,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib import logs, txn
+from chalicelib.groups.directory import list_other
 from chalicelib.groups.ids import group_id
 from chalicelib.groups.models import GroupRecord
 from chalicelib.wecom.client import WeComClient
@@ -171,6 +172,7 @@ def link_group(store_id: str, seq: int, chat_id: str, now: datetime) -> None:
         capacity = int(StoreRecord.get(store_id).group_capacity)
     except DoesNotExist:
         capacity = CHAT_LIMIT
+    list_other(store_id, seq)  # before the group exists: a batch read of the store's groups finds it
     try:
         GroupRecord(store_id, seq).update(actions=[
             GroupRecord.chat_ref.set(chat_id),

@@ -15,6 +15,7 @@ GROUP = "group"  # the group joined: member_count < capacity
 POINTER = "pointer"  # the store's current_seq is the group joined
 MEMBER = "member"  # the member profile (home_store_id, group_id)
 STATS = "stats"
+FIRST_GROUP = "first_group"  # an advance: group 1, which lists the store's other groups
 OLD_GROUP = "old_group"  # the group left on a move
 OLD_POINTER = "old_pointer"
 OLD_STATS = "old_stats"

@@ -94,7 +94,8 @@ def list_groups(store_id: str) -> StoreGroupsOut:
     get_store(store_id)  # 404 for an unknown store
     try:
         state = StoreGroups.get(store_id, consistent_read=True)
-        member_count, seq = int(state.member_count or 0), int(state.current_seq)
+        member_count = int(state.member_count or 0)
+        seq = int(state.current_seq) if state.current_seq is not None else None
     except DoesNotExist:
         member_count, seq = 0, None
     return StoreGroupsOut(store_id=store_id, member_count=member_count, current_seq=seq,

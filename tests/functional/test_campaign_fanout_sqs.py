@@ -23,7 +23,7 @@ from tests.api import Api
 from tests.functional.test_stores_api import SHOP
 from tests.functional.test_tick_reads import CHAIN_WIDE, NOON, ItemMeter, _stores
 
-PER_POST_QUERIES = 1  # its group (its store's own coupon bucket: skipped, no own-offers mark)
+PER_POST_QUERIES = 0  # its group is read by key with the batch's; its own coupon bucket: no own-offers mark
 AT = datetime(2026, 11, 20, 8, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
@@ -78,8 +78,8 @@ def test_the_tick_enqueues_one_message_per_due_store_and_the_consumer_posts(
     finally:
         events.unregister("after-call.dynamodb", meter)
     # the batch's stores (s0..s2 and the poison message's s9) and their plans: one BatchGetItem for all,
-    # no GetItem per message
-    assert meter.requests["BatchGetItem"] == 1 and meter.requests["GetItem"] == 0
+    # no GetItem per message; then one of the open stores' groups 1 (none here: each store is queried)
+    assert meter.requests["BatchGetItem"] == 2 and meter.requests["GetItem"] == 0
     failed = reply["batchItemFailures"]
     assert len(failed) == 1  # only the poison message goes back to SQS
     record_ids = [r["messageId"] for r in event["Records"]]
@@ -108,8 +108,9 @@ def _invoke(messages: list[dict], meter: ItemMeter | None = None) -> tuple[dict,
 def test_an_sqs_batch_goes_through_the_batch_path_requests_per_post_exact(
         api: Api, admin: str, sqs: tuple[object, str]) -> None:
     """Ten due stores in one SQS batch (one group each, the record channel):
-    per post its group Query only; per batch one BatchGetItem (stores, plans
-    and the own-offer marks), one TransactWriteItems creating the 10 posts,
+    no request per post; per batch one BatchGetItem (stores, plans and the
+    own-offer marks), one BatchGetItem of their groups 1 (each listing the
+    store's other groups: none), one TransactWriteItems creating the 10 posts,
     one BatchWriteItem of their messages, one TransactWriteItems marking
     them sent; per container and tick the chain-wide catalogue (4 shared
     bucket Queries, 1 BatchGetItem of their one template)."""
@@ -126,13 +127,13 @@ def test_an_sqs_batch_goes_through_the_batch_path_requests_per_post_exact(
     assert reply == {"batchItemFailures": []}
     posts_n = len(ids)
     per_post = {"Query": PER_POST_QUERIES}
-    per_batch = {"BatchGetItem": 1, "TransactWriteItems": 2, "BatchWriteItem": 1}
+    per_batch = {"BatchGetItem": 2, "TransactWriteItems": 2, "BatchWriteItem": 1}
     per_tick = {"Query": 4, "BatchGetItem": 1}
     expected: Counter[str] = Counter(per_tick)
     expected.update({op: n * posts_n for op, n in per_post.items()})
     expected.update(per_batch)
     assert meter.requests == expected
-    assert sum(meter.requests.values()) == PER_POST_QUERIES * posts_n + 4 + 5
+    assert sum(meter.requests.values()) == PER_POST_QUERIES * posts_n + 5 + 5  # per tick 5, per batch 5
     for store_id in ids:
         [post] = posts.for_day(store_id, NOON.date())
         assert post.status == "sent" and "早安拿铁立减3元" in (post.body or "")

@@ -5,7 +5,7 @@ on the shared client (as bench/tick.py's ReadMeter does). Counts, not timings.
 A due post at a store with the default plan and one group reads 3 items:
 its slot index item (the tick's bucket Query), its store (a BatchGetItem
 per worker's batch of stores, which also asks for each store's own plan)
-and its group (one Query). The
+and its group (a BatchGetItem of the batch's groups by key). The
 chain-wide offers (the "all" bucket's entries and their templates) are read
 once per tick, whatever the number of stores."""
 
@@ -76,8 +76,9 @@ def meter(api: Api) -> Iterator[ItemMeter]:
 def _stores(api: Api, admin: str, ids: list[str]) -> None:
     for store_id in ids:
         assert api.put(f"/stores/{store_id}", SHOP, as_=admin).status == 200
+        # as a join creates it: group 1 lists the store's other groups (none)
         GroupRecord(store_id, 1, group_id=f"{store_id}.1", capacity=200, member_count=50,
-                    created_at=NOON - timedelta(days=1)).save()
+                    created_at=NOON - timedelta(days=1), listed=1).save()
 
 
 def _noon_tick(workers: int = 4) -> Any:
@@ -97,13 +98,15 @@ def test_a_due_post_reads_three_items_and_the_chain_wide_offers_once_per_tick(
     summary = _noon_tick()
     assert summary.outcome["posted"] == 6 and summary.due == 6
     posts = len(ids)
-    # per post: slot index item (Query) + store (BatchGetItem) + group (Query) = 3;
+    # per post: slot index item (Query) + store (BatchGetItem) + group (BatchGetItem, by key) = 3;
     # per tick: the watermark (GetItem), the "all" bucket's entry (Query) and its template (BatchGetItem)
-    assert meter.items == Counter({"Query": posts * 2 + 1, "BatchGetItem": posts + 1, "GetItem": 1})
+    assert meter.items == Counter({"Query": posts + 1, "BatchGetItem": 2 * posts + 1, "GetItem": 1})
     assert meter.total == 3 * posts + 3
-    # stores + plans: one BatchGetItem per worker's batch (4 workers, 6 stores: batches of 2);
-    # then one for the templates and one for the ledger filter
-    assert meter.requests["BatchGetItem"] == 3 + 2
+    # stores + plans, and the stores' groups 1: two BatchGetItems per worker's batch (4 workers, 6 stores:
+    # batches of 2); then one for the templates and one for the ledger filter
+    assert meter.requests["BatchGetItem"] == 3 * 2 + 2
+    # the tick's 5 one-minute schedule buckets, 8 outbox shards, 4 shared coupon buckets; no group Query
+    assert meter.requests["Query"] == 5 + 8 + 4
     assert meter.requests["GetItem"] == 1  # the watermark; no per-post GetItem left
     noon = for_day("r0", NOON.date())[0]
     assert "早安拿铁立减3元" in (noon.body or "") and noon.group_ids == ["r0.1"]
@@ -122,7 +125,8 @@ def test_a_store_with_its_own_plan_reads_that_plan_in_the_same_request(
     # p1: slot item + store + group = 3; p2: the same + its plan item (in the same BatchGetItem) = 4;
     # per tick: the watermark (no template is live: the catalogue reads nothing)
     assert meter.total == 3 + 4 + 1
-    assert meter.requests["BatchGetItem"] == 1 + 1  # both stores with their plans, the ledger filter; no templates
+    # both stores with their plans, their groups, the ledger filter; no templates
+    assert meter.requests["BatchGetItem"] == 1 + 1 + 1
     assert [p.slot for p in for_day("p2", NOON.date())] == ["noon"]
 
 
@@ -159,12 +163,13 @@ def test_a_limited_coupons_stock_is_read_once_per_tick_not_per_post(api: Api, ad
         assert "午间闪券" in body and "剩120份" in body
 
 
-def test_a_due_post_costs_one_request_and_a_batch_four(api: Api, admin: str,
-                                                                      meter: ItemMeter) -> None:
-    """Requests, not just items: per due post its group Query (its store's
-    own coupon bucket is not queried: the store has no own-offers mark, read
-    with the store); per worker's batch (here one worker, one batch of
-    10) one BatchGetItem of stores and plans, one TransactWriteItems creating
+def test_a_due_post_costs_no_request_of_its_own_and_a_batch_five(api: Api, admin: str,
+                                                                 meter: ItemMeter) -> None:
+    """Requests, not just items: no request per due post (its group is read
+    by key with the batch's; its store's own coupon bucket is not queried:
+    the store has no own-offers mark, read with the store); per worker's
+    batch (here one worker, one batch of 10) one BatchGetItem of stores and
+    plans, one BatchGetItem of their groups 1, one TransactWriteItems creating
     the 10 posts, one BatchWriteItem of the record channel's 10 messages and
     one TransactWriteItems marking the posts sent."""
     ids = [f"q{i}" for i in range(10)]
@@ -183,13 +188,13 @@ def test_a_due_post_costs_one_request_and_a_batch_four(api: Api, admin: str,
     # (Queries), the ledger filter (a BatchGetItem); the chain-wide catalogue once per tick: the shared
     # scope buckets (4 Queries) and their one template (BatchGetItem)
     per_tick = {"GetItem": 1, "UpdateItem": 1 + 1, "Query": 5 + 8 + 4, "BatchGetItem": 1 + 1}
-    per_post = {"Query": 1}  # the group (the store's own bucket: no own-offers mark, no Query)
-    per_batch = {"BatchGetItem": 1, "TransactWriteItems": 2, "BatchWriteItem": 1}
+    # per post nothing of its own: its group read by key with the batch's, its store's own bucket
+    # skipped (no own-offers mark)
+    per_batch = {"BatchGetItem": 2, "TransactWriteItems": 2, "BatchWriteItem": 1}
     expected = Counter(per_tick)
-    expected.update({op: n * posts for op, n in per_post.items()})
     expected.update(per_batch)
     assert meter.requests == expected
-    assert sum(meter.requests.values()) == posts + 26  # 1 request per due post + 22 per tick + 4 per batch
+    assert sum(meter.requests.values()) == 27  # 22 per tick + 5 per batch, none per due post
     assert all(p.status == "sent" for store_id in ids for p in for_day(store_id, NOON.date()))
 
 
@@ -207,10 +212,11 @@ def test_store_scoped_offers_reach_exactly_their_stores_and_a_pause_drops_them_n
     meter.items.clear()
     meter.requests.clear()
     assert _noon_tick(workers=1).outcome["posted"] == 4
-    # per post its group (4); per tick the 4 shared buckets; the own buckets of o1 and o2 only (2)
-    assert meter.requests["Query"] == 5 + 8 + 4 + 4 + 2
-    # stores+plans+marks, the ledger filter, and o1's and o2's own template (one each); no shared template
-    assert meter.requests["BatchGetItem"] == 1 + 1 + 2
+    # per tick the 4 shared buckets; the own buckets of o1 and o2 only (2); no group Query
+    assert meter.requests["Query"] == 5 + 8 + 4 + 2
+    # stores+plans+marks, their groups, the ledger filter, and o1's and o2's own template (one each);
+    # no shared template
+    assert meter.requests["BatchGetItem"] == 1 + 1 + 1 + 2
     noon = {s: for_day(s, NOON.date())[0].body or "" for s in ids}
     assert ["本店专享第二杯半价" in noon[s] for s in ids] == [False, True, True, False]
     set_clock(FixedClock(NOON + timedelta(minutes=30)))
