@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import requests
 
+from chalicelib.groups.directory import groups_of
 from chalicelib.groups.models import GroupMembership, GroupRecord, StoreGroups
 from chalicelib.members.models import MemberRecord
 from chalicelib.stats.models import StoreDayStats
@@ -72,6 +73,9 @@ def assert_consistent(store_ids: list[str]) -> dict[str, GroupMembership]:
         state = StoreGroups.get(store_id, consistent_read=True)
         assert int(state.member_count) == per_store[store_id] == sum(int(g.member_count) for g in groups)
         assert int(state.current_seq) == len(groups)
+        # group 1 lists every group the racing joins opened: the batch read by key finds them all
+        assert [(g.seq, g.member_count) for g in groups_of([store_id]).get(store_id, [])] == \
+            [(g.seq, g.member_count) for g in groups]
         stats = list(StoreDayStats.query(store_id))
         joined = sum(int(s.members_joined or 0) for s in stats)
         left = sum(int(s.members_left or 0) for s in stats)

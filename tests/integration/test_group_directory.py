@@ -1,0 +1,198 @@
+"""A batch of stores reads its groups by key (`directory.groups_of`), on
+DynamoDB Local: exactly what a Query per store (`store_groups`) returns,
+for stores with no group, one, several (joins that overflowed), groups
+linked from WeCom chats at other seqs, and groups made before the listing
+(after `backfill_listing`). Through the real SQS consumer, a due post then
+costs no group request of its own, and a failed batch read falls back to a
+Query per store with the same posts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from chalicelib import db
+from chalicelib.campaigns import posts, worker
+from chalicelib.campaigns.store_config import save_store
+from chalicelib.groups import directory, join, ledger
+from chalicelib.groups.models import GroupRecord
+from chalicelib.stores.models import StoreRecord
+from chalicelib.stores.schemas import StoreIn
+from tests.integration.test_campaign_days import DAY, fake_offers, sh, tick  # noqa: F401
+from tests.integration.test_post_batches import _Capture, _Record
+
+pytestmark = pytest.mark.integration
+NOW = datetime(2026, 11, 19, 2, 0, tzinfo=UTC)
+
+
+def shop(store_id: str, capacity: int = 200) -> StoreRecord:
+    body = StoreIn(name="政立路店", city="上海市", lat=31.3, lng=121.5, timezone="Asia/Shanghai",
+                   member_day=None, idle_hour=None, group_capacity=capacity)
+    save_store(store_id, body, datetime(2026, 11, 1, tzinfo=UTC))
+    return StoreRecord.get(store_id, consistent_read=True)
+
+
+def joins(store: StoreRecord, n: int, first: int = 0) -> None:
+    for i in range(first, first + n):
+        join.join(f"{store.store_id}-m{i}", store, NOW)
+
+
+def view(groups: list[GroupRecord]) -> list[tuple[Any, ...]]:
+    return [(g.store_id, int(g.seq), g.group_id, int(g.member_count), int(g.capacity), g.chat_ref, g.webhook_url)
+            for g in groups]
+
+
+def per_store(store_ids: list[str]) -> dict[str, list[tuple[Any, ...]]]:
+    """What the batch path hands a post: the by-key read, else the store's Query."""
+    found = directory.groups_of(store_ids)
+    return {s: view(found[s]) if s in found else view(directory.store_groups(s)) for s in store_ids}
+
+
+def truth(store_ids: list[str]) -> dict[str, list[tuple[Any, ...]]]:
+    return {s: view(directory.store_groups(s)) for s in store_ids}
+
+
+def test_the_by_key_read_is_exactly_the_query_for_every_kind_of_store(ddb_env: dict) -> None:
+    shop("none")
+    one, several = shop("one"), shop("several", capacity=2)
+    joins(one, 1)
+    joins(several, 5)  # groups 1 and 2 full, 3 holds one: the pointer advanced twice
+    linked = shop("linked", capacity=2)
+    joins(linked, 3)
+    ledger.link_group("linked", 7, "chat-7", NOW)  # a WeCom chat at seq 7 (room name #...#7)
+    GroupRecord("linked", 7).update(actions=[GroupRecord.webhook_url.set("http://127.0.0.1:9/robot7")])
+    ids = ["none", "one", "several", "linked"]
+
+    found = directory.groups_of(ids + ["absent"])
+    assert sorted(found) == ["linked", "one", "several"]  # no group 1: queried by the caller
+    assert {s: [int(g.seq) for g in found[s]] for s in found} == {"one": [1], "several": [1, 2, 3],
+                                                                  "linked": [1, 2, 7]}
+    assert per_store(ids) == truth(ids)
+    assert truth(["none"]) == {"none": []}
+
+    # a group made after the read is simply not in it; the next read has it
+    joins(several, 2, first=5)  # group 3 fills, the next opens group 4
+    assert [int(g.seq) for g in found["several"]] == [1, 2, 3]
+    assert [int(g.seq) for g in directory.groups_of(["several"])["several"]] == [1, 2, 3, 4]
+    assert per_store(ids) == truth(ids)
+
+
+def test_a_chat_linked_before_the_first_join_leaves_the_store_to_its_query_until_the_backfill(
+        ddb_env: dict) -> None:
+    """A chat linked at seq 3 while the store has no group 1: the join that
+    then creates group 1 sees the linked seq on the pointer and does not
+    list the store (its Query stays exact); `backfill_listing` lists it.
+    Groups made before the listing (no `listed`) are queried, then listed."""
+    store = shop("early")
+    ledger.link_group("early", 3, "chat-3", NOW)
+    joins(store, 2)
+    legacy = shop("legacy")
+    for seq in (1, 2, 4):  # made by an older version: nothing lists them
+        GroupRecord("legacy", seq, group_id=f"legacy.{seq}", capacity=200, member_count=5, created_at=NOW).save()
+    assert legacy.store_id == "legacy"
+    ids = ["early", "legacy"]
+    assert directory.groups_of(ids) == {}
+    assert per_store(ids) == truth(ids)
+    assert [int(g.seq) for g in directory.store_groups("early")] == [1, 3]
+
+    assert directory.backfill_listing() == (2, 2)
+    found = directory.groups_of(ids)
+    assert {s: [int(g.seq) for g in found[s]] for s in found} == {"early": [1, 3], "legacy": [1, 2, 4]}
+    assert per_store(ids) == truth(ids)
+    assert directory.backfill_listing() == (2, 0)  # nothing left to list
+
+
+def _due_messages(ids: list[str]) -> list[str]:
+    from chalicelib.campaigns.fanout import SqsQueue
+    from chalicelib.campaigns.tick import run_tick
+
+    tick(sh("08:00"))
+    capture = _Capture()
+    assert run_tick(sh("08:30"), SqsQueue("fanout", capture)).outcome["enqueued"] == len(ids)
+    return capture.bodies
+
+
+class _Requests:
+    def __init__(self) -> None:
+        self.by_op: Counter[str] = Counter()
+
+    def __call__(self, model: Any, **_: Any) -> None:
+        self.by_op[model.name] += 1
+
+
+def _consume(bodies: list[str]) -> tuple[dict, Counter[str]]:
+    from chalicelib.campaigns.fanout import process_records
+    from chalicelib.delivery.record import RecordChannel
+
+    meter = _Requests()
+    events = db.connection().client.meta.events
+    events.register("after-call.dynamodb", meter)
+    try:
+        reply = process_records([_Record(b, f"m{i}") for i, b in enumerate(bodies)], sh("08:30"), RecordChannel())
+    finally:
+        events.unregister("after-call.dynamodb", meter)
+    return reply, meter.by_op
+
+
+def _stores_with_groups(prefix: str) -> list[str]:
+    ids = []
+    for i in range(6):
+        store = shop(f"{prefix}{i}", capacity=2)
+        joins(store, i)  # 0..5 members: no group, 1 group, ..., 3 groups
+        ids.append(store.store_id)
+    return ids
+
+
+@pytest.mark.usefixtures("fake_offers")
+def test_an_sqs_batch_reads_its_stores_groups_in_two_requests(ddb_env: dict) -> None:
+    """Six due stores in one SQS batch (0 to 3 groups each): the stores'
+    groups cost one BatchGetItem of their groups 1 and one of their other
+    groups; only the store with no group is queried (its Query finds none).
+    Every post names exactly its store's groups."""
+    ids = _stores_with_groups("b")
+    reply, requests = _consume(_due_messages(ids))
+    assert reply == {"batchItemFailures": []}
+    # stores+plans+marks, groups 1, other groups; the one group-less store's Query; the tick-wide
+    # outbox and slot reads are not in this window (the messages were enqueued before)
+    assert requests["BatchGetItem"] == 3
+    assert requests["Query"] == 1
+    expected = {s: [g.group_id for g in directory.store_groups(s)] for s in ids}
+    assert expected["b0"] == [] and expected["b5"] == ["b5.1", "b5.2", "b5.3"]
+    for store_id in ids:
+        (post,) = posts.for_day(store_id, DAY)
+        assert post.status == "sent" and post.group_ids == expected[store_id]
+
+
+@pytest.mark.usefixtures("fake_offers")
+def test_a_failed_batch_read_falls_back_to_a_query_per_store_with_the_same_posts(
+        ddb_env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = _stores_with_groups("f")
+
+    def broken(store_ids: Any) -> Any:
+        raise RuntimeError("BatchGetItem failed")
+
+    monkeypatch.setattr(worker, "groups_of", broken)
+    reply, requests = _consume(_due_messages(ids))
+    assert reply == {"batchItemFailures": []}
+    assert requests["BatchGetItem"] == 1  # the stores only
+    assert requests["Query"] == len(ids)  # each store's groups
+    for store_id in ids:
+        (post,) = posts.for_day(store_id, DAY)
+        assert post.status == "sent"
+        assert post.group_ids == [g.group_id for g in directory.store_groups(store_id)]
+    assert [len(posts.for_day(s, DAY)[0].group_ids or []) for s in ids] == [0, 1, 1, 2, 2, 3]
+
+
+def test_the_listing_holds_when_a_pointer_advance_meets_a_link(ddb_env: dict) -> None:
+    """Seq 2 opened by the pointer and linked from a chat (both add to the
+    same set): listed once, read once."""
+    store = shop("both", capacity=1)
+    joins(store, 1)
+    ledger.link_group("both", 2, "chat-2", NOW)
+    joins(store, 1, first=1)  # group 1 full: the pointer advances to 2, the join fills it
+    assert per_store(["both"]) == truth(["both"])
+    assert [int(g.seq) for g in directory.groups_of(["both"])["both"]] == [1, 2]
+    assert int(directory.store_groups("both")[1].member_count) == 1
