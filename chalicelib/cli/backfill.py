@@ -33,6 +33,11 @@ own-offers mark (`coupons/own_offers.backfill`: a Scan of the templates
 whose claim window has not ended; the scheduler skips a store's own coupon
 bucket without one).
 
+And it lists every store's groups on its group 1 (`groups/directory.py:
+backfill_listing`: a Scan of the groups' keys and one of the join
+pointers, a set ADD per store) for groups made before the listing, so the
+fan-out reads them by key (`directory.groups_of`) instead of a Query each.
+
 Idempotent: a second run finds nothing to do. Safe beside live traffic."""
 
 from __future__ import annotations
@@ -156,4 +161,8 @@ def backfill_lists(args: argparse.Namespace) -> int:
 
     marked = own_offers.backfill(get_clock().now(), args.dry_run)  # live store-scoped templates' own-offers marks
     print(f"own-offer marks: {'would move' if args.dry_run else 'moved'} {marked}")
+    from chalicelib.groups.directory import backfill_listing
+
+    seen, listed = backfill_listing(args.dry_run)  # group 1 lists the store's other groups (groups_of)
+    print(f"group listings: {seen} stores with groups, {'would list' if args.dry_run else 'listed'} {listed}")
     return 0

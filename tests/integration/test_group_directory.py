@@ -17,6 +17,7 @@ import pytest
 from chalicelib import db
 from chalicelib.campaigns import posts, worker
 from chalicelib.campaigns.store_config import save_store
+from chalicelib.cli import main
 from chalicelib.groups import directory, join, ledger
 from chalicelib.groups.models import GroupRecord
 from chalicelib.stores.models import StoreRecord
@@ -81,7 +82,7 @@ def test_the_by_key_read_is_exactly_the_query_for_every_kind_of_store(ddb_env: d
 
 
 def test_a_chat_linked_before_the_first_join_leaves_the_store_to_its_query_until_the_backfill(
-        ddb_env: dict) -> None:
+        ddb_env: dict, capsys: pytest.CaptureFixture[str]) -> None:
     """A chat linked at seq 3 while the store has no group 1: the join that
     then creates group 1 sees the linked seq on the pointer and does not
     list the store (its Query stays exact); `backfill_listing` lists it.
@@ -98,7 +99,11 @@ def test_a_chat_linked_before_the_first_join_leaves_the_store_to_its_query_until
     assert per_store(ids) == truth(ids)
     assert [int(g.seq) for g in directory.store_groups("early")] == [1, 3]
 
-    assert directory.backfill_listing() == (2, 2)
+    assert main(["backfill-lists", "--dry-run"]) == 0
+    assert "group listings: 2 stores with groups, would list 2" in capsys.readouterr().out
+    assert directory.groups_of(ids) == {}
+    assert main(["backfill-lists"]) == 0
+    assert "group listings: 2 stores with groups, listed 2" in capsys.readouterr().out
     found = directory.groups_of(ids)
     assert {s: [int(g.seq) for g in found[s]] for s in found} == {"early": [1, 3], "legacy": [1, 2, 4]}
     assert per_store(ids) == truth(ids)
