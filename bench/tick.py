@@ -13,9 +13,12 @@ all-store coupon, on its own DynamoDB Local. Measures, in one run:
   PutItem per post at the floor rate measured in the same run,
 - requests and modelled write units per post through the deployed SQS
   fan-out consumer (the tick's messages captured, handed over as SQS
-  records): one message at a time (before) against batches of 10 and 25.
+  records): one message at a time (before) against batches of 10 and 25,
+  with its items read and its group requests per post,
+- the due stores' groups read three ways in the same run: the noon tick's
+  parallel Scan, by key in SQS-size batches (`groups_of`), a Query each.
 
-    .venv/bin/python -m bench.tick [--stores N] [--workers 8]
+    .venv/bin/python -m bench.tick [--stores N] [--workers 8] [--csv stores.csv]
 """
 
 from __future__ import annotations
@@ -236,9 +239,9 @@ def main() -> None:
         setup_at = datetime(*DAY, 7, 0, tzinfo=SH)
         records = store_config.save_stores([(r.store_id, r) for r in rows], setup_at)  # also files their slots
         with GroupRecord.batch_write() as batch:
-            for r in records:
+            for r in records:  # as a store's first join makes it: group 1 lists the others (none)
                 batch.save(GroupRecord(r.store_id, 1, group_id=f"{r.store_id}.1", capacity=200, member_count=50,
-                                       created_at=setup_at))
+                                       created_at=setup_at, listed=1))
         _all_store_coupon(setup_at)
         load_s = time.perf_counter() - t0
         urumqi = sum(1 for r in records if r.timezone == "Asia/Urumqi")
@@ -292,6 +295,7 @@ def main() -> None:
         #     at a time (the consumer before: `worker.handle` per message after one BatchGetItem of the
         #     batch's stores), then SQS batches of 10 and of 25 through `fanout.process_records`.
         sqs_lines = _sqs_consumer(meter, units, channel, 300)
+        group_lines = _group_reads(meter, [r.store_id for r in records])
 
         # 3. The naive baseline in the same run.
         naive_at = datetime(*DAY, 12, 0, tzinfo=SH)
@@ -359,12 +363,34 @@ def main() -> None:
           f"-> {per_day_naive / max(per_day_ours, 1):.0f}x")
     for line in sqs_lines:
         print(line)
+    for line in group_lines:
+        print(line)
     print(f"total bench time {time.perf_counter() - started:.0f}s")
     # every store whose morning slot fires by 10:30: a store that opens later has it moved past 10:30 or
     # dropped (opening hours), so "every store due" is every store but those
     assert posted == busy.due and busy.due >= len(records) - len(records) // 100, f"{posted} posted, {busy.due} due"
     assert busy.outcome["duplicate"] == 0
     assert replay.outcome["posted"] == 0 and replay.outcome["duplicate"] == busy.due
+
+
+class _GroupRequests:
+    """Requests to the groups table (its Queries and BatchGetItems), for the SQS consumer's lines."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.count = 0
+
+    def __call__(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        table = GroupRecord.Meta.table_name
+        if (model.name == "Query" and params.get("TableName") == table) or \
+                (model.name == "BatchGetItem" and table in params.get("RequestItems", {})):
+            with self.lock:
+                self.count += 1
+
+    def take(self) -> int:
+        with self.lock:
+            out, self.count = self.count, 0
+        return out
 
 
 class _Capture:
@@ -412,6 +438,10 @@ def _sqs_consumer(meter: ReadMeter, units: UnitModel, channel: RecordChannel, sh
     ways: list[tuple[str, int]] = [("one message at a time (before)", 10), ("SQS batch of 10", 10),
                                    (f"SQS batch of {FANOUT_BATCH} (deployed)", FANOUT_BATCH)]
     figures: dict[str, float] = {}
+    items: dict[str, float] = {}
+    group_reqs: dict[str, float] = {}
+    group_meter = _GroupRequests()
+    db.connection().client.meta.events.register("provide-client-params.dynamodb", group_meter)
     for n, (name, size) in enumerate(ways):
         mine = bodies[n * share:(n + 1) * share]
         posted = 0
@@ -428,18 +458,67 @@ def _sqs_consumer(meter: ReadMeter, units: UnitModel, channel: RecordChannel, sh
                 assert reply == {"batchItemFailures": []}, reply
                 posted += len(chunk)
         took = time.perf_counter() - t0
-        _, reqs = meter.reset()
+        read, reqs = meter.reset()
         wcu = sum(units.take().values())
         per = sum(reqs.values()) / max(posted, 1)
         figures[name] = per
+        items[name] = read / max(posted, 1)
+        group_reqs[name] = group_meter.take() / max(posted, 1)
         kinds = ", ".join(f"{op} {c / max(posted, 1):.2f}" for op, c in sorted(reqs.items()))
         lines.append(f"  {name}: {per:.2f} requests per post ({kinds}), "
                      f"{wcu / max(posted, 1):.2f} WCU modelled, {posted / took:.0f} posts/s")
     before, deployed = figures[ways[0][0]], figures[ways[2][0]]
     lines.append(f"  SQS consumer requests per post: {deployed:.2f} vs {before:.2f} one at a time "
                  f"= {deployed / before:.2f}x")
+    lines.append(f"  SQS consumer items read per post (deployed batch): {items[ways[2][0]]:.2f} "
+                 f"(one at a time: {items[ways[0][0]]:.2f}); its group reads by key: "
+                 f"{group_reqs[ways[2][0]]:.2f} requests per post (one at a time: {group_reqs[ways[0][0]]:.2f}, "
+                 f"a Query each)")
     lines.append(f"model-inputs sqs_post_requests={deployed:.3f} sqs_post_requests_one_at_a_time={before:.3f}")
     return lines
+
+
+def _group_reads(meter: ReadMeter, store_ids: list[str]) -> list[str]:
+    """The due stores' groups three ways, same stores, same run: the
+    in-process noon tick's parallel Scan (`groups_by_store`), the by-key
+    read of an SQS batch (`groups_of`, 25 stores a call), a Query each
+    (`store_groups`, on a sample). Requests, items and seconds per store;
+    the answers are checked equal."""
+    from chalicelib.campaigns.events import FANOUT_BATCH
+    from chalicelib.groups.directory import groups_by_store, groups_of, store_groups
+
+    def ids(found: dict[str, list[GroupRecord]]) -> dict[str, list[str]]:
+        return {s: [g.group_id for g in found.get(s, [])] for s in sample}
+
+    sample = store_ids[:500]
+    n = len(store_ids)
+    meter.reset()
+    t0 = time.perf_counter()
+    scanned = groups_by_store(store_ids)
+    scan_s = time.perf_counter() - t0
+    scan_items, scan_reqs = meter.reset()
+    t0 = time.perf_counter()
+    by_key: dict[str, list[GroupRecord]] = {}
+    for first in range(0, n, FANOUT_BATCH):
+        by_key.update(groups_of(store_ids[first:first + FANOUT_BATCH]))
+    key_s = time.perf_counter() - t0
+    key_items, key_reqs = meter.reset()
+    t0 = time.perf_counter()
+    queried = {s: store_groups(s) for s in sample}
+    query_s = (time.perf_counter() - t0) * n / len(sample)
+    query_items, query_reqs = meter.reset()
+    assert ids(by_key) == ids(queried), "the by-key read differs from the Queries"
+    if scanned is not None:
+        assert ids(scanned) == ids(queried), "the Scan differs from the Queries"
+    per = len(sample)
+    scan = (f"parallel Scan {sum(scan_reqs.values()) / n:.3f} requests, {scan_items / n:.2f} items, "
+            f"{scan_s:.2f}s" if scanned is not None else "parallel Scan not chosen (groups_by_store: None)")
+    return [f"groups of {n} due stores, same run: {scan}; by key in batches of {FANOUT_BATCH} "
+            f"{sum(key_reqs.values()) / n:.3f} requests, {key_items / n:.2f} items, {key_s:.2f}s; "
+            f"a Query each {sum(query_reqs.values()) / per:.3f} requests, {query_items / per:.2f} items, "
+            f"{query_s:.2f}s (from {per} stores)",
+            f"  by key vs a Query each: {key_s / max(query_s, 1e-9):.2f}x the time"
+            + (f"; parallel Scan vs by key: {scan_s / max(key_s, 1e-9):.2f}x the time" if scanned is not None else "")]
 
 
 def put_floor(n: int, workers: int, tag: str) -> float:
