@@ -65,30 +65,33 @@ def list_other(store_id: str, seq: int) -> None:
 
 
 def backfill_listing(dry_run: bool = False) -> tuple[int, int]:
-    """`cli backfill-lists`: list the groups of stores whose group 1 was
-    made before the listing (one Scan of the groups' keys and one of the
-    pointers; per store one
-    UpdateItem on group 1: ADD the other seqs, SET listed). A set ADD, so a
-    concurrent join or link adding its own seq is kept. (stores seen, listed)."""
+    """`cli backfill-lists`: make every store's group 1 list all its other
+    groups: those made before the listing, and a join pointer's next group
+    an older advance opened. One Scan of the groups' keys, one of the
+    pointers; per store whose group 1 is unlisted or misses a seq, one
+    UpdateItem on group 1 (ADD the missing seqs, SET listed). Set ADDs, so
+    a concurrent join, advance or link adding its own seq is kept.
+    Returns (stores with a group, stores listed or completed)."""
     seqs: dict[str, set[int]] = {}
-    unlisted: set[str] = set()
-    for group in GroupRecord.scan(attributes_to_get=["store_id", "seq", "listed"]):
+    firsts: dict[str, GroupRecord] = {}
+    for group in GroupRecord.scan(attributes_to_get=["store_id", "seq", "listed", "others"]):
         seqs.setdefault(group.store_id, set()).add(int(group.seq))
-        if int(group.seq) == 1 and not group.listed:
-            unlisted.add(group.store_id)
-    # groups not made yet that a join may still make: up to the pointer (an
-    # advance made before the listing), and linked seqs
+        if int(group.seq) == 1:
+            firsts[group.store_id] = group
+    # groups a join may still make: up to the pointer, and linked seqs
     for head in StoreGroups.scan(attributes_to_get=["store_id", "current_seq", "linked"]):
-        if head.store_id in unlisted:
+        if head.store_id in firsts:
             seqs[head.store_id] |= set(range(2, int(head.current_seq or 1) + 1)) | {int(s) for s in head.linked or ()}
     done = 0
-    for store_id in sorted(unlisted):
-        others = seqs[store_id] - {1}
+    for store_id, first in sorted(firsts.items()):
+        missing = seqs[store_id] - {1} - {int(s) for s in first.others or ()}
+        if first.listed and not missing:
+            continue
         actions: list[Action] = [GroupRecord.listed.set(1)]
-        if others:
-            actions.append(GroupRecord.others.add(others))
+        if missing:
+            actions.append(GroupRecord.others.add(missing))
         if not dry_run:
-            try:
+            try:  # never makes a group 1 that is not there
                 GroupRecord(store_id, 1).update(actions=actions, condition=GroupRecord.store_id.exists())
             except UpdateError as exc:
                 if not txn.is_condition_failure(exc):

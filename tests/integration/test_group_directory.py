@@ -98,16 +98,24 @@ def test_a_chat_linked_before_the_first_join_leaves_the_store_to_its_query_until
     assert directory.groups_of(ids) == {}
     assert per_store(ids) == truth(ids)
     assert [int(g.seq) for g in directory.store_groups("early")] == [1, 3]
+    # the one gap before the backfill: an older version linked a chat at seq 5 (no `linked` noted),
+    # then this version's first join made group 1 and listed it without 5
+    gap = shop("gap")
+    GroupRecord("gap", 5, group_id="gap.5", capacity=200, member_count=0, chat_ref="c5", created_at=NOW).save()
+    joins(gap, 1)
+    assert [int(g.seq) for g in directory.groups_of(["gap"])["gap"]] == [1]
+    ids.append("gap")
 
     assert main(["backfill-lists", "--dry-run"]) == 0
-    assert "group listings: 2 stores with groups, would list 2" in capsys.readouterr().out
-    assert directory.groups_of(ids) == {}
+    assert "group listings: 3 stores with groups, would list 3" in capsys.readouterr().out
+    assert sorted(directory.groups_of(ids)) == ["gap"]
     assert main(["backfill-lists"]) == 0
-    assert "group listings: 2 stores with groups, listed 2" in capsys.readouterr().out
+    assert "group listings: 3 stores with groups, listed 3" in capsys.readouterr().out
     found = directory.groups_of(ids)
-    assert {s: [int(g.seq) for g in found[s]] for s in found} == {"early": [1, 3], "legacy": [1, 2, 4]}
+    assert {s: [int(g.seq) for g in found[s]] for s in found} == {"early": [1, 3], "legacy": [1, 2, 4],
+                                                                  "gap": [1, 5]}
     assert per_store(ids) == truth(ids)
-    assert directory.backfill_listing() == (2, 0)  # nothing left to list
+    assert directory.backfill_listing() == (3, 0)  # nothing left to list
 
 
 def _due_messages(ids: list[str]) -> list[str]:
