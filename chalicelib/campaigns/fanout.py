@@ -37,13 +37,6 @@ class InProcessQueue:
         self.workers = workers
         self.groups: dict[str, list[GroupRecord]] | None = None  # the due stores' groups, read once per send
 
-    def _one(self, message: dict[str, Any], known: dict[str, Any] | None = None) -> Counter[str]:
-        try:
-            return worker.handle(message, self.now, self.channel, known, self.groups)
-        except Exception:  # noqa: BLE001 - one bad store must not stop the others; the outbox re-drives
-            log.exception("fan-out message failed", extra={"fields": {"store_id": message.get("store_id")}})
-            return Counter({"errors": 1})
-
     def _batch(self, messages: list[dict[str, Any]]) -> Counter[str]:
         """A worker's share: its stores read together, checked and built one
         by one, their posts created and marked sent together
@@ -54,8 +47,6 @@ class InProcessQueue:
             log.exception("fan-out store read failed", extra={"fields": {"messages": len(messages)}})
             known = None
         total: Counter[str] = Counter()
-        if len(messages) == 1:
-            return self._one(messages[0], known)
         for outcome in worker.handle_batch(messages, self.now, self.channel, known, self.groups):
             total.update(outcome)
         return total

@@ -52,17 +52,11 @@ def retry_message(store_id: str, post_ids: list[str]) -> dict[str, Any]:
 def handle(message: dict[str, Any], now: datetime, channel: Channel,
            known: dict[str, schedule.StoreAndPlan] | None = None,
            groups: dict[str, list[GroupRecord]] | None = None) -> Counter[str]:
-    """`known`: stores and plans read for a batch of messages just before
-    (`prefetch`); a store not in it is read here. `groups`: the groups of
-    the tick's due stores read at once (`groups.directory.groups_by_store`);
-    a store not in it has its groups queried here."""
-    if message["type"] == "retry":
-        return _retry(message["store_id"], message["post_ids"], now, channel)
-    store_id = message["store_id"]
-    found = (known or {}).get(store_id)
-    return _slots(store_id, datetime.fromisoformat(message["start"]), datetime.fromisoformat(message["end"]),
-                  [DueItem(**i) for i in message["items"]], now, channel,
-                  schedule.store_and_plan(store_id) if found is None else found, groups=groups)
+    """One message: `handle_batch` of one, the one path for one message
+    and many (a lone post is still a plain conditional PutItem and a plain
+    sent update, so one message costs what it did on its own path). A
+    failure is `errors` on the outcome (logged), as in a batch."""
+    return handle_batch([message], now, channel, known, groups)[0]
 
 
 @dataclass
@@ -83,7 +77,7 @@ def handle_batch(messages: list[dict[str, Any]], now: datetime, channel: Channel
     then the batch's regular posts are created together (`posts.create_many`:
     one transaction per 25, each put guarded as in `create`) and the ones
     delivered are marked sent together. Clearance slots and retries run
-    one by one as in `handle`. A message that fails while being checked or
+    one by one (`_clearance`, `_retry`). A message that fails while being checked or
     built fails alone; a failure of the batch's writes fails the messages
     whose posts it held (created posts are the outbox's to re-drive)."""
     outcomes: list[Counter[str]] = [Counter() for _ in messages]
@@ -189,10 +183,10 @@ def is_member_day(member_day: str | None, local_date: date) -> bool:
 
 
 def _slots(store_id: str, start: datetime, end: datetime, items: list[DueItem], now: datetime,
-           channel: Channel, current: schedule.StoreAndPlan, drafts: list[_Draft] | None = None,
+           channel: Channel, current: schedule.StoreAndPlan, drafts: list[_Draft],
            message: int = 0, groups: dict[str, list[GroupRecord]] | None = None) -> Counter[str]:
-    """`drafts` given: regular posts are built and appended there for the
-    batch to create, not created here."""
+    """Regular posts are built and appended to `drafts` for the batch to
+    create; a clearance post is made here (`_clearance`)."""
     outcome: Counter[str] = Counter()
     store, custom = current
     plan = {s.slot: s for s in schedule.store_plan(store, custom)} if store else {}
@@ -211,10 +205,10 @@ def _slots(store_id: str, start: datetime, end: datetime, items: list[DueItem], 
                 continue
             if mine is None:
                 mine = store_groups(store_id)
-            if drafts is not None and spec.kind != CLEARANCE:
+            if spec.kind != CLEARANCE:
                 drafts.append(_Draft(message, _draft(store, spec, due[0], due[1], now, mine), mine))
                 continue
-            outcome[_post(store, spec, due[0], due[1], now, channel, mine)] += 1
+            outcome[_clearance(store, spec, due[0], due[1], now, channel, mine)] += 1
     return outcome
 
 
@@ -225,24 +219,18 @@ def _draft(store: StoreRecord, spec: SlotSpec, local_date: date, fire: datetime,
                        member_day=is_member_day(store.member_day, local_date), group_ids=[g.group_id for g in groups])
 
 
-def _post(store: StoreRecord, spec: SlotSpec, local_date: date, fire: datetime, now: datetime, channel: Channel,
-          groups: list[GroupRecord]) -> str:
+def _clearance(store: StoreRecord, spec: SlotSpec, local_date: date, fire: datetime, now: datetime,
+               channel: Channel, groups: list[GroupRecord]) -> str:
+    """A clearance post, alone: the slot is claimed (the post created)
+    before its coupons, so only the claimant issues stock."""
     group_ids = [g.group_id for g in groups]
     member_day = is_member_day(store.member_day, local_date)
-    if spec.kind == CLEARANCE:
-        # Claim the slot before creating coupons: only the claimant issues stock.
-        post = posts.create(store.store_id, spec, local_date, fire, now, body=None, offers=[],
-                            member_day=member_day, group_ids=group_ids)
-        if post is None:
-            return "duplicate"
-        body, offers = content(store, spec, local_date, fire, now)
-        posts.set_content(post, body, offers, member_day, group_ids)
-    else:
-        body, offers = content(store, spec, local_date, fire, now)
-        post = posts.create(store.store_id, spec, local_date, fire, now, body=body, offers=offers,
-                            member_day=member_day, group_ids=group_ids)
-        if post is None:
-            return "duplicate"
+    post = posts.create(store.store_id, spec, local_date, fire, now, body=None, offers=[],
+                        member_day=member_day, group_ids=group_ids)
+    if post is None:
+        return "duplicate"
+    body, offers = content(store, spec, local_date, fire, now)
+    posts.set_content(post, body, offers, member_day, group_ids)
     result = deliver(post, channel, now, groups)
     log.info("posted", extra={"fields": {"store_id": store.store_id, "post_id": post.post_id, "result": result}})
     return "posted"
