@@ -209,3 +209,50 @@ def test_the_listing_holds_when_a_pointer_advance_meets_a_link(ddb_env: dict) ->
     assert per_store(["both"]) == truth(["both"])
     assert [int(g.seq) for g in directory.groups_of(["both"])["both"]] == [1, 2]
     assert int(directory.store_groups("both")[1].member_count) == 1
+
+
+def test_reads_racing_joins_that_open_groups_miss_no_group_that_existed_before_them(ddb_env: dict) -> None:
+    """Four threads join 40 members into a store of 2-member groups (20
+    groups opened by racing advances) while a reader takes, again and
+    again, a Query, the by-key read, and a Query: each by-key read holds at
+    least every group the Query before it saw, and nothing the Query after
+    it did not (a group opened meanwhile may or may not be in it)."""
+    import threading
+
+    store = shop("race", capacity=2)
+    joins(store, 1)  # group 1 exists and lists
+    done = threading.Event()
+    checked: list[tuple[int, int, int]] = []
+    errors: list[BaseException] = []
+
+    def joiner(n: int) -> None:
+        try:
+            for i in range(10):
+                join.join(f"race-t{n}-{i}", store, NOW)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    def reader() -> None:
+        try:
+            while not done.is_set():
+                before = {int(g.seq) for g in directory.store_groups("race")}
+                during = {int(g.seq) for g in directory.groups_of(["race"])["race"]}
+                after = {int(g.seq) for g in directory.store_groups("race")}
+                assert before <= during <= after, (before, during, after)
+                checked.append((len(before), len(during), len(after)))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=joiner, args=(n,)) for n in range(4)]
+    watcher = threading.Thread(target=reader)
+    watcher.start()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    done.set()
+    watcher.join()
+    assert errors == []
+    assert len(checked) >= 5 and checked[0][0] < checked[-1][2]  # the reads overlapped the growth
+    assert [int(g.seq) for g in directory.groups_of(["race"])["race"]] == list(range(1, 22))
+    assert per_store(["race"]) == truth(["race"])
