@@ -22,15 +22,15 @@ from pathlib import Path
 # Measured on DynamoDB Local (capacity units as DynamoDB reports them, GSIs
 # included, transactional items at 2x): the run quoted in docs/capacity.md.
 RECORDED = {
-    "claim_requests": 1.046, "claim_wcu": 18.0, "claim_rcu": 0.394,
+    "claim_requests": 1.029, "claim_wcu": 18.0, "claim_rcu": 0.323,
     "redeem_requests": 1.0, "redeem_wcu": 18.0, "redeem_rcu": 0.0,
     "nearby_requests": 1.505, "nearby_items": 8.12,
-    "post_items": 3.001, "post_requests": 0.195, "post_wcu": 9.0, "post_rcu": 0.528,
+    "post_items": 3.001, "post_requests": 0.192, "post_wcu": 9.0, "post_rcu": 0.531,
     # deployed, posts go through the SQS consumer (bench/tick.py's SQS section): the post row's requests
-    "sqs_post_requests": 1.16,
+    "sqs_post_requests": 0.200,
     "quiet_tick_requests": 15, "quiet_tick_items": 1,
     # the claim transaction's shape (bench/claims.py, second model-inputs line)
-    "claim_items": 6.0, "claim_template_share": 0.0, "claim_shard_share": 0.043,
+    "claim_items": 6.0, "claim_template_share": 0.0, "claim_shard_share": 0.045,
     "max_shards": 99, "transaction_items": 100,
 }
 
