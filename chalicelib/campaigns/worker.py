@@ -134,23 +134,23 @@ def read_groups(messages: list[dict[str, Any]], known: dict[str, schedule.StoreA
     if the read fails (it is an optimisation), is queried on its own in
     `_slots`, as before."""
     have = groups or {}
-    wanted: list[str] = []
-    for message in messages:
-        if message.get("type") != "slots" or message.get("store_id") in have:
-            continue
-        store_id = str(message["store_id"])
-        if known is not None and store_id in known:
-            store = known[store_id][0]
-            if store is None or store.status != "open":
-                continue  # its slots are stale: no post, no groups needed
-        wanted.append(store_id)
-    wanted = list(dict.fromkeys(wanted))
-    if len(wanted) < GROUPS_BY_KEY_MIN:
-        return groups
     try:
+        wanted: list[str] = []
+        for message in messages:
+            store_id = message.get("store_id")
+            if message.get("type") != "slots" or not isinstance(store_id, str) or store_id in have:
+                continue  # a malformed message fails alone in its own turn, not the batch here
+            if known is not None and store_id in known:
+                store = known[store_id][0]
+                if store is None or store.status != "open":
+                    continue  # its slots are stale: no post, no groups needed
+            wanted.append(store_id)
+        wanted = list(dict.fromkeys(wanted))
+        if len(wanted) < GROUPS_BY_KEY_MIN:
+            return groups
         found = groups_of(wanted)
     except Exception:  # noqa: BLE001 - an optimisation only: then each store queries its own
-        log.exception("fan-out groups read failed", extra={"fields": {"stores": len(wanted)}})
+        log.exception("fan-out groups read failed", extra={"fields": {"messages": len(messages)}})
         return groups
     return {**have, **found}
 

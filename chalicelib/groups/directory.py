@@ -69,8 +69,9 @@ def backfill_listing(dry_run: bool = False) -> tuple[int, int]:
     groups: those made before the listing, and a join pointer's next group
     an older advance opened. One Scan of the groups' keys, one of the
     pointers; per store whose group 1 is unlisted or misses a seq, one
-    UpdateItem on group 1 (ADD the missing seqs, SET listed). Set ADDs, so
-    a concurrent join, advance or link adding its own seq is kept.
+    UpdateItem on group 1 (ADD the missing seqs, SET listed); per store with
+    groups but no group 1, its seqs noted on the pointer (`list_other`). Set
+    ADDs, so a concurrent join, advance or link adding its own seq is kept.
     Returns (stores with a group, stores listed or completed)."""
     seqs: dict[str, set[int]] = {}
     firsts: dict[str, GroupRecord] = {}
@@ -79,10 +80,23 @@ def backfill_listing(dry_run: bool = False) -> tuple[int, int]:
         if int(group.seq) == 1:
             firsts[group.store_id] = group
     # groups a join may still make: up to the pointer, and linked seqs
+    noted: dict[str, set[int]] = {}
     for head in StoreGroups.scan(attributes_to_get=["store_id", "current_seq", "linked"]):
+        noted[head.store_id] = {int(s) for s in head.linked or ()}
         if head.store_id in firsts:
             seqs[head.store_id] |= set(range(2, int(head.current_seq or 1) + 1)) | {int(s) for s in head.linked or ()}
     done = 0
+    # stores with groups but no group 1 (chats an older version linked): the
+    # pointer notes their seqs, so the join that makes group 1 does not list
+    # the store without them (it stays on its Query until a backfill lists it)
+    for store_id in sorted(set(seqs) - set(firsts)):
+        unnoted = seqs[store_id] - {1} - noted.get(store_id, set())
+        if not unnoted:
+            continue
+        if not dry_run:
+            for seq in sorted(unnoted):
+                list_other(store_id, seq)
+        done += 1
     for store_id, first in sorted(firsts.items()):
         missing = seqs[store_id] - {1} - {int(s) for s in first.others or ()}
         if first.listed and not missing:

@@ -61,13 +61,17 @@ def current_seq(store_id: str) -> int:
 
 
 def _pointer(store_id: str) -> tuple[int, bool]:
-    """The group joins go to now, and whether a WeCom chat link made (or
-    is making) groups outside the pointer (`StoreGroups.linked`)."""
+    """The group joins go to now, and whether this join may list the
+    store's groups on group 1: only the store's very first join (no
+    `current_seq` yet: every group a join makes later is listed by the
+    advance that opens it), and only if no WeCom chat link made (or is
+    making) groups outside the pointer (`StoreGroups.linked`). A store
+    joined before the listing existed is listed by `cli backfill-lists`."""
     try:
         head = StoreGroups.get(store_id, consistent_read=True)
     except DoesNotExist:
-        return 1, False
-    return int(head.current_seq or 1), bool(head.linked)
+        return 1, True
+    return int(head.current_seq or 1), head.current_seq is None and not head.linked
 
 
 def _store_day(store_id: str, now: datetime, fallback_tz: str) -> date:
@@ -79,7 +83,7 @@ def _store_day(store_id: str, now: datetime, fallback_tz: str) -> date:
 
 
 def _attempt(member_id: str, store: StoreRecord, seq: int, current: GroupMembership | None,
-             now: datetime, linked: bool = True) -> oc.Outcome | None:
+             now: datetime, may_list: bool = False) -> oc.Outcome | None:
     """One all-or-nothing attempt. None = committed; raises txn.Contended on a lost race."""
     gid = group_id(store.store_id, seq)
     tx = txn.Transaction()
@@ -99,11 +103,11 @@ def _attempt(member_id: str, store: StoreRecord, seq: int, current: GroupMembers
         GroupRecord.group_id.set(GroupRecord.group_id | gid),
         GroupRecord.created_at.set(GroupRecord.created_at | now),
     ]
-    # group 1 lists the store's other groups (directory.groups_of): true from
-    # its creation unless a chat link made groups outside the pointer (then
-    # `cli backfill-lists` lists it); the pointer's condition below keeps
-    # that read true until the commit
-    lists = seq == 1 and not linked
+    # group 1 lists the store's other groups (directory.groups_of): set by the
+    # store's first join unless a chat link made groups outside the pointer
+    # (then `cli backfill-lists` lists it); the pointer's condition below
+    # keeps that read true until the commit
+    lists = seq == 1 and may_list
     if lists:
         group_actions.append(GroupRecord.listed.set(GroupRecord.listed | 1))
     tx.update(oc.GROUP, GroupRecord(store.store_id, seq), group_actions,
@@ -118,7 +122,7 @@ def _attempt(member_id: str, store: StoreRecord, seq: int, current: GroupMembers
     else:
         is_current = StoreGroups.current_seq == seq
     if lists:
-        is_current = is_current & StoreGroups.linked.does_not_exist()
+        is_current = StoreGroups.current_seq.does_not_exist() & StoreGroups.linked.does_not_exist()
     tx.update(oc.POINTER, StoreGroups(store.store_id), pointer_actions, condition=is_current)
 
     tx.update(oc.MEMBER, MemberRecord(member_id), [
@@ -172,9 +176,9 @@ def join(member_id: str, store: StoreRecord, now: datetime) -> Placement:
             return Placement(current.store_id, int(current.seq), current.group_id)
         if store.status != "open":
             raise StoreClosed(f"store {store.store_id} is closed")
-        seq, linked = _pointer(store.store_id)
+        seq, may_list = _pointer(store.store_id)
         try:
-            result = _attempt(member_id, store, seq, current, now, linked)
+            result = _attempt(member_id, store, seq, current, now, may_list)
         except txn.Contended:
             continue
         if result is None:

@@ -172,7 +172,10 @@ def link_group(store_id: str, seq: int, chat_id: str, now: datetime) -> None:
         capacity = int(StoreRecord.get(store_id).group_capacity)
     except DoesNotExist:
         capacity = CHAT_LIMIT
-    list_other(store_id, seq)  # before the group exists: a batch read of the store's groups finds it
+    try:  # a group that exists was listed when it was made (or is the backfill's): no pointer write per callback
+        GroupRecord.get(store_id, seq, consistent_read=True, attributes_to_get=["seq"])
+    except DoesNotExist:
+        list_other(store_id, seq)  # before the group exists: a batch read of the store's groups finds it
     try:
         GroupRecord(store_id, seq).update(actions=[
             GroupRecord.chat_ref.set(chat_id),

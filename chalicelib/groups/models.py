@@ -39,10 +39,10 @@ class GroupRecord(Model):
     # On group 1 only. `listed` = 1: `others` holds the seq of every other
     # group of the store (and maybe seqs never created: a reader skips
     # keys that are not there). Written with what creates a group: the
-    # join that creates group 1 (when no group is linked outside the
-    # pointer: `StoreGroups.linked`), the pointer's advance to N+1 (in its
-    # transaction), a WeCom chat linked at another seq (before it creates
-    # the group), and `cli backfill-lists` for groups made before.
+    # store's first join, which creates group 1 (when no group is linked
+    # outside the pointer: `StoreGroups.linked`), the pointer's advance to
+    # N+1 (in its transaction), a WeCom chat linked at another seq (before
+    # it creates the group), and `cli backfill-lists` for groups made before.
     listed = NumberAttribute(null=True)
     others = NumberSetAttribute(null=True)
 

@@ -256,3 +256,56 @@ def test_reads_racing_joins_that_open_groups_miss_no_group_that_existed_before_t
     assert len(checked) >= 5 and checked[0][0] < checked[-1][2]  # the reads overlapped the growth
     assert [int(g.seq) for g in directory.groups_of(["race"])["race"]] == list(range(1, 22))
     assert per_store(["race"]) == truth(["race"])
+
+
+def test_a_join_into_a_group_1_made_before_the_listing_does_not_list_it(ddb_env: dict) -> None:
+    """Made by an older version: group 1 with room, the pointer at 1, and a
+    chat an older version linked at seq 2 (no `linked` noted). A join after
+    the deploy, before the backfill, must not mark group 1 listed (it would
+    name no other group and posts would skip group 2's members)."""
+    from chalicelib.groups.models import StoreGroups
+
+    store = shop("old1")
+    GroupRecord("old1", 1, group_id="old1.1", capacity=200, member_count=3, created_at=NOW).save()
+    GroupRecord("old1", 2, group_id="old1.2", capacity=200, member_count=0, chat_ref="c2", created_at=NOW).save()
+    StoreGroups("old1", current_seq=1, member_count=3).save()
+    joins(store, 2)
+    assert directory.groups_of(["old1"]) == {}  # not listed: its Query stays exact
+    assert per_store(["old1"]) == truth(["old1"])
+    directory.backfill_listing()
+    assert [int(g.seq) for g in directory.groups_of(["old1"])["old1"]] == [1, 2]
+
+
+def test_the_backfill_notes_groups_of_a_store_without_group_1_so_its_first_join_does_not_list_it(
+        ddb_env: dict) -> None:
+    store = shop("nofirst")
+    GroupRecord("nofirst", 2, group_id="nofirst.2", capacity=200, member_count=0, chat_ref="c2",
+                created_at=NOW).save()  # an older version's chat link; no group 1, no pointer
+    assert directory.backfill_listing() == (1, 1)
+    assert directory.backfill_listing() == (1, 0)  # noted once
+    joins(store, 1)  # the store's first join makes group 1
+    assert directory.groups_of(["nofirst"]) == {}  # the linked seq keeps it on its Query
+    assert per_store(["nofirst"]) == truth(["nofirst"])
+    directory.backfill_listing()
+    assert [int(g.seq) for g in directory.groups_of(["nofirst"])["nofirst"]] == [1, 2]
+
+
+def test_linking_a_chat_to_a_group_that_exists_writes_nothing_to_the_pointer(ddb_env: dict) -> None:
+    from chalicelib.groups.models import StoreGroups
+
+    store = shop("bound", capacity=2)
+    joins(store, 3)  # groups 1 and 2, both made by joins (group 2 listed by the advance)
+    ledger.link_group("bound", 2, "chat-2", NOW)
+    ledger.link_group("bound", 2, "chat-2", NOW)  # every callback re-syncs the chat
+    assert StoreGroups.get("bound", consistent_read=True).linked is None  # the joins' hot item left alone
+    assert GroupRecord.get("bound", 2, consistent_read=True).chat_ref == "chat-2"
+    assert [int(g.seq) for g in directory.groups_of(["bound"])["bound"]] == [1, 2]
+
+
+def test_a_malformed_slots_message_does_not_fail_the_batchs_group_read(ddb_env: dict) -> None:
+    one, two = shop("r1"), shop("r2")
+    joins(one, 1)
+    joins(two, 1)
+    messages = [{"type": "slots"}, {"type": "slots", "store_id": "r1"}, {"type": "slots", "store_id": "r2"}]
+    found = worker.read_groups(messages, None, None)
+    assert found is not None and sorted(found) == ["r1", "r2"]
