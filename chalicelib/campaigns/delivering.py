@@ -12,7 +12,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from chalicelib import logs, metrics
+from chalicelib import logs, metrics, retry
 from chalicelib.campaigns import posts
 from chalicelib.campaigns.models import PostRecord
 from chalicelib.delivery.channel import Channel, Deferred, Delivered, Target
@@ -21,6 +21,7 @@ from chalicelib.groups.directory import store_groups
 from chalicelib.groups.models import GroupRecord
 
 log = logs.get_logger("campaigns.delivering")
+FALLBACK_BUDGET_S = 10.0  # the per-post fallback's retries, all posts together
 
 
 @dataclass
@@ -96,13 +97,14 @@ def _record_sent(sent: list[tuple[PostRecord, str | None]], now: datetime, quiet
     except Exception:  # noqa: BLE001 - then post by post; what still fails is re-driven by the outbox
         log.exception("batched sent transition failed; recording post by post", extra={"fields": {"posts": len(sent)}})
     first: Exception | None = None
-    for post, last_part in sent:
-        try:
-            posts.mark_sent(post, now, last_part=last_part)
-            metrics.count("PostsSent")
-        except Exception as exc:  # noqa: BLE001 - the next posts still get their chance
-            log.exception("sent transition failed", extra={"fields": {"post_id": post.post_id}})
-            first = first or exc
+    with retry.budget(FALLBACK_BUDGET_S):  # a DynamoDB outage must not hold the worker past its timeout
+        for post, last_part in sent:
+            try:
+                posts.mark_sent(post, now, last_part=last_part)
+                metrics.count("PostsSent")
+            except Exception as exc:  # noqa: BLE001 - the next posts still get their chance
+                log.exception("sent transition failed", extra={"fields": {"post_id": post.post_id}})
+                first = first or exc
     if first is not None and not quiet:
         raise first
 
