@@ -255,6 +255,19 @@ def _done(policy: StorePolicy | None, store: StoreRecord, now: datetime) -> bool
     return bool(stamp and stamp >= chain.local_day(now, store.timezone))
 
 
+def _refile(store: StoreRecord, now: datetime) -> None:
+    """Re-file the store's slots from the store as it stands (a consistent
+    read): the run's copy comes from an eventually consistent read and may
+    miss a save made just before `now`, whose version our apply passed
+    (`updated_at <= now`); filed from that copy under the apply's newer
+    version, the index would keep the old hours over the save's."""
+    try:
+        current = StoreRecord.get(store.store_id, consistent_read=True)
+    except StoreRecord.DoesNotExist:
+        return
+    reindex_stores([current], now)
+
+
 def _decide(store: StoreRecord, policy: StorePolicy | None, insights: dict[str, Any], numbers: Numbers,
             now: datetime, summary: RefreshSummary, force: bool = False) -> None:
     for attempt in retry.attempts(what="the insights refresh"):
@@ -266,7 +279,7 @@ def _decide(store: StoreRecord, policy: StorePolicy | None, insights: dict[str, 
         applied = policies.apply_due(store, policy, now)
         summary.applied += len(applied.fields)
         if applied.refile:
-            reindex_stores([store], now)  # the clearance slot moves with the idle hour
+            _refile(store, now)  # the clearance slot moves with the idle hour
         pins: dict[str, Any] = dict(policy.pins or {})
         for name in FIELDS:
             insight = insights[name]

@@ -151,3 +151,34 @@ def test_an_apply_cancelled_by_a_transaction_conflict_is_tried_again_not_failed(
         assert proxy.counts["conflict:TransactWriteItems"] == 1
     assert (london.errors, london.stores) == (0, 1)
     assert london.applied == len(assert_applied_once(LONDON))
+
+
+def test_the_re_file_after_an_apply_reads_the_store_as_it_stands_not_the_runs_copy(
+        chain_stores: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A save just before the run's `now` that the run's (eventually
+    consistent) read missed: the apply passes it (`updated_at <= now`) and
+    stamps the newer version, so the slots must be filed from the store
+    with that save in it, not from the run's copy."""
+    from chalicelib.insights import refresh
+
+    assert run_refresh(FIRST, 8).errors == 0
+    real_apply = policies.apply_due
+
+    def after_a_missed_save(store: StoreRecord, policy: StorePolicy, now: Any) -> Any:
+        if store.store_id == LONDON:  # the run's copy is read; a save lands just before `now`
+            StoreRecord(LONDON).update(actions=[StoreRecord.name.set("Soho, renamed"),
+                                                StoreRecord.updated_at.set(now - timedelta(seconds=1))])
+        return real_apply(store, policy, now)
+
+    filed: list[tuple[str, str]] = []
+    real_reindex = refresh.reindex_stores
+
+    def record(stores: list[StoreRecord], now: Any) -> int:
+        filed.extend((s.store_id, s.name) for s in stores)
+        return real_reindex(stores, now)
+
+    monkeypatch.setattr(policies, "apply_due", after_a_missed_save)
+    monkeypatch.setattr(refresh, "reindex_stores", record)
+    assert run_refresh(LONDON_MIDNIGHT, 8).errors == 0
+    assert filed == [(LONDON, "Soho, renamed")]
+    assert_applied_once(LONDON)
