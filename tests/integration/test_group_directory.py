@@ -309,3 +309,27 @@ def test_a_malformed_slots_message_does_not_fail_the_batchs_group_read(ddb_env: 
     messages = [{"type": "slots"}, {"type": "slots", "store_id": "r1"}, {"type": "slots", "store_id": "r2"}]
     found = worker.read_groups(messages, None, None)
     assert found is not None and sorted(found) == ["r1", "r2"]
+
+
+def test_a_chat_linked_between_the_first_joins_read_and_its_commit_keeps_the_store_unlisted(
+        ddb_env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first join reads the pointer (no groups, no links), then a WeCom
+    chat is linked at seq 3 before the join commits: the join's pointer
+    condition (`linked` still absent) refuses it, the retry reads the link
+    and does not list group 1, so the store stays on its exact Query."""
+    store = shop("race")
+    real = join._pointer
+    linked: list[int] = []
+
+    def read_then_link(store_id: str) -> tuple[int, bool]:
+        seen = real(store_id)
+        if not linked:
+            linked.append(3)
+            ledger.link_group(store_id, 3, "chat-3", NOW)  # lands after the read, before the commit
+        return seen
+
+    monkeypatch.setattr(join, "_pointer", read_then_link)
+    joins(store, 1)
+    assert [int(g.seq) for g in directory.store_groups("race")] == [1, 3]
+    assert directory.groups_of(["race"]) == {}  # not listed short of group 3
+    assert per_store(["race"]) == truth(["race"])
