@@ -9,6 +9,7 @@ models in its `models.py` as `MODELS`; `MODEL_MODULES` names those modules.
 from __future__ import annotations
 
 import importlib
+import threading
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -57,6 +58,8 @@ def bind(settings: Settings) -> None:
     _connection = Connection(region=settings.region, host=settings.dynamodb_endpoint,
                              max_retry_attempts=settings.ddb_max_retries, connect_timeout_seconds=2,
                              read_timeout_seconds=settings.ddb_read_timeout_s)
+    _connection.client.meta.events.register("after-call.dynamodb.BatchGetItem", _pace_unprocessed_keys,
+                                            unique_id="storeloop-pace-unprocessed")
     for model in all_models():
         model.Meta.table_name = table_name(model, settings)
         model.Meta.host = settings.dynamodb_endpoint
@@ -65,6 +68,27 @@ def bind(settings: Settings) -> None:
         model._connection = None  # drop a connection made for other settings
         model._get_connection().connection._client = _connection.client
     _bound_to = settings
+
+
+_short_pages = threading.local()  # per thread: BatchGetItem pages in a row that left keys unprocessed
+
+
+def _pace_unprocessed_keys(parsed: dict[str, Any] | None = None, **_: Any) -> None:
+    """PynamoDB's `batch_get` asks again for unprocessed keys at once, in a
+    loop with no pause; DynamoDB's advice is an exponential back-off. Here,
+    after each BatchGetItem answer: a short page waits (`retry.pace_unprocessed`,
+    503 past the budget), a full one resets the streak."""
+    from chalicelib import retry
+
+    if not (parsed and parsed.get("UnprocessedKeys")):
+        _short_pages.streak = 0
+        return
+    _short_pages.streak = getattr(_short_pages, "streak", 0) + 1
+    try:
+        retry.pace_unprocessed(_short_pages.streak)
+    except retry.Unavailable:
+        _short_pages.streak = 0  # this read gives up; the next starts afresh
+        raise
 
 
 def connection() -> Connection:

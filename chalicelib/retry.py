@@ -72,3 +72,19 @@ def attempts(*, base_s: float = BASE_S, cap_s: float = CAP_S, what: str = "this 
         if time.monotonic() + pause >= deadline:
             raise Unavailable(f"{what} is contended right now; try again", retry_after_s=1)
         time.sleep(pause)
+
+
+MAX_UNPROCESSED_PAGES = 12  # outside any budget: full-jitter waits of ~1.2 s in all, then 503
+
+
+def pace_unprocessed(streak: int, *, what: str = "a batch read") -> None:
+    """The back-off between a batch's pages when DynamoDB left keys
+    unprocessed (BatchGetItem under throttling): PynamoDB asks again at once,
+    so `db.py` calls this from botocore's after-call event, `streak` being
+    how many pages in a row came back short. Full jitter as `attempts()`,
+    never past the budget (`Unavailable`: 503 try_again)."""
+    pause = delay_s(streak)
+    deadline = _deadline.get()
+    if streak > MAX_UNPROCESSED_PAGES or (deadline is not None and time.monotonic() + pause >= deadline):
+        raise Unavailable(f"{what} is throttled right now; try again", retry_after_s=1)
+    time.sleep(pause)
