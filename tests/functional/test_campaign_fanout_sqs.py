@@ -65,24 +65,13 @@ def test_the_tick_enqueues_one_message_per_due_store_and_the_consumer_posts(
     assert sorted(m["store_id"] for m in messages) == ["s0", "s1", "s2"]
     messages.append(messages[0])  # a redelivery in the same batch
     messages.append({"type": "slots", "store_id": "s9", "start": "bad", "end": "bad", "items": []})  # a poison one
-    from app import app
-
     meter = ItemMeter()
-    events = db.connection().client.meta.events
-    events.register("after-call.dynamodb", meter)
-    try:
-        with Client(app) as chalice:
-            event = chalice.events.generate_sqs_event(message_bodies=[json.dumps(m) for m in messages],
-                                                      queue_name="fanout-test")
-            reply = chalice.lambda_.invoke("campaigns_fanout", event).payload
-    finally:
-        events.unregister("after-call.dynamodb", meter)
+    reply, record_ids = _invoke(messages, meter)
     # the batch's stores (s0..s2 and the poison message's s9) and their plans: one BatchGetItem for all,
     # no GetItem per message; then one of the open stores' groups 1 (none here: each store is queried)
     assert meter.requests["BatchGetItem"] == 2 and meter.requests["GetItem"] == 0
     failed = reply["batchItemFailures"]
     assert len(failed) == 1  # only the poison message goes back to SQS
-    record_ids = [r["messageId"] for r in event["Records"]]
     assert failed[0]["itemIdentifier"] == record_ids[-1]
     for i in range(3):
         assert [(p.slot, p.status) for p in posts.for_day(f"s{i}", AT.date())] == [("morning", "sent")]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -35,6 +37,26 @@ def sent_count(store_id: str, day: date = DAY) -> int:
         return int(StoreDayStats.get(store_id, day.isoformat(), consistent_read=True).posts_sent or 0)
     except StoreDayStats.DoesNotExist:
         return 0
+
+
+@contextmanager
+def requests_on(table_suffix: str) -> Iterator[list[str]]:
+    """The operations sent to tables whose name ends with `table_suffix` while inside."""
+    from chalicelib import db
+
+    sent: list[str] = []
+
+    def note(params: dict, model: object, **_: object) -> None:
+        if str(params.get("TableName", "")).endswith(table_suffix):
+            sent.append(model.name)  # type: ignore[attr-defined]
+
+    events = db.connection().client.meta.events
+    events.register("provide-client-params.dynamodb", note)
+    try:
+        yield sent
+    finally:
+        events.unregister("provide-client-params.dynamodb", note)
+
 
 
 def test_a_batch_creates_the_posts_that_do_not_exist_and_refuses_the_others(ddb_env: dict) -> None:
@@ -128,7 +150,6 @@ def test_a_tick_writes_a_workers_batch_in_two_transactions(ddb_env: dict) -> Non
 @pytest.mark.usefixtures("fake_offers")
 def test_a_noon_size_tick_reads_the_due_stores_groups_in_one_parallel_scan(ddb_env: dict,
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    from chalicelib import db
     from chalicelib.delivery.record import recorded
     from chalicelib.groups import directory
 
@@ -137,19 +158,9 @@ def test_a_noon_size_tick_reads_the_due_stores_groups_in_one_parallel_scan(ddb_e
     for store_id, n in groups.items():
         add_store(store_id, groups=n, idle_hour=None)
     tick(sh("08:00"))
-    asked: list[tuple[str, str]] = []
-
-    def note(params: dict, model: object, **_: object) -> None:
-        asked.append((model.name, str(params.get("TableName", ""))))  # type: ignore[attr-defined]
-
-    events = db.connection().client.meta.events
-    events.register("provide-client-params.dynamodb", note)
-    try:
+    with requests_on("groups") as on_groups:
         summary = tick(sh("08:30"), workers=2)
-    finally:
-        events.unregister("provide-client-params.dynamodb", note)
     assert summary.outcome["posted"] == 4
-    on_groups = [op for op, table in asked if table.endswith("groups")]
     assert sorted(on_groups) == ["DescribeTable"] + ["Scan"] * directory.SCAN_SEGMENTS  # no Query per store
     for store_id, n in groups.items():
         (post,) = posts.for_day(store_id, DAY)
@@ -205,7 +216,6 @@ def test_messages_that_were_never_written_leave_their_posts_unsent_and_re_driven
 
 @pytest.mark.usefixtures("fake_offers")
 def test_cli_tick_reads_the_groups_once_for_all_its_chunks(ddb_env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
-    from chalicelib import db
     from chalicelib.campaigns.cli import ProgressQueue
     from chalicelib.campaigns.fanout import InProcessQueue
     from chalicelib.campaigns.tick import run_tick
@@ -216,20 +226,10 @@ def test_cli_tick_reads_the_groups_once_for_all_its_chunks(ddb_env: dict, monkey
     for i in range(30):
         add_store(f"k{i}", idle_hour=None)
     tick(sh("08:00"))
-    asked: list[tuple[str, str]] = []
-
-    def note(params: dict, model: object, **_: object) -> None:
-        asked.append((model.name, str(params.get("TableName", ""))))  # type: ignore[attr-defined]
-
-    events = db.connection().client.meta.events
-    events.register("provide-client-params.dynamodb", note)
-    try:
+    with requests_on("groups") as on_groups:
         at = sh("08:30")
         summary = run_tick(at, ProgressQueue(InProcessQueue(at, RecordChannel(), workers=1)))  # chunks of 25
-    finally:
-        events.unregister("provide-client-params.dynamodb", note)
     assert summary.outcome["posted"] == 30
-    on_groups = [op for op, table in asked if table.endswith("groups")]
     assert sorted(on_groups) == ["DescribeTable"] + ["Scan"] * directory.SCAN_SEGMENTS
 
 
