@@ -17,6 +17,7 @@ from pynamodb.exceptions import TableError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from chalicelib import retry
 from chalicelib.settings import Settings, get_settings
 
 MODEL_MODULES = (
@@ -78,8 +79,6 @@ def _pace_unprocessed_keys(parsed: dict[str, Any] | None = None, **_: Any) -> No
     loop with no pause; DynamoDB's advice is an exponential back-off. Here,
     after each BatchGetItem answer: a short page waits (`retry.pace_unprocessed`,
     503 past the budget), a full one resets the streak."""
-    from chalicelib import retry
-
     if not (parsed and parsed.get("UnprocessedKeys")):
         _short_pages.streak = 0
         return

@@ -68,10 +68,14 @@ def attempts(*, base_s: float = BASE_S, cap_s: float = CAP_S, what: str = "this 
     while True:
         yield attempt
         attempt += 1
-        pause = delay_s(attempt, base_s, cap_s)
-        if time.monotonic() + pause >= deadline:
-            raise Unavailable(f"{what} is contended right now; try again", retry_after_s=1)
-        time.sleep(pause)
+        _wait(delay_s(attempt, base_s, cap_s), deadline, f"{what} is contended right now; try again")
+
+
+def _wait(pause: float, deadline: float, refusal: str) -> None:
+    """Sleep `pause`, or raise `Unavailable` (503 try_again) if it would end past `deadline`."""
+    if time.monotonic() + pause >= deadline:
+        raise Unavailable(refusal, retry_after_s=1)
+    time.sleep(pause)
 
 
 MAX_UNPROCESSED_PAGES = 12  # outside any budget: full-jitter waits of ~1.2 s in all, then 503
@@ -83,8 +87,7 @@ def pace_unprocessed(streak: int, *, what: str = "a batch read") -> None:
     so `db.py` calls this from botocore's after-call event, `streak` being
     how many pages in a row came back short. Full jitter as `attempts()`,
     never past the budget (`Unavailable`: 503 try_again)."""
-    pause = delay_s(streak)
-    deadline = _deadline.get()
-    if streak > MAX_UNPROCESSED_PAGES or (deadline is not None and time.monotonic() + pause >= deadline):
-        raise Unavailable(f"{what} is throttled right now; try again", retry_after_s=1)
-    time.sleep(pause)
+    refusal = f"{what} is throttled right now; try again"
+    if streak > MAX_UNPROCESSED_PAGES:
+        raise Unavailable(refusal, retry_after_s=1)
+    _wait(delay_s(streak), _deadline.get() or float("inf"), refusal)
