@@ -17,7 +17,6 @@ from pynamodb.exceptions import TableError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import retry
 from chalicelib.settings import Settings, get_settings
 
 MODEL_MODULES = (
@@ -79,6 +78,8 @@ def _pace_unprocessed_keys(parsed: dict[str, Any] | None = None, **_: Any) -> No
     loop with no pause; DynamoDB's advice is an exponential back-off. Here,
     after each BatchGetItem answer: a short page waits (`retry.pace_unprocessed`,
     503 past the budget), a full one resets the streak."""
+    from chalicelib import retry  # not at import: `import app` loads db.py and stays lean (docs/cold_start.md)
+
     if not (parsed and parsed.get("UnprocessedKeys")):
         _short_pages.streak = 0
         return
