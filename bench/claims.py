@@ -16,8 +16,9 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -191,6 +192,60 @@ SHAPES: dict[str, tuple[str, ...] | None] = {
     "coupon alone (1)": ("store-day-stats", "coupon-audit", "stores", "coupon-redemptions"),
     "coupon UpdateItem, no transaction": None,
 }
+
+
+# A claim's transaction with items left out (by table), the same way: 4 items
+# (coupon, stock, member count, store check) are what its guards need
+# (no id reused, no oversell, exact limits, fresh store terms), plus the
+# short code's uniqueness.
+CLAIM_SHAPES: dict[str, tuple[str, ...] | None] = {
+    "as sent (6 items)": (),
+    "without the day-stats ADD (5)": ("store-day-stats",),
+    "without day stats and short code (4)": ("store-day-stats", "coupon-short-codes"),
+    "coupon + stock + member count (3)": ("store-day-stats", "coupon-short-codes", "stores"),
+    "coupon + stock (2)": ("store-day-stats", "coupon-short-codes", "stores", "coupon-claim-counts"),
+    "coupon alone (1)": ("store-day-stats", "coupon-short-codes", "stores", "coupon-claim-counts", "coupon-stock"),
+}
+
+
+def shape_ratios(shapes: dict[str, tuple[str, ...] | None], captured: list[dict],  # type: ignore[type-arg]
+                 floor_at: Callable[[int], bool], client: object, clients: int, per_shape: int,
+                 rounds: int = 2) -> dict[str, float]:
+    """Each shape's throughput over the floor's: `per_shape` captured
+    transactions per shape, replayed raw with its tables left out, in
+    `rounds` turns with as many floor operations (`floor_at(k)`, k unique)."""
+    took = {name: 0.0 for name in ("floor", *shapes)}
+    chunk = max(per_shape // rounds, 1)
+    for r in range(rounds):
+        for k, name in enumerate(shapes):
+            idx = [k * per_shape + r * chunk + i for i in range(chunk)]
+            took["floor"] += timed("floor", len(idx), clients, lambda i, c=idx: floor_at(c[i])).seconds
+            took[name] += timed(name, len(idx), clients, lambda i, c=idx, name=name: _send_shaped(
+                client, captured[c[i]], shapes[name])).seconds
+    floor_rate = len(shapes) * rounds * chunk / took["floor"]
+    return {name: rounds * chunk / took[name] / floor_rate for name in shapes}
+
+
+@contextmanager
+def transactions_kept(client: object) -> Iterator[list[dict]]:  # type: ignore[type-arg]
+    """Inside: every TransactWriteItems the service sends is kept (its
+    parameters) and answered "yes" without reaching DynamoDB."""
+    kept: list[dict] = []  # type: ignore[type-arg]
+    events = client.meta.events  # type: ignore[attr-defined]
+
+    def keep(params: dict, **_: object) -> None:  # type: ignore[type-arg]
+        kept.append(dict(params))
+
+    def answer(**_: object) -> tuple[object, dict]:  # type: ignore[type-arg]
+        return SimpleNamespace(status_code=200), {}  # as if DynamoDB had said yes
+
+    events.register("provide-client-params.dynamodb.TransactWriteItems", keep, unique_id="bench-keep")
+    events.register("before-call.dynamodb.TransactWriteItems", answer, unique_id="bench-answer")
+    try:
+        yield kept
+    finally:
+        events.unregister("provide-client-params.dynamodb.TransactWriteItems", unique_id="bench-keep")
+        events.unregister("before-call.dynamodb.TransactWriteItems", unique_id="bench-answer")
 
 
 def _send_shaped(client: object, params: dict, drop: tuple[str, ...] | None) -> bool:  # type: ignore[type-arg]
@@ -380,25 +435,13 @@ def bench(n: int, clients: int, n_stores: int) -> None:
         fresh = list(pool.map(lambda i: claims.claim(roomy.template_id, stores[i % n_stores], f"replay-{i}",
                                                      datetime.now(UTC)), range(2 * extra + len(SHAPES) * per_shape)))
     replay_held, service_held = fresh[:extra] + fresh[2 * extra:], fresh[extra:2 * extra]
-    captured: list[dict] = []  # type: ignore[type-arg]
-    events = db.connection().client.meta.events
-
-    def keep(params: dict, **_: object) -> None:  # type: ignore[type-arg]
-        captured.append(dict(params))
-
-    def answer(**_: object) -> tuple[object, dict]:  # type: ignore[type-arg]
-        return SimpleNamespace(status_code=200), {}  # as if DynamoDB had said yes
-
-    events.register("provide-client-params.dynamodb.TransactWriteItems", keep, unique_id="bench-keep")
-    events.register("before-call.dynamodb.TransactWriteItems", answer, unique_id="bench-answer")
-    cpu = time.process_time()
-    try:
-        for i, coupon in enumerate(replay_held):
-            redemptions.redeem(redemptions.code_for(coupon, key), clerk(i), datetime.now(UTC), spend_fen=1000)
-    finally:
-        cpu = time.process_time() - cpu
-        events.unregister("provide-client-params.dynamodb.TransactWriteItems", unique_id="bench-keep")
-        events.unregister("before-call.dynamodb.TransactWriteItems", unique_id="bench-answer")
+    with transactions_kept(db.connection().client) as captured:
+        cpu = time.process_time()
+        try:
+            for i, coupon in enumerate(replay_held):
+                redemptions.redeem(redemptions.code_for(coupon, key), clerk(i), datetime.now(UTC), spend_fen=1000)
+        finally:
+            cpu = time.process_time() - cpu
     measure_raw = boto3.client("dynamodb", endpoint_url=settings.dynamodb_endpoint, region_name=settings.region)
     measure_capacity(measure_raw)
     with ClaimCount.batch_write() as batch:
@@ -432,16 +475,24 @@ def bench(n: int, clients: int, n_stores: int) -> None:
     with ClaimCount.batch_write() as batch:
         for i in range(len(SHAPES) * per_shape):
             batch.save(ClaimCount(f"floor3-{i}", "t", claimed=0))
-    shape_time = {name: 0.0 for name in ("floor", *SHAPES)}
-    shape_rounds = 2
-    shape_chunk = max(per_shape // shape_rounds, 1)
-    for r in range(shape_rounds):
-        for k, name in enumerate(SHAPES):
-            idx = [k * per_shape + r * shape_chunk + i for i in range(shape_chunk)]
-            shape_time["floor"] += timed("floor", len(idx), clients, lambda i, c=idx: floor_redeem_at(
-                f"floor3-{c[i]}")).seconds
-            shape_time[name] += timed(name, len(idx), clients, lambda i, c=idx, name=name: _send_shaped(
-                measure_raw, shaped[c[i]], SHAPES[name])).seconds
+    redeem_shapes = shape_ratios(SHAPES, shaped, lambda k: floor_redeem_at(f"floor3-{k}"), measure_raw, clients,
+                                 per_shape)
+
+    # The same for a claim's transaction: fresh claims on a template of their
+    # own, kept unsent, then replayed raw with items left out, taking turns
+    # with the claim floor (the interleaved line's conditional decrement).
+    shapes_template = create_template(TemplateIn(
+        title="shapes", kind="amount_off", value=500, total_stock=n * 10, claim_start=now - timedelta(hours=1),
+        claim_end=now + timedelta(hours=1), valid_days=1), now)
+    with transactions_kept(db.connection().client) as claim_captured:
+        claim_cpu = time.process_time()
+        for i in range(len(CLAIM_SHAPES) * per_shape):
+            claims.claim(shapes_template.template_id, stores[i % n_stores], f"shape-{i}", datetime.now(UTC))
+        claim_cpu = (time.process_time() - claim_cpu) / max(len(claim_captured), 1)
+    claim_shapes = shape_ratios(CLAIM_SHAPES, claim_captured, lambda k: raw.update_item(
+        TableName=StockShard.Meta.table_name, Key=warm_key, UpdateExpression="ADD remaining :m",
+        ConditionExpression="remaining > :z", ExpressionAttributeValues={":m": {"N": "-1"}, ":z": {"N": "0"}})
+        is not None, measure_raw, clients, per_shape)
     typed_run = timed("redeem, typed short code", len(typed_held), clients, typed_redeem)
 
     for run in (claim_floor, claim_run, redeem_floor, redeem_run):
@@ -485,9 +536,13 @@ def bench(n: int, clients: int, n_stores: int) -> None:
     print(f"redeem, interleaved ({rounds} rounds of {per_round}): floor {f_run.per_s:.1f} ops/s, service "
           f"{s_run.per_s:.1f} ops/s ({s_run.req_per_ok:.2f} requests/ok), its own transactions replayed raw "
           f"(boto3 alone) {r_run.per_s:.1f} ops/s")
-    floor_rate = len(SHAPES) * shape_rounds * shape_chunk / shape_time["floor"]
     print("redeem shapes, replayed raw taking turns with the floor: " + ", ".join(
-        f"{name} {shape_rounds * shape_chunk / shape_time[name] / floor_rate:.2f}x" for name in SHAPES))
+        f"{name} {ratio:.2f}x" for name, ratio in redeem_shapes.items()))
+    print("claim shapes, replayed raw taking turns with the claim floor: " + ", ".join(
+        f"{name} {ratio:.2f}x" for name, ratio in claim_shapes.items()))
+    print(f"claim, interleaved: service {cs_run.per_s / cf_run.per_s:.2f}x the floor, its transaction as sent "
+          f"replayed raw {claim_shapes['as sent (6 items)']:.2f}x; Storeloop's Python per claim "
+          f"{1000 * claim_cpu:.2f} ms CPU (terms, coupon and code, transaction build, botocore; one thread, no I/O)")
     print(f"redeem, interleaved: service {s_run.per_s / f_run.per_s:.2f}x the floor (goal >= 0.5), replay "
           f"{r_run.per_s / f_run.per_s:.2f}x the floor, service {s_run.per_s / r_run.per_s:.2f}x its replay; "
           f"Storeloop's Python per redemption {1000 * cpu / max(len(replay_held), 1):.2f} ms CPU "
