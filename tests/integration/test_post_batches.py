@@ -393,3 +393,52 @@ def test_a_failed_batched_sent_transition_records_each_post_on_its_own(ddb_env: 
     assert all(posts.get(p.store_id, p.post_id).status == "sent" for p, _ in batch)
     assert [sent_count(f"y{i}") for i in range(4)] == [1] * 4
     assert list(posts.due_for_retry(NOW + timedelta(hours=1))) == []  # nothing left to re-send
+
+
+@pytest.mark.usefixtures("fake_offers")
+def test_an_sqs_batch_of_group_less_stores_queries_no_group_once_the_listing_is_complete(ddb_env: dict) -> None:
+    """Ten stores with no group yet, their due messages through the real
+    SQS consumer in two batches of five. Before `backfill-lists` has
+    completed, each store's groups cost a Query (an older version's chat
+    link could have made a group nothing notes); after it, the batch reads
+    its stores' pointers in one BatchGetItem and queries nothing. The
+    exact requests of each batch, and every post sent with no group."""
+    from chalicelib import db
+    from chalicelib.campaigns.fanout import SqsQueue, process_records
+    from chalicelib.campaigns.tick import run_tick
+    from chalicelib.delivery.record import RecordChannel
+    from chalicelib.groups.directory import backfill_listing
+
+    stores = [f"n{i}" for i in range(10)]
+    for store_id in stores:
+        add_store(store_id, groups=0, idle_hour=None)
+    tick(sh("08:00"))
+    capture = _Capture()
+    assert run_tick(sh("08:30"), SqsQueue("fanout", capture)).outcome["enqueued"] == 10
+    records = [_Record(body, f"m{i}") for i, body in enumerate(capture.bodies)]
+
+    def consume(batch: list[_Record]) -> dict[str, int]:
+        ops: dict[str, int] = {}
+
+        def note(model: object, **_: object) -> None:
+            name = model.name  # type: ignore[attr-defined]
+            ops[name] = ops.get(name, 0) + 1
+
+        events = db.connection().client.meta.events
+        events.register("after-call.dynamodb", note)
+        try:
+            assert process_records(batch, sh("08:30"), RecordChannel()) == {"batchItemFailures": []}
+        finally:
+            events.unregister("after-call.dynamodb", note)
+        return ops
+
+    before = consume(records[:5])
+    backfill_listing()
+    after = consume(records[5:])
+    # stores+plans+marks, groups 1 (+ the marker); a Query per store; posts created, marked sent
+    assert before == {"BatchGetItem": 2, "Query": 5, "TransactWriteItems": 2}
+    # the same, with the stores' pointers in a third BatchGetItem instead of the Queries
+    assert after == {"BatchGetItem": 3, "TransactWriteItems": 2}
+    for store_id in stores:
+        (post,) = posts.for_day(store_id, DAY)
+        assert post.status == "sent" and post.group_ids == []
