@@ -457,7 +457,7 @@ def test_reads_racing_first_joins_and_links_at_group_less_stores_miss_no_group_t
     stores = [shop(f"z{i}", capacity=2) for i in range(4)]
     directory.backfill_listing()
     ids = [s.store_id for s in stores]
-    done = threading.Event()
+    done, first_read = threading.Event(), threading.Event()
     errors: list[BaseException] = []
     checked: list[int] = []
 
@@ -467,7 +467,7 @@ def test_reads_racing_first_joins_and_links_at_group_less_stores_miss_no_group_t
     def joiner() -> None:
         try:
             for store in stores[:2]:
-                joins(store, 5)
+                joins(store, 7)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -485,11 +485,14 @@ def test_reads_racing_first_joins_and_links_at_group_less_stores_miss_no_group_t
                 for s in ids:
                     assert before[s] <= during[s] <= after[s], (s, before[s], during[s], after[s])
                 checked.append(sum(len(v) for v in after.values()))
+                first_read.set()
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
+            first_read.set()
 
     watcher = threading.Thread(target=reader)
     watcher.start()
+    first_read.wait(timeout=30)  # the first read sees no group; the makers start after it
     makers = [threading.Thread(target=joiner), threading.Thread(target=linker)]
     for t in makers:
         t.start()
@@ -498,6 +501,6 @@ def test_reads_racing_first_joins_and_links_at_group_less_stores_miss_no_group_t
     done.set()
     watcher.join()
     assert errors == []
-    assert len(checked) >= 3 and checked[0] < checked[-1]  # the reads overlapped the growth
-    assert seqs(per_store(ids)) == seqs(truth(ids)) == {"z0": {1, 2, 3}, "z1": {1, 2, 3, 9}, "z2": {10},
+    assert len(checked) >= 3 and checked[0] == 0 < checked[-1]
+    assert seqs(per_store(ids)) == seqs(truth(ids)) == {"z0": {1, 2, 3, 4}, "z1": {1, 2, 3, 4, 9}, "z2": {10},
                                                         "z3": {11}}
