@@ -14,7 +14,8 @@ all-store coupon, on its own DynamoDB Local. Measures, in one run:
 - requests and modelled write units per post through the deployed SQS
   fan-out consumer (the tick's messages captured, handed over as SQS
   records): one message at a time (before) against batches of 10 and 25,
-  with its items read and its group requests per post,
+  with its items read and its group requests per post, and for stores
+  with no group yet, before and after `cli backfill-lists`' marker,
 - the due stores' groups read three ways in the same run: the noon tick's
   parallel Scan, by key in SQS-size batches (`groups_of`), a Query each.
 
@@ -430,7 +431,7 @@ def _sqs_consumer(meter: ReadMeter, units: UnitModel, channel: RecordChannel, sh
     capture = _Capture()
     run_tick(noon, SqsQueue("bench-fanout", capture))
     bodies = capture.bodies
-    share = min(share, len(bodies) // 3)
+    share = min(share, len(bodies) // 5)
     lines = [f"SQS fan-out consumer, {share} due stores each way ({len(bodies)} messages enqueued by the noon tick, "
              f"{FANOUT_BATCH} per Lambda batch deployed):"]
     meter.reset()
@@ -475,7 +476,46 @@ def _sqs_consumer(meter: ReadMeter, units: UnitModel, channel: RecordChannel, sh
                  f"{group_reqs[ways[2][0]]:.2f} requests per post (one at a time: {group_reqs[ways[0][0]]:.2f}, "
                  f"a Query each)")
     lines.append(f"model-inputs sqs_post_requests={deployed:.3f} sqs_post_requests_one_at_a_time={before:.3f}")
+    lines += _group_less(meter, bodies[3 * share:5 * share], share, noon, channel)
     return lines
+
+
+def _group_less(meter: ReadMeter, bodies: list[str], share: int, noon: datetime, channel: RecordChannel) -> list[str]:
+    """Requests per post through the SQS consumer (batches of 25) for
+    stores with no group yet (their group 1 deleted for the measurement,
+    put back after): `share` stores before `cli backfill-lists` has
+    written its marker (a Query each, as before), `share` after it (their
+    pointers in one BatchGetItem a batch). Same run, same code."""
+    import json
+
+    from chalicelib.campaigns.events import FANOUT_BATCH
+    from chalicelib.campaigns.fanout import process_records
+    from chalicelib.groups.directory import backfill_listing
+
+    store_ids = [json.loads(b)["store_id"] for b in bodies]
+    kept = list(GroupRecord.batch_get([(s, 1) for s in store_ids]))
+    with GroupRecord.batch_write() as batch:
+        for group in kept:
+            batch.delete(group)
+    figures: list[tuple[float, float, int]] = []
+    for n in range(2):
+        if n == 1:
+            backfill_listing()  # a Scan of the groups and pointers, then the marker
+        mine = bodies[n * share:(n + 1) * share]
+        meter.reset()
+        for first in range(0, len(mine), FANOUT_BATCH):
+            chunk = mine[first:first + FANOUT_BATCH]
+            reply = process_records([_Record(b, f"g{first + i}") for i, b in enumerate(chunk)], noon, channel)
+            assert reply == {"batchItemFailures": []}, reply
+        _, reqs = meter.reset()
+        figures.append((sum(reqs.values()) / max(len(mine), 1), reqs["Query"] / max(len(mine), 1), len(mine)))
+    with GroupRecord.batch_write() as batch:
+        for group in kept:
+            batch.save(group)
+    (before, before_q, count), (after, after_q, _) = figures
+    return [f"  stores with no group yet, SQS batch of {FANOUT_BATCH}, {count} stores each: {after:.2f} requests "
+            f"per post ({after_q:.2f} Query) after backfill-lists' marker vs {before:.2f} ({before_q:.2f} Query) "
+            f"before it = {after / max(before, 1e-9):.2f}x"]
 
 
 def _group_reads(meter: ReadMeter, store_ids: list[str]) -> list[str]:

@@ -36,9 +36,20 @@ def deliver(post: PostRecord, channel: Channel, now: datetime, groups: list[Grou
     attempt = _send(post, channel, now, store_groups(post.store_id) if groups is None else groups)
     if attempt.errors or attempt.retry_at is not None:
         return _not_sent(post, attempt, now)
-    posts.mark_sent(post, now, last_part=attempt.unrecorded)
-    metrics.count("PostsSent")
+    if posts.mark_sent(post, now, last_part=attempt.unrecorded):
+        metrics.count("PostsSent")  # once per post: not again when a re-drive got there first
     return "sent"
+
+
+class PartlyDelivered(Exception):
+    """`deliver_many` raised after recording some of its posts: `results[i]`
+    is what was recorded for the batch's post i ("sent", "failed",
+    "deferred"), None where nothing was (that post is the outbox's to
+    re-drive). The error that stopped it is the `__cause__`."""
+
+    def __init__(self, results: list[str | None], cause: BaseException):
+        super().__init__(str(cause))
+        self.results = results
 
 
 def deliver_many(batch: list[tuple[PostRecord, list[GroupRecord]]], channel: Channel, now: datetime) -> list[str]:
@@ -51,62 +62,72 @@ def deliver_many(batch: list[tuple[PostRecord, list[GroupRecord]]], channel: Cha
     One post must not cost the others a repeat: if a post raises mid-batch
     (a channel or DynamoDB error), the posts already delivered are recorded
     before the error goes up, and if the batched sent transition fails each
-    of its posts is recorded on its own (`_record_sent`). What stays is the
-    edge no code can close: a worker that dies after sending and before the
-    sent transition lands has those posts re-driven, each resending its last
+    of its posts is recorded on its own (`_record_sent`). Either way the
+    error goes up as `PartlyDelivered`, naming what was recorded, so the
+    caller counts those posts as posted and only the others as failed
+    (`PostsSent` counts each recorded post once). What stays is the edge no
+    code can close: a worker that dies after sending and before the sent
+    transition lands has those posts re-driven, each resending its last
     message."""
-    results: list[str] = []
-    sent: list[tuple[PostRecord, str | None]] = []
+    results: list[str | None] = [None] * len(batch)
+    sent: list[tuple[int, PostRecord, str | None]] = []
     held = getattr(channel, "held", None)  # a channel that can write a batch's messages together (record)
     flushed = False
     try:
         with held() if held is not None else nullcontext():
             try:
-                for post, groups in batch:
+                for index, (post, groups) in enumerate(batch):
                     attempt = _send(post, channel, now, groups)
                     if attempt.errors or attempt.retry_at is not None:
                         _flush(channel)
-                        results.append(_not_sent(post, attempt, now))
+                        results[index] = _not_sent(post, attempt, now)
                         continue
-                    sent.append((post, attempt.unrecorded))
-                    results.append("sent")
+                    sent.append((index, post, attempt.unrecorded))
             finally:
                 _flush(channel)  # every message is written before any post is recorded as sent
                 flushed = True
-    except Exception:
+    except Exception as exc:
         # the posts whose messages are out are recorded, then the error goes
         # up; if a held channel could not write them, they are re-driven
         if flushed:
-            _record_sent(sent, now, quiet=True)
-        raise
-    _record_sent(sent, now)
-    return results
+            _record_sent(sent, now, results)
+        raise PartlyDelivered(results, exc) from exc
+    error = _record_sent(sent, now, results)
+    if error is not None:
+        raise PartlyDelivered(results, error) from error
+    return [result or "sent" for result in results]
 
 
-def _record_sent(sent: list[tuple[PostRecord, str | None]], now: datetime, quiet: bool = False) -> None:
+def _record_sent(sent: list[tuple[int, PostRecord, str | None]], now: datetime,
+                 results: list[str | None]) -> Exception | None:
     """The batched sent transition, falling back to one transition per post
     when the batch's fails (a post the batch could not write must not leave
     the others unrecorded: unrecorded posts are re-driven and re-sent).
-    Raises the first per-post error unless `quiet` (already raising one)."""
+    Each post recorded is "sent" in `results`; returns the first per-post
+    error, if any."""
     if not sent:
-        return
+        return None
     try:
-        posts.mark_sent_many(sent, now)
-        metrics.count("PostsSent", len(sent))
-        return
+        moved = posts.mark_sent_many([(post, last_part) for _, post, last_part in sent], now)
+        if any(moved):
+            metrics.count("PostsSent", sum(moved))  # as the day's `posts_sent`: once per post that moved
+        for index, _, _ in sent:
+            results[index] = "sent"
+        return None
     except Exception:  # noqa: BLE001 - then post by post; what still fails is re-driven by the outbox
         log.exception("batched sent transition failed; recording post by post", extra={"fields": {"posts": len(sent)}})
     first: Exception | None = None
     with retry.budget(FALLBACK_BUDGET_S):  # a DynamoDB outage must not hold the worker past its timeout
-        for post, last_part in sent:
+        for index, post, last_part in sent:
             try:
-                posts.mark_sent(post, now, last_part=last_part)
-                metrics.count("PostsSent")
+                if posts.mark_sent(post, now, last_part=last_part):
+                    metrics.count("PostsSent")
             except Exception as exc:  # noqa: BLE001 - the next posts still get their chance
                 log.exception("sent transition failed", extra={"fields": {"post_id": post.post_id}})
                 first = first or exc
-    if first is not None and not quiet:
-        raise first
+                continue
+            results[index] = "sent"
+    return first
 
 
 def _send(post: PostRecord, channel: Channel, now: datetime, groups: list[GroupRecord]) -> _Attempt:

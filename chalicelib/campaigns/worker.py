@@ -14,7 +14,7 @@ from chalicelib import logs
 from chalicelib.campaigns import offers_source, posts, schedule
 from chalicelib.campaigns.clearance_run import run_clearance
 from chalicelib.campaigns.content import build_body, select_offers
-from chalicelib.campaigns.delivering import deliver, deliver_many
+from chalicelib.campaigns.delivering import PartlyDelivered, deliver, deliver_many
 from chalicelib.campaigns.models import PostRecord
 from chalicelib.campaigns.offers_source import Offer
 from chalicelib.campaigns.slots import CLEARANCE, SlotSpec, due_fire
@@ -78,8 +78,10 @@ def handle_batch(messages: list[dict[str, Any]], now: datetime, channel: Channel
     one transaction per 25, each put guarded as in `create`) and the ones
     delivered are marked sent together. Clearance slots and retries run
     one by one (`_clearance`, `_retry`). A message that fails while being checked or
-    built fails alone; a failure of the batch's writes fails the messages
-    whose posts it held (created posts are the outbox's to re-drive)."""
+    built fails alone; a failure of the batch's creates fails the messages
+    whose posts it held (created posts are the outbox's to re-drive); a
+    delivery that stops part way (`PartlyDelivered`) counts the posts it
+    recorded as posted and fails only the messages of the others."""
     outcomes: list[Counter[str]] = [Counter() for _ in messages]
     drafts: list[_Draft] = []
     groups = read_groups(messages, known, groups)
@@ -103,19 +105,27 @@ def handle_batch(messages: list[dict[str, Any]], now: datetime, channel: Channel
     drafts = _first_of_each(drafts, outcomes)
     if not drafts:
         return outcomes
+    created: list[_Draft] = []
+    results: list[str | None]
     try:
         ours = posts.create_many([d.post for d in drafts])
         created = [d for d, new in zip(drafts, ours, strict=True) if new]
         for d, new in zip(drafts, ours, strict=True):
             if not new:
                 outcomes[d.message]["duplicate"] += 1
-        results = deliver_many([(d.post, d.groups) for d in created], channel, now)
+        results = list(deliver_many([(d.post, d.groups) for d in created], channel, now))
+    except PartlyDelivered as exc:  # the posts it recorded are posted; the others' messages fail
+        log.exception("fan-out batch delivery failed", extra={"fields": {"posts": len(created)}})
+        results = exc.results
     except Exception:  # noqa: BLE001 - the batch's posts fail together; created ones are re-driven
         log.exception("fan-out batch write failed", extra={"fields": {"posts": len(drafts)}})
         for index in sorted({d.message for d in drafts}):
             outcomes[index] = Counter({"errors": 1})
         return outcomes
     for d, result in zip(created, results, strict=True):
+        if result is None:  # created, not recorded: the outbox re-drives it; SQS redelivers its message
+            outcomes[d.message]["errors"] = 1
+            continue
         outcomes[d.message]["posted"] += 1
         log.info("posted", extra={"fields": {"store_id": d.post.store_id, "post_id": d.post.post_id,
                                              "result": result}})

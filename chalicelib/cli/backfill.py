@@ -36,7 +36,9 @@ bucket without one).
 And it lists every store's groups on its group 1 (`groups/directory.py:
 backfill_listing`: a Scan of the groups' keys and one of the join
 pointers, a set ADD per store) for groups made before the listing, so the
-fan-out reads them by key (`directory.groups_of`) instead of a Query each.
+fan-out reads them by key (`directory.groups_of`) instead of a Query each;
+then it writes the listing marker, so a store with no group at all is
+known to have none without a Query (docs/campaigns.md, "Groups by key").
 
 Idempotent: a second run finds nothing to do. Safe beside live traffic."""
 
@@ -165,4 +167,6 @@ def backfill_lists(args: argparse.Namespace) -> int:
 
     seen, listed = backfill_listing(args.dry_run)  # group 1 lists the store's other groups (groups_of)
     print(f"group listings: {seen} stores with groups, {'would list' if args.dry_run else 'listed'} {listed}")
+    print(f"group listing marker: {'would be written' if args.dry_run else 'written'} "
+          "(a store with no group is then read by key, not queried)")
     return 0

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
 
-from chalicelib import txn
+from chalicelib import db, txn
+from chalicelib.clock import get_clock
 from chalicelib.groups.models import GroupRecord, StoreGroups
 
 
@@ -17,34 +19,100 @@ def store_groups(store_id: str) -> list[GroupRecord]:
     return list(GroupRecord.query(store_id))
 
 
+LISTING_MARKER = "#listing"  # the `store-groups` key of the deploy-level marker: '#' is never in a store id
+BATCH_KEYS = 100  # BatchGetItem's limit, over all its tables
+_complete: set[str] = set()  # `store-groups` tables whose marker this container has read (it is never removed)
+
+
 def groups_of(store_ids: Collection[str]) -> dict[str, list[GroupRecord]]:
     """The groups of a batch of stores (an SQS batch's due stores) by key,
     not a Query each: one BatchGetItem of every store's group 1 (which,
     once `listed`, names the store's other groups in `others`), then one
-    of those other groups, if any store has more than one (PynamoDB's
-    `batch_get`: 100 keys a request, unprocessed keys asked again). Each
-    store's list is what `store_groups` returns (every group, `seq`
-    order), read as eventually consistently as its Query; a group created
-    after the read is not in it, as after the Query. A store whose group 1
-    is absent (no group yet, or only linked ones) or not `listed` (made
-    before the listing; `cli backfill-lists` lists it) is NOT in the
-    answer: the caller queries it (`store_groups`)."""
+    of those other groups and of the pointer items of the stores without
+    a group 1, if there are any. Each store's list is what `store_groups`
+    returns (every group, `seq` order), read as eventually consistently as
+    its Query; a group created after the read is not in it, as after the
+    Query.
+
+    A store without group 1 is in the answer with no groups only when that
+    is certain: its pointer item has no `current_seq` (no join made a
+    group) and no `linked` seq (no chat link made one, each noted before
+    its group), and `cli backfill-lists` has completed on this stack (its
+    marker: every group an older version made without a note is noted).
+    The marker is read with the groups 1 until this container has seen it.
+    A store it cannot be sure of (a group 1 not `listed`, made before the
+    listing; a pointer naming groups; no marker yet) is NOT in the answer:
+    the caller queries it (`store_groups`)."""
     wanted = list(dict.fromkeys(store_ids))
     if not wanted:
         return {}
+    db.ensure_bound()  # table names first
+    groups, pointers = GroupRecord.Meta.table_name, StoreGroups.Meta.table_name
+    firsts: dict[str, GroupRecord] = {}
+    asked: list[tuple[str, dict[str, Any]]] = [(groups, _group_key(s, 1)) for s in wanted]
+    if pointers not in _complete:
+        asked.append((pointers, {"store_id": {"S": LISTING_MARKER}}))
+    for table, item in _batch_get(asked):
+        if table == pointers:
+            _complete.add(pointers)  # the marker
+            continue
+        firsts[item["store_id"]["S"]] = GroupRecord.from_raw_data(item)
     found: dict[str, list[GroupRecord]] = {}
-    rest: list[tuple[str, int]] = []
-    for first in GroupRecord.batch_get([(store_id, 1) for store_id in wanted]):
+    asked = []
+    for store_id in wanted:
+        first = firsts.get(store_id)
+        if first is None:  # no group 1: its pointer says whether there can be other groups
+            if pointers in _complete:
+                asked.append((pointers, {"store_id": {"S": store_id}}))
+            continue
         if not first.listed:
             continue
-        found[first.store_id] = [first]
-        rest += [(first.store_id, int(seq)) for seq in sorted(first.others or ()) if int(seq) != 1]
-    if rest:
-        for group in GroupRecord.batch_get(rest):
+        found[store_id] = [first]
+        asked += [(groups, _group_key(store_id, int(seq))) for seq in sorted(first.others or ()) if int(seq) != 1]
+    unsure: set[str] = set()
+    heads: set[str] = {key["store_id"]["S"] for table, key in asked if table == pointers}
+    for table, item in _batch_get(asked):
+        if table == groups:
+            group = GroupRecord.from_raw_data(item)
             found[group.store_id].append(group)
-    for groups in found.values():
-        groups.sort(key=lambda g: int(g.seq))
+        elif "current_seq" in item or item.get("linked", {}).get("NS"):
+            unsure.add(item["store_id"]["S"])  # a group outside group 1, or one a join made meanwhile
+    for store_id in heads - unsure:
+        found[store_id] = []
+    for mine in found.values():
+        mine.sort(key=lambda g: int(g.seq))
     return found
+
+
+def _group_key(store_id: str, seq: int) -> dict[str, Any]:
+    return {"store_id": {"S": store_id}, "seq": {"N": str(seq)}}
+
+
+def _batch_get(keys: list[tuple[str, dict[str, Any]]]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(table, raw item) for each key found: one BatchGetItem per 100 keys
+    over their tables, unprocessed keys asked again (paced by `db`'s hook,
+    as PynamoDB's `batch_get` is)."""
+    client = db.connection().client
+    for first in range(0, len(keys), BATCH_KEYS):
+        pending: dict[str, Any] = {}
+        for table, key in keys[first:first + BATCH_KEYS]:
+            pending.setdefault(table, {"Keys": []})["Keys"].append(key)
+        while pending:
+            reply = client.batch_get_item(RequestItems=pending)
+            for table, items in reply.get("Responses", {}).items():
+                for item in items:
+                    yield table, item
+            pending = reply.get("UnprocessedKeys") or {}
+
+
+def mark_listing_complete() -> None:
+    """`cli backfill-lists`, once it has listed and noted every older
+    group: the marker `groups_of` needs to answer "no groups" for a store
+    without group 1 (docs/deploy.md: delete it before running a version
+    older than the listing against these tables)."""
+    client = db.connection().client
+    client.put_item(TableName=StoreGroups.Meta.table_name,
+                    Item={"store_id": {"S": LISTING_MARKER}, "listed_at": {"S": get_clock().now().isoformat()}})
 
 
 def list_other(store_id: str, seq: int) -> None:
@@ -72,16 +140,22 @@ def backfill_listing(dry_run: bool = False) -> tuple[int, int]:
     UpdateItem on group 1 (ADD the missing seqs, SET listed); per store with
     groups but no group 1, its seqs noted on the pointer (`list_other`). Set
     ADDs, so a concurrent join, advance or link adding its own seq is kept.
-    Returns (stores with a group, stores listed or completed)."""
+    Then, unless `dry_run`, the marker (`mark_listing_complete`): from now
+    on a store with no group 1 and a bare pointer has no group. The groups'
+    Scan reads consistently, so a group an older version made before the
+    run (the deploy replaced it) is never missed. Returns (stores with a
+    group, stores listed or completed)."""
     seqs: dict[str, set[int]] = {}
     firsts: dict[str, GroupRecord] = {}
-    for group in GroupRecord.scan(attributes_to_get=["store_id", "seq", "listed", "others"]):
+    for group in GroupRecord.scan(attributes_to_get=["store_id", "seq", "listed", "others"], consistent_read=True):
         seqs.setdefault(group.store_id, set()).add(int(group.seq))
         if int(group.seq) == 1:
             firsts[group.store_id] = group
     # groups a join may still make: up to the pointer, and linked seqs
     noted: dict[str, set[int]] = {}
     for head in StoreGroups.scan(attributes_to_get=["store_id", "current_seq", "linked"]):
+        if head.store_id == LISTING_MARKER:
+            continue
         noted[head.store_id] = {int(s) for s in head.linked or ()}
         if head.store_id in firsts:
             seqs[head.store_id] |= set(range(2, int(head.current_seq or 1) + 1)) | {int(s) for s in head.linked or ()}
@@ -112,6 +186,8 @@ def backfill_listing(dry_run: bool = False) -> tuple[int, int]:
                     raise
                 continue
         done += 1
+    if not dry_run:
+        mark_listing_complete()
     return len(seqs), done
 
 

@@ -333,3 +333,174 @@ def test_a_chat_linked_between_the_first_joins_read_and_its_commit_keeps_the_sto
     assert [int(g.seq) for g in directory.store_groups("race")] == [1, 3]
     assert directory.groups_of(["race"]) == {}  # not listed short of group 3
     assert per_store(["race"]) == truth(["race"])
+
+
+def _older_version_groups() -> list[str]:
+    """Stores as an older version left them, plus this version's kinds:
+    - `none`: no group at all (no pointer either);
+    - `one`, `several`: made by this version's joins (several overflowed);
+    - `linked`: only a chat this version linked at seq 4 (noted on the pointer, no group 1);
+    - `legacy`: groups 1, 2 an older version made (group 1 not listed);
+    - `oldlink`: only a chat an older version linked at seq 5: no group 1, no pointer, no note.
+    The last is why "no group 1, no pointer" alone is not "no groups"."""
+    shop("none")
+    joins(shop("one"), 1)
+    joins(shop("several", capacity=2), 5)
+    shop("linked")
+    ledger.link_group("linked", 4, "chat-4", NOW)
+    shop("legacy")
+    for seq in (1, 2):
+        GroupRecord("legacy", seq, group_id=f"legacy.{seq}", capacity=200, member_count=5, created_at=NOW).save()
+    shop("oldlink")
+    GroupRecord("oldlink", 5, group_id="oldlink.5", capacity=200, member_count=0, chat_ref="c5",
+                created_at=NOW).save()
+    return ["none", "one", "several", "linked", "legacy", "oldlink"]
+
+
+def test_a_store_with_no_group_is_known_to_have_none_only_after_the_backfill(ddb_env: dict) -> None:
+    """Before `backfill-lists` has completed (no marker), a store without
+    group 1 is left to its Query: `oldlink`'s only group cannot be told
+    from nothing. After it, `none` is answered with no groups (no Query),
+    `linked` and `oldlink` (noted on their pointers) are still queried,
+    and every answer equals the Query, before and after."""
+    from chalicelib.groups.models import StoreGroups
+
+    ids = _older_version_groups()
+    assert sorted(directory.groups_of(ids)) == ["one", "several"]
+    assert per_store(ids) == truth(ids)
+    assert truth(["none", "oldlink"]) == {"none": [], "oldlink": [("oldlink", 5, "oldlink.5", 0, 200, "c5", None)]}
+
+    directory.backfill_listing(dry_run=True)  # writes nothing, the marker neither
+    assert sorted(directory.groups_of(ids)) == ["one", "several"]
+    directory.backfill_listing()
+    marker = StoreGroups.get(directory.LISTING_MARKER, consistent_read=True)  # the item, not a store's pointer
+    assert marker.current_seq is None and marker.linked is None
+    found = directory.groups_of(ids)
+    assert {s: [int(g.seq) for g in found[s]] for s in found} == {"none": [], "one": [1], "several": [1, 2, 3],
+                                                                  "legacy": [1, 2]}
+    assert per_store(ids) == truth(ids)
+    assert directory.backfill_listing() == (5, 0)  # the marker is not a store
+
+    # later groups keep the answer exact: a first join, and a chat linked where no group 1 is
+    joins(StoreRecord.get("none"), 1)
+    shop("later")
+    ledger.link_group("later", 3, "chat-3", NOW)
+    ids += ["later"]
+    assert [int(g.seq) for g in directory.groups_of(["none"])["none"]] == [1]
+    assert "later" not in directory.groups_of(ids)
+    assert per_store(ids) == truth(ids)
+
+
+def test_a_fresh_container_reads_the_marker_once_with_the_groups_1(ddb_env: dict) -> None:
+    """The marker rides in the groups-1 BatchGetItem until this container
+    has seen it; then group-less stores cost one BatchGetItem of their
+    pointers (shared with the other groups' read), never a Query."""
+    from chalicelib.groups.models import StoreGroups
+
+    shop("g0")
+    shop("g1")
+    directory.backfill_listing()
+    directory._complete.discard(StoreGroups.Meta.table_name)  # a container that has not read it yet
+    meter = _Requests()
+    events = db.connection().client.meta.events
+    seen: list[list[str]] = []
+
+    def tables(params: dict, **_: Any) -> None:
+        seen.append(sorted(params.get("RequestItems", {})))
+
+    events.register("after-call.dynamodb", meter)
+    events.register("provide-client-params.dynamodb.BatchGetItem", tables)
+    try:
+        assert directory.groups_of(["g0", "g1"]) == {"g0": [], "g1": []}
+        assert directory.groups_of(["g0", "g1"]) == {"g0": [], "g1": []}
+    finally:
+        events.unregister("after-call.dynamodb", meter)
+        events.unregister("provide-client-params.dynamodb.BatchGetItem", tables)
+    assert meter.by_op == Counter({"BatchGetItem": 4})
+    groups, pointers = GroupRecord.Meta.table_name, StoreGroups.Meta.table_name
+    assert seen == [sorted([groups, pointers]), [pointers], [groups], [pointers]]
+
+
+def test_a_chat_linked_or_a_first_join_between_the_two_reads_is_not_answered_as_no_group(
+        ddb_env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Group 1 read absent, then a chat is linked (or the first join lands)
+    before the pointers are read: the pointer shows it, so the store is
+    queried (and the Query has the group), never answered as group-less."""
+    shop("lk")
+    shop("jn")
+    directory.backfill_listing()
+    real = directory._batch_get
+    calls: list[int] = []
+
+    def between(keys: list) -> Any:
+        calls.append(len(keys))
+        if len(calls) == 2:  # after the groups 1, before the pointers
+            ledger.link_group("lk", 6, "chat-6", NOW)
+            joins(StoreRecord.get("jn"), 1)
+        return real(keys)
+
+    monkeypatch.setattr(directory, "_batch_get", between)
+    assert directory.groups_of(["lk", "jn"]) == {}
+    assert len(calls) == 2
+    assert per_store(["lk", "jn"]) == {"lk": [("lk", 6, "lk.6", 0, 200, "chat-6", None)],
+                                       "jn": [("jn", 1, "jn.1", 1, 200, None, None)]}
+
+
+def test_reads_racing_first_joins_and_links_at_group_less_stores_miss_no_group_that_existed_before(
+        ddb_env: dict) -> None:
+    """After the backfill: two threads make groups at stores that had none
+    (joins that create group 1 and overflow it, chats linked at seq 9+)
+    while a reader takes a Query, the batch path's answer (by key, else the
+    Query) and a Query, again and again: before ⊆ during ⊆ after."""
+    import threading
+
+    stores = [shop(f"z{i}", capacity=2) for i in range(4)]
+    directory.backfill_listing()
+    ids = [s.store_id for s in stores]
+    done, first_read = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+    checked: list[int] = []
+
+    def seqs(view_: dict[str, list[tuple[Any, ...]]]) -> dict[str, set[int]]:
+        return {s: {row[1] for row in rows} for s, rows in view_.items()}
+
+    def joiner() -> None:
+        try:
+            for store in stores[:2]:
+                joins(store, 7)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    def linker() -> None:
+        try:
+            for n, store_id in enumerate(ids[1:]):
+                ledger.link_group(store_id, 9 + n, f"chat-{store_id}", NOW)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    def reader() -> None:
+        try:
+            while not done.is_set():
+                before, during, after = seqs(truth(ids)), seqs(per_store(ids)), seqs(truth(ids))
+                for s in ids:
+                    assert before[s] <= during[s] <= after[s], (s, before[s], during[s], after[s])
+                checked.append(sum(len(v) for v in after.values()))
+                first_read.set()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+            first_read.set()
+
+    watcher = threading.Thread(target=reader)
+    watcher.start()
+    first_read.wait(timeout=30)  # the first read sees no group; the makers start after it
+    makers = [threading.Thread(target=joiner), threading.Thread(target=linker)]
+    for t in makers:
+        t.start()
+    for t in makers:
+        t.join()
+    done.set()
+    watcher.join()
+    assert errors == []
+    assert len(checked) >= 3 and checked[0] == 0 < checked[-1]
+    assert seqs(per_store(ids)) == seqs(truth(ids)) == {"z0": {1, 2, 3, 4}, "z1": {1, 2, 3, 4, 9}, "z2": {10},
+                                                        "z3": {11}}

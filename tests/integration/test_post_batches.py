@@ -7,6 +7,7 @@ each post exactly once; counters move exactly once per post."""
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 from collections.abc import Iterator
@@ -361,12 +362,14 @@ def _batch(prefix: str, n: int) -> list[tuple[PostRecord, list]]:
 
 
 def test_a_post_that_raises_mid_batch_leaves_the_posts_before_it_recorded_not_re_sent(ddb_env: dict) -> None:
-    from chalicelib.campaigns.delivering import deliver_many
+    from chalicelib.campaigns.delivering import PartlyDelivered, deliver_many
 
     batch = _batch("x", 5)
     channel = CountingChannel(broken={"x3"})
-    with pytest.raises(RuntimeError, match="x3"):
+    with pytest.raises(PartlyDelivered, match="x3") as raised:
         deliver_many(batch, channel, NOW)
+    assert raised.value.results == ["sent", "sent", "sent", None, None]
+    assert isinstance(raised.value.__cause__, RuntimeError)
     status = {p.store_id: posts.get(p.store_id, p.post_id).status for p, _ in batch}
     assert status == {"x0": "sent", "x1": "sent", "x2": "sent", "x3": "pending", "x4": "pending"}
     assert [sent_count(f"x{i}") for i in range(5)] == [1, 1, 1, 0, 0]
@@ -393,3 +396,152 @@ def test_a_failed_batched_sent_transition_records_each_post_on_its_own(ddb_env: 
     assert all(posts.get(p.store_id, p.post_id).status == "sent" for p, _ in batch)
     assert [sent_count(f"y{i}") for i in range(4)] == [1] * 4
     assert list(posts.due_for_retry(NOW + timedelta(hours=1))) == []  # nothing left to re-send
+
+
+@pytest.mark.usefixtures("fake_offers")
+def test_an_sqs_batch_of_group_less_stores_queries_no_group_once_the_listing_is_complete(ddb_env: dict) -> None:
+    """Ten stores with no group yet, their due messages through the real
+    SQS consumer in two batches of five. Before `backfill-lists` has
+    completed, each store's groups cost a Query (an older version's chat
+    link could have made a group nothing notes); after it, the batch reads
+    its stores' pointers in one BatchGetItem and queries nothing. The
+    exact requests of each batch, and every post sent with no group."""
+    from chalicelib import db
+    from chalicelib.campaigns.fanout import SqsQueue, process_records
+    from chalicelib.campaigns.tick import run_tick
+    from chalicelib.delivery.record import RecordChannel
+    from chalicelib.groups.directory import backfill_listing
+
+    stores = [f"n{i}" for i in range(10)]
+    for store_id in stores:
+        add_store(store_id, groups=0, idle_hour=None)
+    tick(sh("08:00"))
+    capture = _Capture()
+    assert run_tick(sh("08:30"), SqsQueue("fanout", capture)).outcome["enqueued"] == 10
+    records = [_Record(body, f"m{i}") for i, body in enumerate(capture.bodies)]
+
+    def consume(batch: list[_Record]) -> dict[str, int]:
+        ops: dict[str, int] = {}
+
+        def note(model: object, **_: object) -> None:
+            name = model.name  # type: ignore[attr-defined]
+            ops[name] = ops.get(name, 0) + 1
+
+        events = db.connection().client.meta.events
+        events.register("after-call.dynamodb", note)
+        try:
+            assert process_records(batch, sh("08:30"), RecordChannel()) == {"batchItemFailures": []}
+        finally:
+            events.unregister("after-call.dynamodb", note)
+        return ops
+
+    before = consume(records[:5])
+    backfill_listing()
+    after = consume(records[5:])
+    # stores+plans+marks, groups 1 (+ the marker); a Query per store; posts created, marked sent
+    assert before == {"BatchGetItem": 2, "Query": 5, "TransactWriteItems": 2}
+    # the same, with the stores' pointers in a third BatchGetItem instead of the Queries
+    assert after == {"BatchGetItem": 3, "TransactWriteItems": 2}
+    for store_id in stores:
+        (post,) = posts.for_day(store_id, DAY)
+        assert post.status == "sent" and post.group_ids == []
+
+
+def _sent_metric() -> float:
+    from chalicelib import metrics
+
+    doc = metrics.flush("test") or {}
+    return float(doc.get("PostsSent", 0))
+
+
+@pytest.mark.usefixtures("fake_offers")
+def test_a_batch_that_stops_part_way_counts_its_recorded_posts_as_sent_once_and_fails_only_the_others(
+        ddb_env: dict) -> None:
+    """Through the real SQS consumer: the robot of the fourth of five stores
+    raises. The three posts delivered before it are recorded: `PostsSent`
+    3, their records not reported; only the fourth's and fifth's are (SQS
+    redelivers them: duplicates, their posts exist). The outbox re-drives
+    those two: `PostsSent` 2 more. Five posts, five counted, each store's
+    day counter 1, no message sent twice."""
+    from chalicelib.campaigns.fanout import SqsQueue, process_records
+    from chalicelib.campaigns.tick import run_tick
+
+    stores = [f"p{i}" for i in range(5)]
+    for store_id in stores:
+        add_store(store_id, idle_hour=None)
+    tick(sh("08:00"))
+    capture = _Capture()
+    assert run_tick(sh("08:30"), SqsQueue("fanout", capture)).outcome["enqueued"] == 5
+    records = [_Record(body, f"m{i}") for i, body in enumerate(capture.bodies)]
+    order = [json.loads(r.body)["store_id"] for r in records]
+    channel = CountingChannel(broken={order[3]})
+    _sent_metric()  # what other code counted before
+    reply = process_records(records, sh("08:30"), channel)
+    assert sorted(f["itemIdentifier"] for f in reply["batchItemFailures"]) == ["m3", "m4"]
+    assert _sent_metric() == 3
+    assert [posts.for_day(s, DAY)[0].status for s in order] == ["sent"] * 3 + ["pending"] * 2
+    channel.broken.clear()
+    assert process_records(records[3:], sh("08:31"), channel) == {"batchItemFailures": []}  # SQS redelivers
+    assert _sent_metric() == 0  # duplicates: nothing sent again
+    later = tick(sh("08:40"), channel)  # past the lease: the outbox re-drives the two
+    assert later.outcome["retry_sent"] == 2
+    assert _sent_metric() == 2
+    assert [posts.for_day(s, DAY)[0].status for s in order] == ["sent"] * 5
+    assert [sent_count(s) for s in order] == [1] * 5
+    assert len(channel.sends) == 5 and set(channel.sends.values()) == {1}
+
+
+@pytest.mark.usefixtures("fake_offers")
+def test_the_in_process_tick_counts_a_part_way_batch_as_what_happened(ddb_env: dict) -> None:
+    """The same stop in-process: the tick's outcome is 2 posted and 3
+    errors (not 5 errors), `PostsSent` 2."""
+    stores = [f"t{i}" for i in range(5)]
+    for store_id in stores:
+        add_store(store_id, idle_hour=None)
+    tick(sh("08:00"))
+    channel = CountingChannel(broken={"t2"})
+    _sent_metric()
+    summary = tick(sh("08:30"), channel)  # one worker: one batch, its stores in id order
+    assert (summary.outcome["posted"], summary.outcome["errors"]) == (2, 3)  # t0, t1 sent; t2 raised; t3, t4 unsent
+    assert _sent_metric() == 2 and sorted(channel.sends) == ["2026-11-20.morning#t0.1#0", "2026-11-20.morning#t1.1#0"]
+
+
+def test_a_failed_sent_transition_for_one_post_fails_only_that_post(ddb_env: dict,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batched transition fails, then one post's own transition too: the
+    others are recorded and counted once; `PartlyDelivered` names them."""
+    from chalicelib.campaigns import delivering
+
+    batch = _batch("v", 4)
+    channel = CountingChannel(broken=set())
+    real = posts.mark_sent
+
+    def refuse(*_: object, **__: object) -> list[bool]:
+        raise RuntimeError("TransactWriteItems: ValidationException")
+
+    def one_fails(post: PostRecord, now: datetime, last_part: str | None = None) -> bool:
+        if post.store_id == "v1":
+            raise RuntimeError("throttled")
+        return real(post, now, last_part)
+
+    monkeypatch.setattr(posts, "mark_sent_many", refuse)
+    monkeypatch.setattr(posts, "mark_sent", one_fails)
+    _sent_metric()
+    with pytest.raises(delivering.PartlyDelivered, match="throttled") as raised:
+        delivering.deliver_many(batch, channel, NOW)
+    assert raised.value.results == ["sent", None, "sent", "sent"]
+    assert _sent_metric() == 3
+    assert [sent_count(f"v{i}") for i in range(4)] == [1, 0, 1, 1]
+
+
+def test_a_post_a_re_drive_marked_sent_first_is_not_counted_again(ddb_env: dict) -> None:
+    """`PostsSent` moves with the day's `posts_sent`: once per post that
+    moved to sent, not for a post whose guard found it sent already."""
+    from chalicelib.campaigns import delivering
+
+    batch = _batch("r", 4)
+    assert posts.mark_sent(batch[2][0], NOW)  # a re-drive got there first
+    _sent_metric()
+    assert delivering.deliver_many(batch, CountingChannel(broken=set()), NOW) == ["sent"] * 4
+    assert _sent_metric() == 3
+    assert [sent_count(f"r{i}") for i in range(4)] == [1] * 4
