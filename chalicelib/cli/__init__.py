@@ -79,6 +79,14 @@ def local_stack_env(environ: dict[str, str] | None = None) -> dict[str, str]:
 def create_tables(args: argparse.Namespace) -> int:
     created = db.create_tables()
     print(f"created {len(created)} table(s): {', '.join(created) or 'none (all existed)'}")
+    from chalicelib.groups import directory
+    from chalicelib.groups.models import GroupRecord
+
+    if GroupRecord.Meta.table_name in created:
+        # a groups table made just now holds no group an older version made:
+        # its listing is complete by construction (backfill-lists' marker)
+        directory.mark_listing_complete()
+        print("group listing marker: written (new groups table)")
     return 0
 
 

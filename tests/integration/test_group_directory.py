@@ -23,7 +23,7 @@ from chalicelib.groups.models import GroupRecord
 from chalicelib.stores.models import StoreRecord
 from chalicelib.stores.schemas import StoreIn
 from tests.integration.test_campaign_days import DAY, fake_offers, sh, tick  # noqa: F401
-from tests.integration.test_post_batches import _Capture, _Record
+from tests.integration.test_post_batches import _Capture, _Record, requests_on
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 19, 2, 0, tzinfo=UTC)
@@ -504,3 +504,21 @@ def test_reads_racing_first_joins_and_links_at_group_less_stores_miss_no_group_t
     assert len(checked) >= 3 and checked[0] == 0 < checked[-1]
     assert seqs(per_store(ids)) == seqs(truth(ids)) == {"z0": {1, 2, 3, 4}, "z1": {1, 2, 3, 4, 9}, "z2": {10},
                                                         "z3": {11}}
+
+
+def test_a_groups_table_made_by_create_tables_is_listed_from_the_start(
+        dynamodb_local: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """`cli create-tables` (the local stack's first step) that makes the
+    groups table writes the listing marker: no older version made a group
+    in it, so a store with none is answered without a Query at once."""
+    from tests.conftest import unique_prefix, use_environment
+
+    use_environment(monkeypatch, **dynamodb_local.env(), STORELOOP_TABLE_PREFIX=unique_prefix())
+    assert main(["create-tables"]) == 0
+    assert "group listing marker: written" in capsys.readouterr().out
+    shop("N1")
+    with requests_on("groups") as sent:
+        assert directory.groups_of(["N1"]) == {"N1": []}
+    assert "Query" not in sent
+    assert main(["create-tables"]) == 0  # the tables exist: nothing new is vouched for
+    assert "marker" not in capsys.readouterr().out
