@@ -40,9 +40,16 @@ def _iso_date(value: object) -> object:
     return value
 
 
+def _plausible_date(value: date) -> date:
+    # 9999-12-31 or 0001-01-01 overflow as soon as a range is widened or shifted to UTC
+    if not 2000 <= value.year <= 2100:
+        raise ValueError("must be between the years 2000 and 2100")
+    return value
+
+
 HHMM = Annotated[str, AfterValidator(_hhmm)]
 TimeZoneName = Annotated[str, AfterValidator(_timezone)]
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+IsoDate = Annotated[date, BeforeValidator(_iso_date), AfterValidator(_plausible_date)]
 EntityId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]

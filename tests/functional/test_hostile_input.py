@@ -48,3 +48,16 @@ def test_a_query_level_problem_names_the_query(api: Api, admin: str) -> None:
     reply = api.get("/stats/stores/s1?from=2026-01-02&to=2026-01-01", as_=admin)
     assert reply.status == 400
     assert all(d["field"] != "body" for d in reply.body["error"]["details"])
+
+
+def test_dates_at_the_edge_of_the_calendar_are_refused_in_every_date_range_query(api: Api, admin: str) -> None:
+    """`from=9999-12-31` (or `to=0001-01-01`) overflowed when the default
+    7-day window was added, or the day was shifted to UTC: a 500."""
+    api.put("/stores/s1", STORE, as_=admin)
+    for path in ("/stats/chain", "/stats/chain/export", "/stats/chain/groups", "/stats/chain/tiers",
+                 "/stats/chain/member-tiers", "/stats/stores/s1/groups", "/stats/stores/s1/member-tiers",
+                 "/stats/templates/tpl-x", "/stores/s1/redemptions/export"):
+        for query in ("from=9999-12-31", "to=0001-01-01"):
+            reply = api.get(f"{path}?{query}", as_=admin)
+            assert reply.status == 400 and reply.error_code == "validation_error", (path, query, reply.body)
+            assert [d["field"] for d in reply.body["error"]["details"]] == [query.split("=")[0]], (path, query)
