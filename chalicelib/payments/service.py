@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib import request_scope, retry
 from chalicelib.clock import local_time
@@ -63,14 +63,25 @@ def resolve_member(member_id: str | None, openid: str | None) -> str | None:
 
 
 def bind_openid(openid: str, member_id: str, now: datetime) -> OpenIdRecord:
+    """One transaction: the member must exist (an openid bound to an unknown
+    member could never be re-bound, and every payment through it would be a
+    404), and the openid is unbound or already this member's."""
     record = OpenIdRecord(openid, member_id=member_id, bound_at=now)
-    try:
-        record.save(condition=OpenIdRecord.openid.does_not_exist() | (OpenIdRecord.member_id == member_id))
-    except PutError as exc:
-        if is_condition_failure(exc):
-            raise OpenIdBound(f"openid {openid} is bound to another member") from exc
-        raise
-    return record
+    for _ in retry.attempts(what="the openid binding"):
+        tx = Transaction()
+        tx.check("member", MemberRecord, member_id, condition=MemberRecord.member_id.exists())
+        tx.put("openid", record,
+               condition=OpenIdRecord.openid.does_not_exist() | (OpenIdRecord.member_id == member_id))
+        try:
+            tx.commit()
+            return record
+        except Contended:
+            continue
+        except Refused as exc:
+            if exc.on("openid"):
+                raise OpenIdBound(f"openid {openid} is bound to another member") from None
+            raise NotFound(f"member {member_id} not found") from None
+    raise AssertionError("retry.attempts() ends by raising")
 
 
 def payment_transaction(payment: PaymentRecord, store: StoreRecord, last_week: str | None) -> Transaction:

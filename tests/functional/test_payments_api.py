@@ -86,3 +86,15 @@ def test_payment_validation_and_access(api: Api, admin: str) -> None:
     assert api.post("/payments", ok, as_=token("staff", "pos", store_id="s2")).status == 403
     assert api.post("/payments", ok, as_=token("staff", "pos", store_id="s1")).status == 200
     assert api.post("/payments", {**ok, "payment_id": "p2", "member_id": "ghost"}, as_=admin).status == 404
+
+
+def test_an_openid_is_never_bound_to_an_unknown_member(api: Api, admin: str) -> None:
+    """Binding to a member that does not exist was a 200, and then the openid
+    could never be bound to the real member (409 openid_bound) while every
+    payment through it answered 404."""
+    setup(api, admin)
+    reply = api.put("/payments/openids/oGhost", {"member_id": "ghost"}, as_=admin)
+    assert reply.status == 404 and reply.error_code == "not_found"
+    assert api.put("/payments/openids/oGhost", {"member_id": "m1"}, as_=admin).status == 200
+    body = {"payment_id": "p9", "openid": "oGhost", "store_id": "s1", "amount_fen": 100, "paid_at": NOW.isoformat()}
+    assert api.post("/payments", body, as_=admin).body["member_id"] == "m1"
