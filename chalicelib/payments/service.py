@@ -29,14 +29,14 @@ so the total never exceeds what was paid:
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib import request_scope, retry
 from chalicelib.clock import local_time
 from chalicelib.counters import bump_in
-from chalicelib.errors import NotFound
+from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.insights import facts
 from chalicelib.members import rfm
 from chalicelib.members.models import MemberRecord
@@ -103,8 +103,17 @@ def payment_transaction(payment: PaymentRecord, store: StoreRecord, last_week: s
     return tx
 
 
+# A POS's clock may run a little ahead of ours; a payment further in the
+# future is a client's mistake (a local time sent as UTC, a wrong year): it
+# would pin the member's `last_order_at` (a guarded max) ahead for good.
+MAX_CLOCK_AHEAD = timedelta(hours=1)
+
+
 def record_payment(data: PaymentIn, now: datetime) -> tuple[PaymentRecord, bool, str | None]:
     """(payment, duplicate, the member's tier after it)."""
+    if data.paid_at > now + MAX_CLOCK_AHEAD:
+        raise ValidationFailed.field("paid_at", "is in the future; send the instant the payment was made, "
+                                                "with its UTC offset")
     member_id = resolve_member(data.member_id, data.openid)
     store = get_store(data.store_id)
     day = local_time(data.paid_at, store.timezone).date()
