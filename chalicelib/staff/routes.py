@@ -121,7 +121,9 @@ def patch_staff(principal: Principal, staff_id: str, body: etags.MergePatch, if_
     if current is None:
         raise NotFound(f"staff {staff_id} not found")
     etags.require(if_match, etags.of_time(current.updated_at))
-    merged = etags.merge_patch(_view(current).model_dump(mode="json"), body.patch())
+    view = _view(current).model_dump(mode="json")
+    etags.refuse_read_only(body.patch(), view, READ_ONLY)
+    merged = etags.merge_patch(view, body.patch())
     try:
         data = StaffIn.model_validate(merged)
     except ValidationError as exc:

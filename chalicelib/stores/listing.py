@@ -16,7 +16,7 @@ from chalicelib import etags, pages
 from chalicelib.schema import ApiModel
 from chalicelib.stores import service
 from chalicelib.stores.models import LIST_KEY, StoreRecord
-from chalicelib.stores.schemas import Store, StoreIn, StoreStatus
+from chalicelib.stores.schemas import READ_ONLY_FIELDS, Store, StoreIn, StoreStatus
 from chalicelib.types import Name, Tier3
 from chalicelib.web import validation_failed
 
@@ -65,7 +65,9 @@ def patch_store(store_id: str, patch: dict[str, Any], if_match: str | None, now:
     update. With `If-Match`, the version read must also be the client's."""
     current = service.get_store(store_id)
     etags.require(if_match, etag(current))
-    merged = etags.merge_patch(service.to_view(current).model_dump(mode="json"), patch)
+    view = service.to_view(current).model_dump(mode="json")
+    etags.refuse_read_only(patch, view, READ_ONLY_FIELDS)
+    merged = etags.merge_patch(view, patch)
     try:
         data = StoreIn.model_validate(merged)
     except ValidationError as exc:

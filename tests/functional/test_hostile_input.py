@@ -61,3 +61,25 @@ def test_dates_at_the_edge_of_the_calendar_are_refused_in_every_date_range_query
             reply = api.get(f"{path}?{query}", as_=admin)
             assert reply.status == 400 and reply.error_code == "validation_error", (path, query, reply.body)
             assert [d["field"] for d in reply.body["error"]["details"]] == [query.split("=")[0]], (path, query)
+
+
+def test_a_merge_patch_that_changes_a_read_only_field_is_refused(api: Api, admin: str) -> None:
+    """`PATCH {"status": "ended"}` on a template answered 200 and left it
+    active (read-only fields were dropped silently); the same for a store's
+    `store_id` and a staff member's `tokens_valid_after`."""
+    from tests.functional.test_coupons_api import template
+
+    api.put("/stores/s1", STORE, as_=admin)
+    tid = api.post("/coupon-templates", template(), as_=admin).body["template_id"]
+    api.put("/staff/st1", {"store_id": "s1"}, as_=admin)
+    for path, patch, field in ((f"/coupon-templates/{tid}", {"status": "ended", "title": "改"}, "status"),
+                               ("/stores/s1", {"store_id": "s2"}, "store_id"),
+                               ("/staff/st1", {"tokens_valid_after": "2026-11-20T00:00:00Z"}, "tokens_valid_after")):
+        reply = api.call("PATCH", path, patch, as_=admin)
+        assert reply.status == 400 and reply.error_code == "validation_error", (path, reply.body)
+        assert [d["field"] for d in reply.body["error"]["details"]] == [field]
+    assert api.get(f"/coupon-templates/{tid}", as_=admin).body["title"] != "改"
+    # a read-only field sent back as it was read is fine
+    read = api.get(f"/coupon-templates/{tid}", as_=admin).body
+    assert api.call("PATCH", f"/coupon-templates/{tid}", {"status": read["status"], "title": "改"},
+                    as_=admin).status == 200
