@@ -39,7 +39,7 @@ from chalicelib.schema import ApiModel
 from chalicelib.stores.service import get_store
 from chalicelib.txn import Refused
 from chalicelib.types import EntityId, Instant, Name
-from chalicelib.web import validation_failed
+from chalicelib.web import validate, validation_failed
 
 
 class TemplateListQuery(pages.PageQuery):
@@ -122,10 +122,7 @@ def patch_template(template_id: str, patch: dict[str, Any], if_match: str | None
     view = to_view(current, None).model_dump(mode="json")
     etags.refuse_read_only(patch, view, TEMPLATE_READ_ONLY)
     merged = etags.merge_patch(view, patch)
-    try:
-        data = TemplateIn.model_validate(merged)
-    except ValidationError as exc:
-        raise validation_failed(exc) from exc
+    data = validate(TemplateIn, merged)
     # the save is conditional on the version we merged onto
     return update_template(template_id, data, now, if_match=etag(current))
 

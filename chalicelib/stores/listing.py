@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field
 
 from chalicelib import etags, pages
 from chalicelib.schema import ApiModel
@@ -18,7 +18,7 @@ from chalicelib.stores import service
 from chalicelib.stores.models import LIST_KEY, StoreRecord
 from chalicelib.stores.schemas import READ_ONLY_FIELDS, Store, StoreIn, StoreStatus
 from chalicelib.types import Name, Tier3
-from chalicelib.web import validation_failed
+from chalicelib.web import validate
 
 
 class StoreListQuery(pages.PageQuery):
@@ -68,9 +68,6 @@ def patch_store(store_id: str, patch: dict[str, Any], if_match: str | None, now:
     view = service.to_view(current).model_dump(mode="json")
     etags.refuse_read_only(patch, view, READ_ONLY_FIELDS)
     merged = etags.merge_patch(view, patch)
-    try:
-        data = StoreIn.model_validate(merged)
-    except ValidationError as exc:
-        raise validation_failed(exc) from exc
+    data = validate(StoreIn, merged)
     return service.upsert_store(store_id, data, now, if_updated_at=current.updated_at)
 

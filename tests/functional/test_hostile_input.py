@@ -107,3 +107,19 @@ def test_an_order_ref_that_is_a_formula_is_exported_as_text(api: Api, admin: str
     rows = list(csv.DictReader(io.StringIO(reply.body.lstrip("\ufeff"))))
     assert [r["order_ref"] for r in rows] == ["'" + evil]
     assert rows[0]["discount_fen"] == "1000"  # numbers stay numbers
+
+
+def test_true_or_false_where_a_number_belongs_is_refused_per_field(api: Api, admin: str) -> None:
+    """pydantic's lax mode read `true` as 1: `"value": true` made a 1-fen
+    coupon, `"lat": true` put a store at latitude 1."""
+    from tests.functional.test_coupons_api import template
+
+    reply = api.post("/coupon-templates", template(value=True, per_member_limit=True), as_=admin)
+    assert reply.status == 400 and reply.error_code == "validation_error"
+    assert sorted(d["field"] for d in reply.body["error"]["details"]) == ["per_member_limit", "value"]
+    reply = api.post("/stores/batch", {"stores": [{"store_id": "s9", **STORE, "lat": True}]}, as_=admin)
+    assert [d["field"] for d in reply.body["error"]["details"]] == ["stores[0].lat"]
+    assert api.put("/stores/s1", STORE, as_=admin).status == 200
+    reply = api.call("PATCH", "/stores/s1", {"radius_m": True}, as_=admin)  # a merge patch too
+    assert reply.status == 400 and [d["field"] for d in reply.body["error"]["details"]] == ["radius_m"]
+    assert api.get("/stores/s1", as_=admin).body["radius_m"] == 1000
