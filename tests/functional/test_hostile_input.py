@@ -123,3 +123,13 @@ def test_true_or_false_where_a_number_belongs_is_refused_per_field(api: Api, adm
     reply = api.call("PATCH", "/stores/s1", {"radius_m": True}, as_=admin)  # a merge patch too
     assert reply.status == 400 and [d["field"] for d in reply.body["error"]["details"]] == ["radius_m"]
     assert api.get("/stores/s1", as_=admin).body["radius_m"] == 1000
+
+
+def test_names_with_control_characters_are_refused(api: Api, admin: str) -> None:
+    """A nickname `"a\\u0000\\u202eb"` (NUL, right-to-left override) was stored
+    as sent, and reached group posts, the console and exports."""
+    reply = api.put("/members/me", {"nickname": "a\u0000\u202eb"}, as_=token("member", "m1"))
+    assert reply.status == 400 and [d["field"] for d in reply.body["error"]["details"]] == ["nickname"]
+    reply = api.put("/stores/s1", {**STORE, "name": "店\n名", "city": "上海市\t"}, as_=admin)
+    assert reply.status == 400 and [d["field"] for d in reply.body["error"]["details"]] == ["name"]
+    assert api.put("/members/me", {"nickname": " 小明 "}, as_=token("member", "m1")).body["nickname"] == "小明"
