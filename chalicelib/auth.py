@@ -47,9 +47,10 @@ def issue_token(secret: str, sub: str, role: Role, now: datetime, ttl: timedelta
 
 
 def principal_from_header(secret: str, header: str | None, allowed: Iterable[Role]) -> Principal:
-    if not header or not header.startswith("Bearer "):
+    scheme, _, token = (header or "").strip().partition(" ")
+    if scheme.lower() != "bearer":  # an auth scheme is case-insensitive (RFC 9110 §11.1)
         raise Unauthenticated()
-    token = header[len("Bearer "):].strip()
+    token = token.strip()
     try:
         claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["sub", "exp"]})
     except jwt.PyJWTError as exc:

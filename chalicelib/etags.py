@@ -10,6 +10,7 @@ condition when the item moved on between our read and our write."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -49,6 +50,16 @@ def require(if_match: str | None, current: str) -> None:
     tags = [t.strip().removeprefix("W/") for t in if_match.split(",")]
     if current not in tags:
         raise PreconditionFailed()
+
+
+def refuse_read_only(patch: dict[str, Any], current: dict[str, Any], read_only: Iterable[str]) -> None:
+    """A merge patch that would change a read-only field is 400, not
+    silently dropped (`{"status": "ended"}` on a template answered 200 and
+    left it active). Sending one back as it was read is fine."""
+    changed = [name for name in read_only if name in patch and patch[name] != current.get(name)]
+    if changed:
+        details = [{"field": name, "problem": "read-only: it cannot be changed here"} for name in changed]
+        raise ValidationFailed("; ".join(f"{d['field']}: {d['problem']}" for d in details), details)
 
 
 MAX_PATCH_DEPTH = 16  # our resources nest 2 deep; deeper is refused, never a RecursionError

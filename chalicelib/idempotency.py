@@ -7,8 +7,8 @@ One record per (caller, route, key), in its own table:
   first request:  put-if-absent {in_progress, body hash, lease}  -> run the
                   handler inside `request_scope.scope(...)` (services derive
                   deterministic ids and ClientRequestTokens from the key)
-                  -> 2xx: record := {done, status, body}; error: record deleted
-  a retry:        done, same body        -> the stored answer, `Idempotent-Replayed: true`
+                  -> 2xx: record := {done, status, body, ETag}; error: record deleted
+  a retry:        done, same body        -> the stored answer and ETag, `Idempotent-Replayed: true`
                   done/in progress, other body -> 422 idempotency_key_reused
                   in progress, lease live -> 409 request_in_progress + Retry-After
                   in progress, lease over -> taken over (guarded), handler re-runs
@@ -60,6 +60,7 @@ class IdempotencyRecord(Model):
     lease_until = UTCDateTimeAttribute()
     response_status = NumberAttribute(null=True)
     response_body = UnicodeAttribute(null=True)
+    response_etag = UnicodeAttribute(null=True)  # the first answer's ETag, replayed with it
     owner = UnicodeAttribute(null=True)  # which request holds it: our own lost-answer put is ours, not a rival
     expires_at = TTLAttribute()
 
@@ -119,8 +120,11 @@ def _hash(raw_body: bytes | str | None) -> str:
 
 
 def _replay(record: IdempotencyRecord) -> Response:
-    return Response(body=record.response_body or "", status_code=int(record.response_status or 200),
-                    headers={"Content-Type": "application/json; charset=utf-8", "Idempotent-Replayed": "true"})
+    headers: dict[str, str | list[str]] = {"Content-Type": "application/json; charset=utf-8",
+                                           "Idempotent-Replayed": "true"}
+    if record.response_etag:
+        headers["ETag"] = record.response_etag
+    return Response(body=record.response_body or "", status_code=int(record.response_status or 200), headers=headers)
 
 
 def _take_over(record: IdempotencyRecord, now: datetime) -> None:
@@ -145,9 +149,11 @@ def _remember(record: IdempotencyRecord, response: Response) -> None:
     if len(body) > _MAX_STORED_BODY:
         _forget(record)  # too large to keep: a retry re-runs and the write paths recognise their commits
         return
+    etag = next((str(v) for k, v in (response.headers or {}).items() if k.lower() == "etag"), None)
     txn.resending(lambda: record.update(actions=[
         IdempotencyRecord.status.set("done"), IdempotencyRecord.response_status.set(response.status_code),
-        IdempotencyRecord.response_body.set(body)]))
+        IdempotencyRecord.response_body.set(body),
+        *([IdempotencyRecord.response_etag.set(etag)] if etag else [])]))
 
 
 def _forget(record: IdempotencyRecord) -> None:

@@ -40,11 +40,31 @@ def _iso_date(value: object) -> object:
     return value
 
 
+def _plausible_date(value: date) -> date:
+    # 9999-12-31 or 0001-01-01 overflow as soon as a range is widened or shifted to UTC
+    if not 2000 <= value.year <= 2100:
+        raise ValueError("must be between the years 2000 and 2100")
+    return value
+
+
+# Control characters (NUL, newlines, C1) and the bidi overrides that make a
+# name read backwards have no place in a name, a city, a title or a nickname:
+# they end up in group posts, the console and exports.
+_NOT_IN_NAMES = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _printable(value: str) -> str:
+    if _NOT_IN_NAMES.search(value):
+        raise ValueError("must not contain control characters (newlines, tabs, NUL) or bidi overrides")
+    return value
+
+
 HHMM = Annotated[str, AfterValidator(_hhmm)]
 TimeZoneName = Annotated[str, AfterValidator(_timezone)]
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+IsoDate = Annotated[date, BeforeValidator(_iso_date), AfterValidator(_plausible_date)]
 EntityId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+                 AfterValidator(_printable)]
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 Fen = Annotated[int, Field(ge=0, le=100_000_000)]

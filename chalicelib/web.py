@@ -15,7 +15,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
@@ -132,6 +132,48 @@ def validation_failed(exc: ValidationError, source: str = "body") -> ValidationF
     return ValidationFailed(summary, details)
 
 
+M = TypeVar("M", bound=BaseModel)
+_ABSENT = object()
+
+
+def _bools_read_as_numbers(data: Any, parsed: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Where the client sent `true`/`false` and the model kept a number:
+    pydantic's lax mode reads `true` as 1 (`"value": true` made a 1-fen
+    coupon). A walk of the (small) JSON body beside what it became."""
+    if isinstance(data, bool):
+        return [path] if isinstance(parsed, int | float) and not isinstance(parsed, bool) else []
+    found: list[tuple[Any, ...]] = []
+    if isinstance(data, dict):
+        fields = {(f.alias or name): name for name, f in type(parsed).model_fields.items()} \
+            if isinstance(parsed, BaseModel) else {}
+        for key, value in data.items():
+            if isinstance(parsed, BaseModel):
+                sub = getattr(parsed, fields[key]) if key in fields else (parsed.model_extra or {}).get(key, _ABSENT)
+            else:
+                sub = parsed.get(key, _ABSENT) if isinstance(parsed, dict) else _ABSENT
+            if sub is not _ABSENT:
+                found += _bools_read_as_numbers(value, sub, (*path, key))
+    elif isinstance(data, list) and isinstance(parsed, list | tuple) and len(data) == len(parsed):
+        for i, (value, sub) in enumerate(zip(data, parsed, strict=True)):
+            found += _bools_read_as_numbers(value, sub, (*path, i))
+    return found
+
+
+def validate(model: type[M], data: Any, source: str = "body") -> M:
+    """`model.model_validate(data)`, its problems as one 400 with a detail
+    per field, and `true`/`false` refused where a number belongs."""
+    try:
+        parsed = model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_failed(exc, source) from exc
+    bad = _bools_read_as_numbers(data, parsed)
+    if bad:
+        details = [{"field": _field_name(loc, source), "problem": "must be a number, not true or false"}
+                   for loc in bad]
+        raise ValidationFailed("; ".join(f"{d['field']}: {d['problem']}" for d in details[:5]), details)
+    return parsed
+
+
 def parse_body(raw: bytes | str | None, model: type[BaseModel]) -> BaseModel:
     if not raw:
         raise ValidationFailed.field("body", "a JSON object body is required")
@@ -143,10 +185,7 @@ def parse_body(raw: bytes | str | None, model: type[BaseModel]) -> BaseModel:
         raise ValidationFailed.field("body", "JSON nested too deeply") from exc
     if not isinstance(data, dict):
         raise ValidationFailed.field("body", "must be a JSON object")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise validation_failed(exc) from exc
+    return validate(model, data)
 
 
 def parse_query(params: Mapping[str, str] | None, model: type[BaseModel]) -> BaseModel:

@@ -59,6 +59,14 @@ def install_on_local_gateway() -> None:
         raise AttributeError(name)
 
     local.ChaliceRequestHandler.__getattr__ = any_method  # type: ignore[attr-defined]
+    # ...but a HEAD answer has no body (RFC 9110 §9.3.2): one written anyway
+    # is read by a keep-alive client as the start of its next response.
+    send = local.ChaliceRequestHandler._send_http_response
+
+    def send_no_body_to_head(self: Any, code: int, headers: Any, body: Any) -> None:
+        send(self, code, headers, None if self.command == "HEAD" else body)
+
+    local.ChaliceRequestHandler._send_http_response = send_no_body_to_head  # type: ignore[method-assign]
     # socketserver's listen backlog is 5: a burst of concurrent clients (the
     # concurrency tests, a load test) gets connection resets before a thread
     # picks them up. API Gateway queues instead; so does the emulator now.

@@ -3,7 +3,7 @@ fan-out queue consumer."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from chalice import Blueprint
 
@@ -64,7 +64,8 @@ def post_view(post: PostRecord, groups: dict[str, tuple[str | None, str | None]]
                 offers=[PostOffer(template_id=o.template_id, title=o.title, kind=o.kind, value=int(o.value),
                                   min_spend_fen=int(o.min_spend_fen or 0),
                                   remaining=None if o.remaining is None else int(o.remaining),
-                                  claim_end=o.claim_end, boosted=o.boosted == "1") for o in post.offers or []],
+                                  claim_end=datetime.fromisoformat(o.claim_end) if o.claim_end else None,
+                                  boosted=o.boosted == "1") for o in post.offers or []],
                 attempts=int(post.attempts or 0), last_error=post.last_error, next_attempt_at=post.next_attempt_at,
                 sent_at=post.sent_at,
                 deliveries=group_deliveries(post.group_ids or [], parts, post.last_error, groups, settings.channel,

@@ -61,7 +61,7 @@ class PostOffer(ApiModel):
     value: int
     min_spend_fen: int
     remaining: int | None
-    claim_end: str | None
+    claim_end: datetime | None  # stored as text in the store's offset; answered in UTC `Z` like every instant
     boosted: bool
 
 

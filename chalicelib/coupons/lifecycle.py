@@ -25,7 +25,7 @@ from chalicelib import etags, pages
 from chalicelib.coupons import rules
 from chalicelib.coupons.errors import TemplateEnded
 from chalicelib.coupons.models import TemplateRecord
-from chalicelib.coupons.schemas import Kind, Template, TemplateCreateIn, TemplateIn, TemplateStatus
+from chalicelib.coupons.schemas import TEMPLATE_READ_ONLY, Kind, Template, TemplateCreateIn, TemplateIn, TemplateStatus
 from chalicelib.coupons.templates import (
     LIST_KEY,
     commit_save,
@@ -39,7 +39,7 @@ from chalicelib.schema import ApiModel
 from chalicelib.stores.service import get_store
 from chalicelib.txn import Refused
 from chalicelib.types import EntityId, Instant, Name
-from chalicelib.web import validation_failed
+from chalicelib.web import validate, validation_failed
 
 
 class TemplateListQuery(pages.PageQuery):
@@ -119,11 +119,10 @@ def set_status(template_id: str, status: str, if_match: str | None, now: datetim
 def patch_template(template_id: str, patch: dict[str, Any], if_match: str | None, now: datetime) -> TemplateRecord:
     current = get_template(template_id)
     etags.require(if_match, etag(current))
-    merged = etags.merge_patch(to_view(current, None).model_dump(mode="json"), patch)
-    try:
-        data = TemplateIn.model_validate(merged)
-    except ValidationError as exc:
-        raise validation_failed(exc) from exc
+    view = to_view(current, None).model_dump(mode="json")
+    etags.refuse_read_only(patch, view, TEMPLATE_READ_ONLY)
+    merged = etags.merge_patch(view, patch)
+    data = validate(TemplateIn, merged)
     # the save is conditional on the version we merged onto
     return update_template(template_id, data, now, if_match=etag(current))
 

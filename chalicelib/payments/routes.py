@@ -40,7 +40,7 @@ def refund_payment(principal: Principal, payment_id: str, body: RefundIn) -> Ref
 
 
 @endpoint(bp, "PUT", "/payments/openids/{openid}", summary="Bind a WeChat openid to a member",
-          roles=("admin",), body=OpenIdIn, response=OpenIdOut, errors=(OpenIdBound,))
+          roles=("admin",), body=OpenIdIn, response=OpenIdOut, errors=(NotFound, OpenIdBound))
 def bind_openid(principal: Principal, openid: str, body: OpenIdIn) -> OpenIdOut:
     record = service.bind_openid(openid, body.member_id, get_clock().now())
     return OpenIdOut(openid=record.openid, member_id=record.member_id)

@@ -29,14 +29,14 @@ so the total never exceeds what was paid:
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib import request_scope, retry
 from chalicelib.clock import local_time
 from chalicelib.counters import bump_in
-from chalicelib.errors import NotFound
+from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.insights import facts
 from chalicelib.members import rfm
 from chalicelib.members.models import MemberRecord
@@ -63,14 +63,25 @@ def resolve_member(member_id: str | None, openid: str | None) -> str | None:
 
 
 def bind_openid(openid: str, member_id: str, now: datetime) -> OpenIdRecord:
+    """One transaction: the member must exist (an openid bound to an unknown
+    member could never be re-bound, and every payment through it would be a
+    404), and the openid is unbound or already this member's."""
     record = OpenIdRecord(openid, member_id=member_id, bound_at=now)
-    try:
-        record.save(condition=OpenIdRecord.openid.does_not_exist() | (OpenIdRecord.member_id == member_id))
-    except PutError as exc:
-        if is_condition_failure(exc):
-            raise OpenIdBound(f"openid {openid} is bound to another member") from exc
-        raise
-    return record
+    for _ in retry.attempts(what="the openid binding"):
+        tx = Transaction()
+        tx.check("member", MemberRecord, member_id, condition=MemberRecord.member_id.exists())
+        tx.put("openid", record,
+               condition=OpenIdRecord.openid.does_not_exist() | (OpenIdRecord.member_id == member_id))
+        try:
+            tx.commit()
+            return record
+        except Contended:
+            continue
+        except Refused as exc:
+            if exc.on("openid"):
+                raise OpenIdBound(f"openid {openid} is bound to another member") from None
+            raise NotFound(f"member {member_id} not found") from None
+    raise AssertionError("retry.attempts() ends by raising")
 
 
 def payment_transaction(payment: PaymentRecord, store: StoreRecord, last_week: str | None) -> Transaction:
@@ -92,8 +103,17 @@ def payment_transaction(payment: PaymentRecord, store: StoreRecord, last_week: s
     return tx
 
 
+# A POS's clock may run a little ahead of ours; a payment further in the
+# future is a client's mistake (a local time sent as UTC, a wrong year): it
+# would pin the member's `last_order_at` (a guarded max) ahead for good.
+MAX_CLOCK_AHEAD = timedelta(hours=1)
+
+
 def record_payment(data: PaymentIn, now: datetime) -> tuple[PaymentRecord, bool, str | None]:
     """(payment, duplicate, the member's tier after it)."""
+    if data.paid_at > now + MAX_CLOCK_AHEAD:
+        raise ValidationFailed.field("paid_at", "is in the future; send the instant the payment was made, "
+                                                "with its UTC offset")
     member_id = resolve_member(data.member_id, data.openid)
     store = get_store(data.store_id)
     day = local_time(data.paid_at, store.timezone).date()

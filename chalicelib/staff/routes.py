@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from chalice import Blueprint
-from pydantic import ConfigDict, ValidationError, model_validator
+from pydantic import ConfigDict, model_validator
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib import etags, pages, txn
@@ -20,7 +20,7 @@ from chalicelib.staff import roster
 from chalicelib.staff.models import StaffRecord
 from chalicelib.stores.service import get_store
 from chalicelib.types import EntityId
-from chalicelib.web import WithHeaders, endpoint, validation_failed
+from chalicelib.web import WithHeaders, endpoint, validate
 
 bp = Blueprint(__name__)
 READ_ONLY = ("staff_id", "updated_at", "tokens_valid_after")
@@ -121,11 +121,10 @@ def patch_staff(principal: Principal, staff_id: str, body: etags.MergePatch, if_
     if current is None:
         raise NotFound(f"staff {staff_id} not found")
     etags.require(if_match, etags.of_time(current.updated_at))
-    merged = etags.merge_patch(_view(current).model_dump(mode="json"), body.patch())
-    try:
-        data = StaffIn.model_validate(merged)
-    except ValidationError as exc:
-        raise validation_failed(exc) from exc
+    view = _view(current).model_dump(mode="json")
+    etags.refuse_read_only(body.patch(), view, READ_ONLY)
+    merged = etags.merge_patch(view, body.patch())
+    data = validate(StaffIn, merged)
     return _tagged(_save(staff_id, data, current))
 
 

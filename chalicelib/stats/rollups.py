@@ -233,14 +233,28 @@ def template_stats(template_id: str, days: list[date]) -> TemplateStats:
                     redemption_rate=_rate(redeemed[d], claims[d]), gmv_influenced_fen=gmv[d]) for d in days])
 
 
+# A text cell a spreadsheet would run as a formula (OWASP "CSV injection"):
+# `order_ref` is whatever a POS sent, and HQ opens these files in Excel.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def csv_response(rows: Iterable[BaseModel | dict[str, Any]], columns: list[str], filename: str) -> Response:
-    """UTF-8 with a BOM, so spreadsheet apps read the Chinese right."""
+    """UTF-8 with a BOM, so spreadsheet apps read the Chinese right; a text
+    cell that would start a formula is quoted with a leading `'`."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
         data = row.model_dump(mode="json") if isinstance(row, BaseModel) else row
-        writer.writerow({k: "" if data.get(k) is None else data[k] for k in columns})
+        writer.writerow({k: _cell(data.get(k)) for k in columns})
     return Response(body="\ufeff" + buffer.getvalue(), status_code=200, headers={
         "Content-Type": "text/csv; charset=utf-8", "Content-Disposition": f'attachment; filename="{filename}"'})
 

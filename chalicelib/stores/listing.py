@@ -10,15 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field
 
 from chalicelib import etags, pages
 from chalicelib.schema import ApiModel
 from chalicelib.stores import service
 from chalicelib.stores.models import LIST_KEY, StoreRecord
-from chalicelib.stores.schemas import Store, StoreIn, StoreStatus
+from chalicelib.stores.schemas import READ_ONLY_FIELDS, Store, StoreIn, StoreStatus
 from chalicelib.types import Name, Tier3
-from chalicelib.web import validation_failed
+from chalicelib.web import validate
 
 
 class StoreListQuery(pages.PageQuery):
@@ -65,10 +65,9 @@ def patch_store(store_id: str, patch: dict[str, Any], if_match: str | None, now:
     update. With `If-Match`, the version read must also be the client's."""
     current = service.get_store(store_id)
     etags.require(if_match, etag(current))
-    merged = etags.merge_patch(service.to_view(current).model_dump(mode="json"), patch)
-    try:
-        data = StoreIn.model_validate(merged)
-    except ValidationError as exc:
-        raise validation_failed(exc) from exc
+    view = service.to_view(current).model_dump(mode="json")
+    etags.refuse_read_only(patch, view, READ_ONLY_FIELDS)
+    merged = etags.merge_patch(view, patch)
+    data = validate(StoreIn, merged)
     return service.upsert_store(store_id, data, now, if_updated_at=current.updated_at)
 

@@ -100,3 +100,16 @@ def test_a_malformed_key_is_400(api: Api, admin: str, key: str) -> None:
         assert reply.status == 200  # an empty header is no key
     else:
         assert reply.status == 400 and reply.body["error"]["details"][0]["field"] == "Idempotency-Key"
+
+
+def test_a_replay_carries_the_first_answers_etag(api: Api, admin: str) -> None:
+    """A copied template's 201 carries its ETag (for the next If-Match); the
+    replay of the same POST answered the body without it."""
+    from tests.functional.test_coupons_api import template
+
+    setup(api, admin)
+    tid = api.post("/coupon-templates", template(), as_=admin).body["template_id"]
+    first, again = (api.post(f"/coupon-templates/{tid}/copy", {"title": "再来"}, as_=admin,
+                             headers={"Idempotency-Key": "copy-1"}) for _ in range(2))
+    assert first.status == again.status == 201 and again.headers.get("Idempotent-Replayed") == "true"
+    assert first.headers["ETag"] == again.headers["ETag"] == '"v1"'

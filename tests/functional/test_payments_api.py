@@ -86,3 +86,30 @@ def test_payment_validation_and_access(api: Api, admin: str) -> None:
     assert api.post("/payments", ok, as_=token("staff", "pos", store_id="s2")).status == 403
     assert api.post("/payments", ok, as_=token("staff", "pos", store_id="s1")).status == 200
     assert api.post("/payments", {**ok, "payment_id": "p2", "member_id": "ghost"}, as_=admin).status == 404
+
+
+def test_an_openid_is_never_bound_to_an_unknown_member(api: Api, admin: str) -> None:
+    """Binding to a member that does not exist was a 200, and then the openid
+    could never be bound to the real member (409 openid_bound) while every
+    payment through it answered 404."""
+    setup(api, admin)
+    reply = api.put("/payments/openids/oGhost", {"member_id": "ghost"}, as_=admin)
+    assert reply.status == 404 and reply.error_code == "not_found"
+    assert api.put("/payments/openids/oGhost", {"member_id": "m1"}, as_=admin).status == 200
+    body = {"payment_id": "p9", "openid": "oGhost", "store_id": "s1", "amount_fen": 100, "paid_at": NOW.isoformat()}
+    assert api.post("/payments", body, as_=admin).body["member_id"] == "m1"
+
+
+def test_a_payment_dated_in_the_future_is_refused_and_counts_nowhere(api: Api, admin: str) -> None:
+    """paid_at in 2099 was recorded: the member's last_order_at (a guarded
+    max) stayed in 2099 for good and the GMV went to a day decades ahead."""
+    setup(api, admin)
+    body = {"payment_id": "p1", "member_id": "m1", "store_id": "s1", "amount_fen": 100,
+            "paid_at": "2099-01-01T00:00:00+08:00"}
+    reply = api.post("/payments", body, as_=admin)
+    assert reply.status == 400 and [d["field"] for d in reply.body["error"]["details"]] == ["paid_at"]
+    me = api.get("/members/me", as_=token("member", "m1")).body
+    assert (me["orders_total"], me["last_order_at"]) == (0, None)
+    # a POS clock a few minutes ahead of ours is still fine
+    ahead = {**body, "paid_at": (NOW + timedelta(minutes=5)).isoformat()}
+    assert api.post("/payments", ahead, as_=admin).status == 200

@@ -41,3 +41,17 @@ def test_a_claim_refused_as_not_started_names_the_store_local_time(shops: Api, a
     reply = shops.post(f"/coupon-templates/{tid}/claim", {"store_id": "S1"}, as_=member())
     assert reply.status == 409 and reply.error_code == "not_started"
     assert "2026-11-25 10:00 (Asia/Shanghai)" in reply.body["error"]["message"]
+
+
+def test_a_posts_offers_carry_their_claim_end_in_utc(shops: Api, admin: str, clock: FixedClock) -> None:
+    """A post's offers answered `claim_end` as stored, in the store's offset
+    (`2026-12-01T00:00:00+08:00`), where every other instant is UTC `Z`."""
+    from chalicelib.campaigns.fanout import InProcessQueue
+    from chalicelib.campaigns.tick import run_tick
+    from chalicelib.delivery.record import RecordChannel
+
+    create(shops, admin)
+    run_tick(clock.now(), InProcessQueue(clock.now(), RecordChannel(), workers=1))
+    posts = shops.get(f"/stores/S1/posts?date={clock.now().date()}", as_=admin).body["posts"]
+    offers = [o for p in posts for o in p["offers"]]
+    assert offers and {o["claim_end"] for o in offers} == {"2026-11-30T16:00:00Z"}

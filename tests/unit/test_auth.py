@@ -49,3 +49,10 @@ def test_staff_act_only_for_their_own_store_admins_for_any() -> None:
     admin = principal_from_header(SECRET, bearer(issue_token(SECRET, "hq", "admin", datetime.now(UTC),
                                                              timedelta(hours=1))), ("admin",))
     admin.require_store("s2")
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "Bearer"])
+def test_the_bearer_scheme_is_case_insensitive(scheme: str) -> None:
+    """RFC 9110 §11.1: `authorization: bearer <jwt>` was refused as 401."""
+    token = issue_token(SECRET, "m1", "member", datetime.now(UTC), timedelta(hours=1))
+    assert principal_from_header(SECRET, f"{scheme} {token}", ("member",)).sub == "m1"
