@@ -62,8 +62,9 @@ def deliver_many(batch: list[tuple[PostRecord, list[GroupRecord]]], channel: Cha
     One post must not cost the others a repeat: if a post raises mid-batch
     (a channel or DynamoDB error), the posts already delivered are recorded
     before the error goes up, and if the batched sent transition fails each
-    of its posts is recorded on its own (`_record_sent`). Either way the
-    error goes up as `PartlyDelivered`, naming what was recorded, so the
+    of its posts is recorded on its own (`_record_sent`). An error that
+    leaves a post unrecorded goes up as `PartlyDelivered`, naming what was
+    recorded (a fallback that records every post returns normally), so the
     caller counts those posts as posted and only the others as failed
     (`PostsSent` counts each recorded post once). What stays is the edge no
     code can close: a worker that dies after sending and before the sent

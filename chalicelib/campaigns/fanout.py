@@ -109,9 +109,11 @@ def process_records(records: list[Any], now: datetime, channel: Channel) -> dict
     BatchWriteItem, marked sent in one transaction), and the answer is a
     partial batch response naming exactly the records that failed: a record
     that is not a message, a store that failed while being checked or built,
-    or the messages whose posts were in a failed batch write (their created
-    posts are the outbox's to re-drive; a redelivered message finds its post
-    and counts a duplicate). Only those go back to SQS (and after
+    or the messages whose posts were in a failed batch write or left
+    unrecorded by a delivery that stopped part way (`PartlyDelivered`: the
+    posts it recorded count as posted; the created posts left are the
+    outbox's to re-drive; a redelivered message finds its post and counts a
+    duplicate). Only those go back to SQS (and after
     maxReceiveCount to the DLQ); the others are never re-run. Chalice 1.34
     cannot switch ReportBatchItemFailures on for the event source mapping
     itself; infra/template.py's merge template does, on the mapping of

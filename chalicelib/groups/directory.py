@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -21,49 +22,62 @@ def store_groups(store_id: str) -> list[GroupRecord]:
 
 LISTING_MARKER = "#listing"  # the `store-groups` key of the deploy-level marker: '#' is never in a store id
 BATCH_KEYS = 100  # BatchGetItem's limit, over all its tables
-_complete: set[str] = set()  # `store-groups` tables whose marker this container has read (it is never removed)
+# How long a container trusts a marker it has read without asking again (so
+# a due post still reads 3 items, not 3 + one marker per batch). A rollback
+# deletes the marker and waits longer than this before older code runs
+# (docs/deploy.md step 10).
+MARKER_TRUST_S = 60.0
+_marker_seen: dict[str, float] = {}  # `store-groups` table -> time.monotonic() the marker was last read
 
 
 def groups_of(store_ids: Collection[str]) -> dict[str, list[GroupRecord]]:
     """The groups of a batch of stores (an SQS batch's due stores) by key,
     not a Query each: one BatchGetItem of every store's group 1 (which,
-    once `listed`, names the store's other groups in `others`), then one
-    of those other groups and of the pointer items of the stores without
-    a group 1, if there are any. Each store's list is what `store_groups`
-    returns (every group, `seq` order), read as eventually consistently as
-    its Query; a group created after the read is not in it, as after the
-    Query.
+    once `listed`, names the store's other groups in `others`) and of the
+    stack's listing marker, then one of those other groups and of the
+    pointer items of the stores without a group 1, if there are any. Each
+    store's list is what `store_groups` returns (every group, `seq` order),
+    read as eventually consistently as its Query; a group created after
+    the read is not in it, as after the Query.
 
-    A store without group 1 is in the answer with no groups only when that
-    is certain: its pointer item has no `current_seq` (no join made a
-    group) and no `linked` seq (no chat link made one, each noted before
-    its group), and `cli backfill-lists` has completed on this stack (its
-    marker: every group an older version made without a note is noted).
-    The marker is read with the groups 1 until this container has seen it.
-    A store it cannot be sure of (a group 1 not `listed`, made before the
-    listing; a pointer naming groups; no marker yet) is NOT in the answer:
-    the caller queries it (`store_groups`)."""
+    Nothing is answered by key unless the marker is there: `cli
+    backfill-lists` has completed on this stack (every group an older
+    version made is listed on its group 1 or noted on its pointer), and
+    nobody has deleted it since. It is asked for with the groups 1 unless
+    this container read it less than `MARKER_TRUST_S` ago; a rollback to
+    a version older than the listing deletes it and waits longer than that
+    before the older code runs (docs/deploy.md step 10), so from then on
+    every store is queried. Then a `listed`
+    group 1 names all the store's groups, and a store without group 1 has
+    none when its pointer item has no `current_seq` (no join made a group)
+    and no `linked` seq (no chat link made one, each noted before its
+    group). A store it cannot be sure of (a group 1 not `listed`; a pointer
+    naming groups; no marker) is NOT in the answer: the caller queries it
+    (`store_groups`)."""
     wanted = list(dict.fromkeys(store_ids))
     if not wanted:
         return {}
     db.ensure_bound()  # table names first
     groups, pointers = GroupRecord.Meta.table_name, StoreGroups.Meta.table_name
     firsts: dict[str, GroupRecord] = {}
+    marked = time.monotonic() - _marker_seen.get(pointers, -MARKER_TRUST_S) < MARKER_TRUST_S
     asked: list[tuple[str, dict[str, Any]]] = [(groups, _group_key(s, 1)) for s in wanted]
-    if pointers not in _complete:
+    if not marked:
         asked.append((pointers, {"store_id": {"S": LISTING_MARKER}}))
     for table, item in _batch_get(asked):
         if table == pointers:
-            _complete.add(pointers)  # the marker
+            marked = True
+            _marker_seen[pointers] = time.monotonic()
             continue
         firsts[item["store_id"]["S"]] = GroupRecord.from_raw_data(item)
+    if not marked:
+        return {}  # backfill-lists has not completed here (or a rollback is under way): every store's Query
     found: dict[str, list[GroupRecord]] = {}
     asked = []
     for store_id in wanted:
         first = firsts.get(store_id)
         if first is None:  # no group 1: its pointer says whether there can be other groups
-            if pointers in _complete:
-                asked.append((pointers, {"store_id": {"S": store_id}}))
+            asked.append((pointers, {"store_id": {"S": store_id}}))
             continue
         if not first.listed:
             continue
@@ -113,6 +127,7 @@ def mark_listing_complete() -> None:
     client = db.connection().client
     client.put_item(TableName=StoreGroups.Meta.table_name,
                     Item={"store_id": {"S": LISTING_MARKER}, "listed_at": {"S": get_clock().now().isoformat()}})
+    _marker_seen[StoreGroups.Meta.table_name] = time.monotonic()  # this container knows it is there
 
 
 def list_other(store_id: str, seq: int) -> None:

@@ -41,6 +41,13 @@ def joins(store: StoreRecord, n: int, first: int = 0) -> None:
         join.join(f"{store.store_id}-m{i}", store, NOW)
 
 
+@pytest.fixture
+def listed(ddb_env: dict) -> None:
+    """A stack whose listing is complete (`cli backfill-lists` ran, or
+    `cli create-tables` made its groups table): its marker is there."""
+    directory.mark_listing_complete()
+
+
 def view(groups: list[GroupRecord]) -> list[tuple[Any, ...]]:
     return [(g.store_id, int(g.seq), g.group_id, int(g.member_count), int(g.capacity), g.chat_ref, g.webhook_url)
             for g in groups]
@@ -56,6 +63,7 @@ def truth(store_ids: list[str]) -> dict[str, list[tuple[Any, ...]]]:
     return {s: view(directory.store_groups(s)) for s in store_ids}
 
 
+@pytest.mark.usefixtures("listed")
 def test_the_by_key_read_is_exactly_the_query_for_every_kind_of_store(ddb_env: dict) -> None:
     shop("none")
     one, several = shop("one"), shop("several", capacity=2)
@@ -68,9 +76,8 @@ def test_the_by_key_read_is_exactly_the_query_for_every_kind_of_store(ddb_env: d
     ids = ["none", "one", "several", "linked"]
 
     found = directory.groups_of(ids + ["absent"])
-    assert sorted(found) == ["linked", "one", "several"]  # no group 1: queried by the caller
     assert {s: [int(g.seq) for g in found[s]] for s in found} == {"one": [1], "several": [1, 2, 3],
-                                                                  "linked": [1, 2, 7]}
+                                                                  "linked": [1, 2, 7], "none": [], "absent": []}
     assert per_store(ids) == truth(ids)
     assert truth(["none"]) == {"none": []}
 
@@ -98,17 +105,18 @@ def test_a_chat_linked_before_the_first_join_leaves_the_store_to_its_query_until
     assert directory.groups_of(ids) == {}
     assert per_store(ids) == truth(ids)
     assert [int(g.seq) for g in directory.store_groups("early")] == [1, 3]
-    # the one gap before the backfill: an older version linked a chat at seq 5 (no `linked` noted),
-    # then this version's first join made group 1 and listed it without 5
+    # an older version linked a chat at seq 5 (no `linked` noted), then this version's first join
+    # made group 1 and listed it without 5: until the backfill's marker no listing is trusted
     gap = shop("gap")
     GroupRecord("gap", 5, group_id="gap.5", capacity=200, member_count=0, chat_ref="c5", created_at=NOW).save()
     joins(gap, 1)
-    assert [int(g.seq) for g in directory.groups_of(["gap"])["gap"]] == [1]
+    assert directory.groups_of(["gap"]) == {}
     ids.append("gap")
+    assert per_store(ids) == truth(ids)
 
     assert main(["backfill-lists", "--dry-run"]) == 0
     assert "group listings: 3 stores with groups, would list 3" in capsys.readouterr().out
-    assert sorted(directory.groups_of(ids)) == ["gap"]
+    assert directory.groups_of(ids) == {}  # a dry run writes no marker
     assert main(["backfill-lists"]) == 0
     assert "group listings: 3 stores with groups, listed 3" in capsys.readouterr().out
     found = directory.groups_of(ids)
@@ -160,18 +168,19 @@ def _stores_with_groups(prefix: str) -> list[str]:
 
 
 @pytest.mark.usefixtures("fake_offers")
+@pytest.mark.usefixtures("listed")
 def test_an_sqs_batch_reads_its_stores_groups_in_two_requests(ddb_env: dict) -> None:
     """Six due stores in one SQS batch (0 to 3 groups each): the stores'
-    groups cost one BatchGetItem of their groups 1 and one of their other
-    groups; only the store with no group is queried (its Query finds none).
-    Every post names exactly its store's groups."""
+    groups cost one BatchGetItem of their groups 1 (and the listing
+    marker) and one of their other groups (and the group-less store's
+    pointer): no Query. Every post names exactly its store's groups."""
     ids = _stores_with_groups("b")
     reply, requests = _consume(_due_messages(ids))
     assert reply == {"batchItemFailures": []}
-    # stores+plans+marks, groups 1, other groups; the one group-less store's Query; the tick-wide
-    # outbox and slot reads are not in this window (the messages were enqueued before)
+    # stores+plans+marks, groups 1, other groups; the tick-wide outbox and slot reads are not in
+    # this window (the messages were enqueued before)
     assert requests["BatchGetItem"] == 3
-    assert requests["Query"] == 1
+    assert requests["Query"] == 0
     expected = {s: [g.group_id for g in directory.store_groups(s)] for s in ids}
     assert expected["b0"] == [] and expected["b5"] == ["b5.1", "b5.2", "b5.3"]
     for store_id in ids:
@@ -199,6 +208,7 @@ def test_a_failed_batch_read_falls_back_to_a_query_per_store_with_the_same_posts
     assert [len(posts.for_day(s, DAY)[0].group_ids or []) for s in ids] == [0, 1, 1, 2, 2, 3]
 
 
+@pytest.mark.usefixtures("listed")
 def test_the_listing_holds_when_a_pointer_advance_meets_a_link(ddb_env: dict) -> None:
     """Seq 2 opened by the pointer and linked from a chat (both add to the
     same set): listed once, read once."""
@@ -211,6 +221,7 @@ def test_the_listing_holds_when_a_pointer_advance_meets_a_link(ddb_env: dict) ->
     assert int(directory.store_groups("both")[1].member_count) == 1
 
 
+@pytest.mark.usefixtures("listed")
 def test_reads_racing_joins_that_open_groups_miss_no_group_that_existed_before_them(ddb_env: dict) -> None:
     """Four threads join 40 members into a store of 2-member groups (20
     groups opened by racing advances) while a reader takes, again and
@@ -290,6 +301,7 @@ def test_the_backfill_notes_groups_of_a_store_without_group_1_so_its_first_join_
     assert [int(g.seq) for g in directory.groups_of(["nofirst"])["nofirst"]] == [1, 2]
 
 
+@pytest.mark.usefixtures("listed")
 def test_linking_a_chat_to_a_group_that_exists_writes_nothing_to_the_pointer(ddb_env: dict) -> None:
     from chalicelib.groups.models import StoreGroups
 
@@ -302,6 +314,7 @@ def test_linking_a_chat_to_a_group_that_exists_writes_nothing_to_the_pointer(ddb
     assert [int(g.seq) for g in directory.groups_of(["bound"])["bound"]] == [1, 2]
 
 
+@pytest.mark.usefixtures("listed")
 def test_a_malformed_slots_message_does_not_fail_the_batchs_group_read(ddb_env: dict) -> None:
     one, two = shop("r1"), shop("r2")
     joins(one, 1)
@@ -366,12 +379,12 @@ def test_a_store_with_no_group_is_known_to_have_none_only_after_the_backfill(ddb
     from chalicelib.groups.models import StoreGroups
 
     ids = _older_version_groups()
-    assert sorted(directory.groups_of(ids)) == ["one", "several"]
+    assert directory.groups_of(ids) == {}  # no marker: no answer by key, not even a listed group 1
     assert per_store(ids) == truth(ids)
     assert truth(["none", "oldlink"]) == {"none": [], "oldlink": [("oldlink", 5, "oldlink.5", 0, 200, "c5", None)]}
 
     directory.backfill_listing(dry_run=True)  # writes nothing, the marker neither
-    assert sorted(directory.groups_of(ids)) == ["one", "several"]
+    assert directory.groups_of(ids) == {}
     directory.backfill_listing()
     marker = StoreGroups.get(directory.LISTING_MARKER, consistent_read=True)  # the item, not a store's pointer
     assert marker.current_seq is None and marker.linked is None
@@ -391,16 +404,19 @@ def test_a_store_with_no_group_is_known_to_have_none_only_after_the_backfill(ddb
     assert per_store(ids) == truth(ids)
 
 
-def test_a_fresh_container_reads_the_marker_once_with_the_groups_1(ddb_env: dict) -> None:
-    """The marker rides in the groups-1 BatchGetItem until this container
-    has seen it; then group-less stores cost one BatchGetItem of their
-    pointers (shared with the other groups' read), never a Query."""
+def test_the_marker_is_trusted_for_a_minute_and_its_deletion_turns_the_answers_off(ddb_env: dict) -> None:
+    """The marker rides in the groups-1 BatchGetItem (one more key, no more
+    requests) unless this container read it less than `MARKER_TRUST_S`
+    ago; group-less stores cost one more BatchGetItem of their pointers,
+    never a Query. A rollback deletes it and waits past that (docs/deploy.md
+    step 10): the next batch answers nothing by key, so an older version's
+    groups (a chat linked at seq 5, an advance of a listed store that its
+    group 1 does not list) are found by the Query, never skipped."""
     from chalicelib.groups.models import StoreGroups
 
     shop("g0")
-    shop("g1")
+    joins(shop("g1", capacity=2), 2)  # group 1, full and listed
     directory.backfill_listing()
-    directory._complete.discard(StoreGroups.Meta.table_name)  # a container that has not read it yet
     meter = _Requests()
     events = db.connection().client.meta.events
     seen: list[list[str]] = []
@@ -411,14 +427,76 @@ def test_a_fresh_container_reads_the_marker_once_with_the_groups_1(ddb_env: dict
     events.register("after-call.dynamodb", meter)
     events.register("provide-client-params.dynamodb.BatchGetItem", tables)
     try:
-        assert directory.groups_of(["g0", "g1"]) == {"g0": [], "g1": []}
-        assert directory.groups_of(["g0", "g1"]) == {"g0": [], "g1": []}
+        assert {s: [int(g.seq) for g in v] for s, v in directory.groups_of(["g0", "g1"]).items()} == \
+            {"g0": [], "g1": [1]}
+        assert directory.groups_of(["g0"]) == {"g0": []}  # read less than MARKER_TRUST_S ago: not asked again
+        db.connection().client.delete_item(TableName=StoreGroups.Meta.table_name,
+                                           Key={"store_id": {"S": directory.LISTING_MARKER}})
+        directory._marker_seen.clear()  # the rollback waits past MARKER_TRUST_S before older code runs
+        # the older version, during the rollback: a chat linked at g0's seq 5, g1's pointer advanced
+        GroupRecord("g0", 5, group_id="g0.5", capacity=200, member_count=0, chat_ref="c5", created_at=NOW).save()
+        StoreGroups("g1").update(actions=[StoreGroups.current_seq.set(2)])
+        GroupRecord("g1", 2, group_id="g1.2", capacity=2, member_count=1, created_at=NOW).save()
+        assert directory.groups_of(["g0", "g1"]) == {}
     finally:
         events.unregister("after-call.dynamodb", meter)
         events.unregister("provide-client-params.dynamodb.BatchGetItem", tables)
-    assert meter.by_op == Counter({"BatchGetItem": 4})
+    assert meter.by_op == Counter({"BatchGetItem": 5, "DeleteItem": 1, "PutItem": 2, "UpdateItem": 1})
     groups, pointers = GroupRecord.Meta.table_name, StoreGroups.Meta.table_name
-    assert seen == [sorted([groups, pointers]), [pointers], [groups], [pointers]]
+    # backfill-lists wrote the marker in this container: trusted from the start, then asked again
+    assert seen == [[groups], [pointers], [groups], [pointers], sorted([groups, pointers])]
+    ids = ["g0", "g1"]
+    assert per_store(ids) == truth(ids)
+    assert [int(g.seq) for g in directory.store_groups("g0")] == [5]
+    # rolled forward, backfill-lists again (docs/deploy.md): both listed, the marker back
+    directory.backfill_listing()
+    found = directory.groups_of(ids)
+    assert {s: [int(g.seq) for g in found[s]] for s in found} == {"g1": [1, 2]}  # g0: noted, so queried
+    assert per_store(ids) == truth(ids)
+
+
+def _short_once(monkeypatch: pytest.MonkeyPatch, which_call: int) -> None:
+    """The `which_call`-th BatchGetItem from now answers with every key unprocessed."""
+    import json
+    from types import SimpleNamespace
+
+    from chalicelib import retry
+
+    state = {"n": 0}
+
+    def answer(params: dict[str, Any], **_: Any) -> Any:
+        state["n"] += 1
+        if state["n"] != which_call:
+            return None
+        asked = json.loads(params["body"])["RequestItems"]
+        return SimpleNamespace(status_code=200), {"Responses": {t: [] for t in asked}, "UnprocessedKeys": asked}
+
+    events = db.connection().client.meta.events
+    events.register("before-call.dynamodb.BatchGetItem", answer, unique_id="test-short")
+    monkeypatch.setattr(retry.time, "sleep", lambda s: None)
+
+
+@pytest.mark.parametrize("which", [1, 2])
+def test_keys_a_batch_read_leaves_unprocessed_are_asked_again(
+        ddb_env: dict, monkeypatch: pytest.MonkeyPatch, which: int) -> None:
+    """A key DynamoDB leaves unprocessed is never read as absent: not the
+    group 1 a chat linked at seq 1 (no pointer item: it would read as "no
+    groups"; first read), nor a pointer noting a linked seq (second read)."""
+    from chalicelib.groups.models import StoreGroups
+
+    shop("s1")
+    shop("lk")
+    shop("none")
+    ledger.link_group("s1", 1, "chat-1", NOW)
+    ledger.link_group("lk", 4, "chat-4", NOW)
+    directory.backfill_listing()
+    assert StoreGroups.count("s1") == 0
+    _short_once(monkeypatch, which)
+    try:
+        found = directory.groups_of(["s1", "lk", "none"])
+    finally:
+        db.connection().client.meta.events.unregister("before-call.dynamodb.BatchGetItem", unique_id="test-short")
+    assert {s: [int(g.seq) for g in v] for s, v in found.items()} == {"s1": [1], "none": []}  # lk: queried
 
 
 def test_a_chat_linked_or_a_first_join_between_the_two_reads_is_not_answered_as_no_group(
@@ -522,3 +600,11 @@ def test_a_groups_table_made_by_create_tables_is_listed_from_the_start(
     assert "Query" not in sent
     assert main(["create-tables"]) == 0  # the tables exist: nothing new is vouched for
     assert "marker" not in capsys.readouterr().out
+    # an older stack's tables (no marker, groups made before the listing) are not vouched for either
+    from chalicelib.groups.models import StoreGroups
+
+    StoreGroups(directory.LISTING_MARKER).delete()
+    directory._marker_seen.clear()  # past MARKER_TRUST_S
+    GroupRecord("N2", 5, group_id="N2.5", capacity=200, member_count=0, chat_ref="c5", created_at=NOW).save()
+    assert main(["create-tables"]) == 0
+    assert directory.groups_of(["N2"]) == {}  # still no marker: N2 is queried and its chat found
