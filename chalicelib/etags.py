@@ -10,7 +10,7 @@ condition when the item moved on between our read and our write."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -52,14 +52,32 @@ def require(if_match: str | None, current: str) -> None:
         raise PreconditionFailed()
 
 
-def refuse_read_only(patch: dict[str, Any], current: dict[str, Any], read_only: Iterable[str]) -> None:
-    """A merge patch that would change a read-only field is 400, not
-    silently dropped (`{"status": "ended"}` on a template answered 200 and
-    left it active). Sending one back as it was read is fine."""
-    changed = [name for name in read_only if name in patch and patch[name] != current.get(name)]
+def refuse_read_only(patch: dict[str, Any], accepted: Mapping[str, Collection[Any]]) -> None:
+    """A merge patch that would change a field a client could mean to set
+    but may not set here (a template's `status`, an id, a staff member's
+    `tokens_valid_after`) is 400, not silently dropped (`{"status":
+    "ended"}` on a template answered 200 and left it active). `accepted`
+    holds, per such field, the values that count as sent back as read
+    (instants compared as instants). Fields the server works out (versions,
+    `updated_at`, stock left, `open_now`) are not listed: a GET body sent
+    back after they moved is still fine."""
+    changed = [name for name, values in accepted.items()
+               if name in patch and not any(_same(patch[name], value) for value in values)]
     if changed:
         details = [{"field": name, "problem": "read-only: it cannot be changed here"} for name in changed]
         raise ValidationFailed("; ".join(f"{d['field']}: {d['problem']}" for d in details), details)
+
+
+def _same(sent: Any, held: Any) -> bool:
+    if sent == held:
+        return True
+    if isinstance(sent, str) and isinstance(held, str):
+        try:
+            return datetime.fromisoformat(sent.replace("Z", "+00:00")) == datetime.fromisoformat(
+                held.replace("Z", "+00:00"))
+        except ValueError:
+            return False
+    return False
 
 
 MAX_PATCH_DEPTH = 16  # our resources nest 2 deep; deeper is refused, never a RecursionError

@@ -47,16 +47,24 @@ def _plausible_date(value: date) -> date:
     return value
 
 
-# Control characters (NUL, newlines, C1) and the bidi overrides that make a
-# name read backwards have no place in a name, a city, a title or a nickname:
-# they end up in group posts, the console and exports.
-_NOT_IN_NAMES = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# Control characters (NUL, newlines, tabs, C1) and the line and paragraph
+# separators have no place in a name, a city, a title or a nickname: they
+# break group posts, the console and exports. Bidi marks stay: isolates are
+# how Uyghur or Arabic text sits beside Chinese, and WeChat nicknames use
+# overrides; sign-up must not refuse a member's own name.
+_NOT_IN_NAMES = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _printable(value: str) -> str:
     if _NOT_IN_NAMES.search(value):
-        raise ValueError("must not contain control characters (newlines, tabs, NUL) or bidi overrides")
+        raise ValueError("must not contain control characters (newlines, tabs, NUL) or line separators")
     return value
+
+
+def printable_name(value: str) -> str:
+    """A name kept from before the rule (or from a POS that does not check)
+    made fit for a title: each control character a space, at most 100."""
+    return " ".join(_NOT_IN_NAMES.sub(" ", value).split())[:100]
 
 
 HHMM = Annotated[str, AfterValidator(_hhmm)]

@@ -11,6 +11,7 @@ from chalicelib.campaigns.offers_source import Offer
 from chalicelib.inventory.clearance import claim_window, clearance_price, template_id, to_announce
 from chalicelib.inventory.service import store_items, to_domain
 from chalicelib.stores.models import StoreRecord
+from chalicelib.types import printable_name
 
 
 def run_clearance(store: StoreRecord, local_date: date, fire: datetime, now: datetime) -> list[Offer]:
@@ -27,7 +28,8 @@ def run_clearance(store: StoreRecord, local_date: date, fire: datetime, now: dat
         if discount <= 0:
             continue  # a 1-fen item cannot be discounted further
         start, end = claim_window(item, fire, local_date, store.timezone)
-        title = f"{item.name} 清仓价¥{yuan(price)}(原价¥{yuan(item.price_fen)})"[:100]
+        # an item saved before names refused control characters must not fail the post
+        title = printable_name(f"{item.name} 清仓价¥{yuan(price)}(原价¥{yuan(item.price_fen)})")
         created = offers_source.create_clearance(store, template_id(store.store_id, local_date, item.sku), title,
                                                  discount, item.qty, start, end, now)
         offers.append(Offer(template_id=created, title=title, kind="clearance", value=discount,

@@ -25,7 +25,7 @@ from chalicelib import etags, pages
 from chalicelib.coupons import rules
 from chalicelib.coupons.errors import TemplateEnded
 from chalicelib.coupons.models import TemplateRecord
-from chalicelib.coupons.schemas import TEMPLATE_READ_ONLY, Kind, Template, TemplateCreateIn, TemplateIn, TemplateStatus
+from chalicelib.coupons.schemas import Kind, Template, TemplateCreateIn, TemplateIn, TemplateStatus
 from chalicelib.coupons.templates import (
     LIST_KEY,
     commit_save,
@@ -120,7 +120,9 @@ def patch_template(template_id: str, patch: dict[str, Any], if_match: str | None
     current = get_template(template_id)
     etags.require(if_match, etag(current))
     view = to_view(current, None).model_dump(mode="json")
-    etags.refuse_read_only(patch, view, TEMPLATE_READ_ONLY)
+    # status: as read now, or as stored (a GET made before the claim window closed said "active")
+    etags.refuse_read_only(patch, {"template_id": [view["template_id"]],
+                                   "status": [view["status"], current.status or "active"]})
     merged = etags.merge_patch(view, patch)
     data = validate(TemplateIn, merged)
     # the save is conditional on the version we merged onto

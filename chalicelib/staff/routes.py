@@ -122,7 +122,7 @@ def patch_staff(principal: Principal, staff_id: str, body: etags.MergePatch, if_
         raise NotFound(f"staff {staff_id} not found")
     etags.require(if_match, etags.of_time(current.updated_at))
     view = _view(current).model_dump(mode="json")
-    etags.refuse_read_only(body.patch(), view, READ_ONLY)
+    etags.refuse_read_only(body.patch(), {name: [view.get(name)] for name in ("staff_id", "tokens_valid_after")})
     merged = etags.merge_patch(view, body.patch())
     data = validate(StaffIn, merged)
     return _tagged(_save(staff_id, data, current))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
@@ -235,13 +236,15 @@ def template_stats(template_id: str, days: list[date]) -> TemplateStats:
 
 # A text cell a spreadsheet would run as a formula (OWASP "CSV injection"):
 # `order_ref` is whatever a POS sent, and HQ opens these files in Excel.
+# A signed plain number ("-1001", "+8613800000000") runs nothing and is kept as sent.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 
 
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
 

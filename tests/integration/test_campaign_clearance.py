@@ -91,3 +91,21 @@ def test_another_weekday_is_not_member_day(api: Api, admin: str) -> None:
     tick("12:00")
     noon = posts.get("s1", f"{DAY.isoformat()}.noon")
     assert noon.member_day is None and "会员日" not in (noon.body or "")
+
+
+def test_an_item_named_before_names_refused_control_characters_is_still_announced(api: Api, admin: str) -> None:
+    """An inventory name saved with a newline by an older version (the API
+    refuses one now) must not fail the idle-hour post: the title gets a
+    space instead."""
+    from chalicelib.inventory.models import InventoryItem
+
+    setup_store(api, admin)
+    pos = token("staff", "pos", store_id="s1")
+    rule = {"discount_percent": 30, "from": "16:00"}
+    assert api.put("/stores/s1/inventory/bread", {"name": "全麦面包", "qty": 3, "price_fen": 1800,
+                                                  "clearance": rule}, as_=pos).status == 200
+    InventoryItem("s1", "bread").update(actions=[InventoryItem.name.set("全麦\n面包")])  # as stored before
+    tick("15:55")
+    assert tick("16:00").outcome["posted"] == 1
+    post = posts.get("s1", f"{DAY.isoformat()}.clearance")
+    assert post.status == "sent" and "全麦 面包 清仓价¥12.60" in (post.body or "")
