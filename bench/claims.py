@@ -210,7 +210,7 @@ CLAIM_SHAPES: dict[str, tuple[str, ...] | None] = {
 
 def shape_ratios(shapes: dict[str, tuple[str, ...] | None], captured: list[dict],  # type: ignore[type-arg]
                  floor_at: Callable[[int], bool], client: object, clients: int, per_shape: int,
-                 rounds: int = 2) -> dict[str, float]:
+                 rounds: int = 4) -> dict[str, float]:
     """Each shape's throughput over the floor's: `per_shape` captured
     transactions per shape, replayed raw with its tables left out, in
     `rounds` turns with as many floor operations (`floor_at(k)`, k unique)."""
@@ -430,7 +430,7 @@ def bench(n: int, clients: int, n_stores: int) -> None:
     # TransactWriteItems' parameters, then send them with boto3 alone. The
     # difference to the service run is everything Storeloop adds in Python.
     extra = max(n // 2, 1)
-    per_shape = max(n // 8, 1)  # redemptions replayed per transaction shape (below)
+    per_shape = max(n // 3, 1)  # transactions replayed per shape (below): 400 at the default size, 4 turns of 100
     with ThreadPoolExecutor(clients) as pool:
         fresh = list(pool.map(lambda i: claims.claim(roomy.template_id, stores[i % n_stores], f"replay-{i}",
                                                      datetime.now(UTC)), range(2 * extra + len(SHAPES) * per_shape)))
