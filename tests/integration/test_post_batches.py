@@ -545,3 +545,18 @@ def test_a_post_a_re_drive_marked_sent_first_is_not_counted_again(ddb_env: dict)
     assert delivering.deliver_many(batch, CountingChannel(broken=set()), NOW) == ["sent"] * 4
     assert _sent_metric() == 3
     assert [sent_count(f"r{i}") for i in range(4)] == [1] * 4
+
+
+def test_a_single_post_delivered_again_is_counted_sent_once(ddb_env: dict) -> None:
+    """`deliver` (a clearance post, an outbox re-drive) counts `PostsSent`
+    only when its own `mark_sent` moved the post: a second delivery of the
+    same post (two re-drives racing) counts nothing."""
+    from chalicelib.campaigns import delivering
+
+    (post, groups), = _batch("d", 1)
+    _sent_metric()
+    assert delivering.deliver(post, CountingChannel(broken=set()), NOW, groups) == "sent"
+    assert _sent_metric() == 1
+    assert delivering.deliver(post, CountingChannel(broken=set()), NOW, groups) == "sent"
+    assert _sent_metric() == 0
+    assert sent_count("d0") == 1
