@@ -23,7 +23,7 @@ from chalicelib.groups.models import GroupRecord
 from chalicelib.stores.models import StoreRecord
 from chalicelib.stores.schemas import StoreIn
 from tests.integration.test_campaign_days import DAY, fake_offers, sh, tick  # noqa: F401
-from tests.integration.test_post_batches import _Capture, _Record, requests_on
+from tests.integration.test_post_batches import _Record, due_records, requests_on
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 19, 2, 0, tzinfo=UTC)
@@ -127,13 +127,7 @@ def test_a_chat_linked_before_the_first_join_leaves_the_store_to_its_query_until
 
 
 def _due_messages(ids: list[str]) -> list[str]:
-    from chalicelib.campaigns.fanout import SqsQueue
-    from chalicelib.campaigns.tick import run_tick
-
-    tick(sh("08:00"))
-    capture = _Capture()
-    assert run_tick(sh("08:30"), SqsQueue("fanout", capture)).outcome["enqueued"] == len(ids)
-    return capture.bodies
+    return [record.body for record in due_records(len(ids))]
 
 
 class _Requests:

@@ -256,6 +256,18 @@ class _Capture:
         return {"Successful": Entries}
 
 
+def due_records(enqueued: int) -> list[_Record]:
+    """The 08:30 tick's messages, captured instead of sent to SQS (as many as
+    `enqueued`), as the records the consumer is handed."""
+    from chalicelib.campaigns.fanout import SqsQueue
+    from chalicelib.campaigns.tick import run_tick
+
+    tick(sh("08:00"))
+    capture = _Capture()
+    assert run_tick(sh("08:30"), SqsQueue("fanout", capture)).outcome["enqueued"] == enqueued
+    return [_Record(body, f"m{i}") for i, body in enumerate(capture.bodies)]
+
+
 @pytest.mark.usefixtures("fake_offers")
 def test_concurrent_duplicate_sqs_deliveries_post_each_store_once(ddb_env: dict) -> None:
     """SQS is at-least-once: the same 12 messages reach four consumers at the
@@ -263,17 +275,13 @@ def test_concurrent_duplicate_sqs_deliveries_post_each_store_once(ddb_env: dict)
     of them holding a message twice. Every store gets exactly one post, sent
     once, one message written, its day counted once; no record is reported
     failed (a redelivery is a duplicate, not an error)."""
-    from chalicelib.campaigns.fanout import SqsQueue, process_records
-    from chalicelib.campaigns.tick import run_tick
+    from chalicelib.campaigns.fanout import process_records
     from chalicelib.delivery.record import RecordChannel, recorded
 
     stores = [f"q{i:02d}" for i in range(12)]
     for store_id in stores:
         add_store(store_id, idle_hour=None)
-    tick(sh("08:00"))
-    capture = _Capture()
-    assert run_tick(sh("08:30"), SqsQueue("fanout", capture)).outcome["enqueued"] == 12
-    records = [_Record(body, f"m{i}") for i, body in enumerate(capture.bodies)]
+    records = due_records(12)
     rng = random.Random(7)
     deliveries = [records[:10], records[10:] + records[:8], rng.sample(records, 10),
                   records[5:12] + [records[5]]]
@@ -302,17 +310,13 @@ def test_an_sqs_batch_whose_message_write_fails_reports_its_messages_and_leaves_
     record whose post was in the batch is reported (SQS redelivers them), no
     post is recorded as sent; the redelivery finds the posts (duplicates, not
     re-posted) and the outbox re-drives them, each once."""
-    from chalicelib.campaigns.fanout import SqsQueue, process_records
-    from chalicelib.campaigns.tick import run_tick
+    from chalicelib.campaigns.fanout import process_records
     from chalicelib.delivery.models import RecordedMessage
     from chalicelib.delivery.record import RecordChannel, recorded
 
     for i in range(3):
         add_store(f"w{i}", idle_hour=None)
-    tick(sh("08:00"))
-    capture = _Capture()
-    run_tick(sh("08:30"), SqsQueue("fanout", capture))
-    records = [_Record(body, f"m{i}") for i, body in enumerate(capture.bodies)]
+    records = due_records(3)
     real = RecordedMessage.batch_write
 
     def broken(*args: object, **kw: object) -> object:
@@ -407,18 +411,14 @@ def test_an_sqs_batch_of_group_less_stores_queries_no_group_once_the_listing_is_
     its stores' pointers in one BatchGetItem and queries nothing. The
     exact requests of each batch, and every post sent with no group."""
     from chalicelib import db
-    from chalicelib.campaigns.fanout import SqsQueue, process_records
-    from chalicelib.campaigns.tick import run_tick
+    from chalicelib.campaigns.fanout import process_records
     from chalicelib.delivery.record import RecordChannel
     from chalicelib.groups.directory import backfill_listing
 
     stores = [f"n{i}" for i in range(10)]
     for store_id in stores:
         add_store(store_id, groups=0, idle_hour=None)
-    tick(sh("08:00"))
-    capture = _Capture()
-    assert run_tick(sh("08:30"), SqsQueue("fanout", capture)).outcome["enqueued"] == 10
-    records = [_Record(body, f"m{i}") for i, body in enumerate(capture.bodies)]
+    records = due_records(10)
 
     def consume(batch: list[_Record]) -> dict[str, int]:
         ops: dict[str, int] = {}
@@ -463,16 +463,12 @@ def test_a_batch_that_stops_part_way_counts_its_recorded_posts_as_sent_once_and_
     redelivers them: duplicates, their posts exist). The outbox re-drives
     those two: `PostsSent` 2 more. Five posts, five counted, each store's
     day counter 1, no message sent twice."""
-    from chalicelib.campaigns.fanout import SqsQueue, process_records
-    from chalicelib.campaigns.tick import run_tick
+    from chalicelib.campaigns.fanout import process_records
 
     stores = [f"p{i}" for i in range(5)]
     for store_id in stores:
         add_store(store_id, idle_hour=None)
-    tick(sh("08:00"))
-    capture = _Capture()
-    assert run_tick(sh("08:30"), SqsQueue("fanout", capture)).outcome["enqueued"] == 5
-    records = [_Record(body, f"m{i}") for i, body in enumerate(capture.bodies)]
+    records = due_records(5)
     order = [json.loads(r.body)["store_id"] for r in records]
     channel = CountingChannel(broken={order[3]})
     _sent_metric()  # what other code counted before
