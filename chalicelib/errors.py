@@ -28,7 +28,12 @@ class ValidationFailed(StoreloopError):
 
     @classmethod
     def field(cls, field: str, problem: str) -> ValidationFailed:
-        return cls(f"{field}: {problem}", [{"field": field, "problem": problem}])
+        return cls.fields([{"field": field, "problem": problem}])
+
+    @classmethod
+    def fields(cls, details: list[dict[str, str]]) -> ValidationFailed:
+        """One 400 for several bad fields; the message names the first five."""
+        return cls("; ".join(f"{d['field']}: {d['problem']}" for d in details[:5]), details)
 
 
 class Unauthenticated(StoreloopError):

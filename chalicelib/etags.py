@@ -64,8 +64,8 @@ def refuse_read_only(patch: dict[str, Any], accepted: Mapping[str, Collection[An
     changed = [name for name, values in accepted.items()
                if name in patch and not any(_same(patch[name], value) for value in values)]
     if changed:
-        details = [{"field": name, "problem": "read-only: it cannot be changed here"} for name in changed]
-        raise ValidationFailed("; ".join(f"{d['field']}: {d['problem']}" for d in details), details)
+        raise ValidationFailed.fields([{"field": name, "problem": "read-only: it cannot be changed here"}
+                                       for name in changed])
 
 
 def _same(sent: Any, held: Any) -> bool:

@@ -127,9 +127,8 @@ def _field_name(loc: Iterable[Any], source: str) -> str:
 
 def validation_failed(exc: ValidationError, source: str = "body") -> ValidationFailed:
     """`source` names a model-level (cross-field) problem: "body" or "query"."""
-    details = [{"field": _field_name(e["loc"], source), "problem": e["msg"]} for e in exc.errors()]
-    summary = "; ".join(f"{d['field']}: {d['problem']}" for d in details[:5])
-    return ValidationFailed(summary, details)
+    return ValidationFailed.fields([{"field": _field_name(e["loc"], source), "problem": e["msg"]}
+                                    for e in exc.errors()])
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -168,9 +167,8 @@ def validate(model: type[M], data: Any, source: str = "body") -> M:
         raise validation_failed(exc, source) from exc
     bad = _bools_read_as_numbers(data, parsed)
     if bad:
-        details = [{"field": _field_name(loc, source), "problem": "must be a number, not true or false"}
-                   for loc in bad]
-        raise ValidationFailed("; ".join(f"{d['field']}: {d['problem']}" for d in details[:5]), details)
+        problem = "must be a number, not true or false"
+        raise ValidationFailed.fields([{"field": _field_name(loc, source), "problem": problem} for loc in bad])
     return parsed
 
 

@@ -38,8 +38,7 @@ def scope_of(record: TemplateRecord) -> rules.Scope:
 def _validate(data: TemplateIn, extra: list[dict[str, str]] | None = None) -> None:
     problems = template_problems(data) + (extra or [])
     if problems:
-        summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5])
-        raise ValidationFailed(summary, problems)
+        raise ValidationFailed.fields(problems)
 
 
 def _fill(record: TemplateRecord, data: TemplateIn, now: datetime) -> None:
