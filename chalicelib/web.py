@@ -13,14 +13,14 @@ import json
 import os
 import re
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib import edge, idempotency, logs, retry, txn
+from chalicelib import edge, etags, idempotency, logs, retry, txn
 from chalicelib.auth import Principal, Role, principal_from_header
 from chalicelib.clock import get_clock
 from chalicelib.db import ensure_bound
@@ -170,6 +170,15 @@ def validate(model: type[M], data: Any, source: str = "body") -> M:
         problem = "must be a number, not true or false"
         raise ValidationFailed.fields([{"field": _field_name(loc, source), "problem": problem} for loc in bad])
     return parsed
+
+
+def patched(model: type[M], view: dict[str, Any], patch: dict[str, Any],
+            accepted: Mapping[str, Collection[Any]]) -> M:
+    """A JSON merge patch onto a resource as read (`view`): a field in
+    `accepted` it would change is refused (`etags.refuse_read_only`), and
+    the merged result is validated as a `model` body (`validate`)."""
+    etags.refuse_read_only(patch, accepted)
+    return validate(model, etags.merge_patch(view, patch))
 
 
 def parse_body(raw: bytes | str | None, model: type[BaseModel]) -> BaseModel:

@@ -39,7 +39,7 @@ from chalicelib.schema import ApiModel
 from chalicelib.stores.service import get_store
 from chalicelib.txn import Refused
 from chalicelib.types import EntityId, Instant, Name
-from chalicelib.web import validate, validation_failed
+from chalicelib.web import patched, validation_failed
 
 
 class TemplateListQuery(pages.PageQuery):
@@ -121,10 +121,8 @@ def patch_template(template_id: str, patch: dict[str, Any], if_match: str | None
     etags.require(if_match, etag(current))
     view = to_view(current, None).model_dump(mode="json")
     # status: as read now, or as stored (a GET made before the claim window closed said "active")
-    etags.refuse_read_only(patch, {"template_id": [view["template_id"]],
-                                   "status": [view["status"], current.status or "active"]})
-    merged = etags.merge_patch(view, patch)
-    data = validate(TemplateIn, merged)
+    data = patched(TemplateIn, view, patch, {"template_id": [view["template_id"]],
+                                             "status": [view["status"], current.status or "active"]})
     # the save is conditional on the version we merged onto
     return update_template(template_id, data, now, if_match=etag(current))
 

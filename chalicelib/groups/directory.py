@@ -47,12 +47,12 @@ def groups_of(store_ids: Collection[str]) -> dict[str, list[GroupRecord]]:
     this container read it less than `MARKER_TRUST_S` ago; a rollback to
     a version older than the listing deletes it and waits longer than that
     before the older code runs (docs/deploy.md step 10), so from then on
-    every store is queried. Then a `listed`
-    group 1 names all the store's groups, and a store without group 1 has
-    none when its pointer item has no `current_seq` (no join made a group)
-    and no `linked` seq (no chat link made one, each noted before its
-    group). A store it cannot be sure of (a group 1 not `listed`; a pointer
-    naming groups; no marker) is NOT in the answer: the caller queries it
+    every store is queried. With the marker, a `listed` group 1 names all
+    the store's groups, and a store without group 1 has none when its
+    pointer item has no `current_seq` (no join made a group) and no
+    `linked` seq (no chat link made one, each noted before its group). A
+    store it cannot be sure of (a group 1 not `listed`; a pointer naming
+    groups; no marker) is NOT in the answer: the caller queries it
     (`store_groups`)."""
     wanted = list(dict.fromkeys(store_ids))
     if not wanted:
@@ -121,9 +121,10 @@ def _batch_get(keys: list[tuple[str, dict[str, Any]]]) -> Iterator[tuple[str, di
 
 def mark_listing_complete() -> None:
     """`cli backfill-lists`, once it has listed and noted every older
-    group: the marker `groups_of` needs to answer "no groups" for a store
-    without group 1 (docs/deploy.md: delete it before running a version
-    older than the listing against these tables)."""
+    group (or `cli create-tables`, which made the groups table just now):
+    the marker without which `groups_of` answers nothing by key
+    (docs/deploy.md step 10: delete it, and wait past `MARKER_TRUST_S`,
+    before running a version older than the listing against these tables)."""
     client = db.connection().client
     client.put_item(TableName=StoreGroups.Meta.table_name,
                     Item={"store_id": {"S": LISTING_MARKER}, "listed_at": {"S": get_clock().now().isoformat()}})

@@ -20,7 +20,7 @@ from chalicelib.staff import roster
 from chalicelib.staff.models import StaffRecord
 from chalicelib.stores.service import get_store
 from chalicelib.types import EntityId
-from chalicelib.web import WithHeaders, endpoint, validate
+from chalicelib.web import WithHeaders, endpoint, patched
 
 bp = Blueprint(__name__)
 READ_ONLY = ("staff_id", "updated_at", "tokens_valid_after")
@@ -122,9 +122,7 @@ def patch_staff(principal: Principal, staff_id: str, body: etags.MergePatch, if_
         raise NotFound(f"staff {staff_id} not found")
     etags.require(if_match, etags.of_time(current.updated_at))
     view = _view(current).model_dump(mode="json")
-    etags.refuse_read_only(body.patch(), {name: [view.get(name)] for name in ("staff_id", "tokens_valid_after")})
-    merged = etags.merge_patch(view, body.patch())
-    data = validate(StaffIn, merged)
+    data = patched(StaffIn, view, body.patch(), {name: [view.get(name)] for name in ("staff_id", "tokens_valid_after")})
     return _tagged(_save(staff_id, data, current))
 
 

@@ -18,7 +18,7 @@ from chalicelib.stores import service
 from chalicelib.stores.models import LIST_KEY, StoreRecord
 from chalicelib.stores.schemas import Store, StoreIn, StoreStatus
 from chalicelib.types import Name, Tier3
-from chalicelib.web import validate
+from chalicelib.web import patched
 
 
 class StoreListQuery(pages.PageQuery):
@@ -66,8 +66,6 @@ def patch_store(store_id: str, patch: dict[str, Any], if_match: str | None, now:
     current = service.get_store(store_id)
     etags.require(if_match, etag(current))
     view = service.to_view(current).model_dump(mode="json")
-    etags.refuse_read_only(patch, {"store_id": [view["store_id"]]})
-    merged = etags.merge_patch(view, patch)
-    data = validate(StoreIn, merged)
+    data = patched(StoreIn, view, patch, {"store_id": [view["store_id"]]})
     return service.upsert_store(store_id, data, now, if_updated_at=current.updated_at)
 
